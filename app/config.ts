@@ -1,0 +1,75 @@
+import { z } from 'zod';
+
+// Every setting the web tier reads. The infra templates and the EC2 bootstrap write exactly these
+// names (test/infra keeps them in step); .env.example documents each one for people.
+const settings = {
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000).describe('TCP port to listen on.'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).describe('Writer (primary) PostgreSQL URL.'),
+  DATABASE_READ_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' })
+    .optional()
+    .describe('Read replica URL for page views; the writer is used when unset.'),
+  DATABASE_SECRET_ARN: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:secretsmanager:/, 'must be a Secrets Manager secret ARN')
+    .optional()
+    .describe('Secrets Manager secret holding the RDS username/password (rotated by RDS).'),
+  SESSION_STORE: z
+    .enum(['dynamodb', 'memory'])
+    .default('dynamodb')
+    .describe('dynamodb (stateless) or memory (the stateful "before" picture; breaks behind a load balancer).'),
+  SESSION_TABLE: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name').default('cloudwiki-sessions'),
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters (use a random string)'),
+  AWS_REGION: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1'),
+  DYNAMODB_ENDPOINT: z.url().optional().describe('Local DynamoDB (dynalite, DynamoDB Local); unset on AWS.'),
+  S3_ENDPOINT: z.url().optional().describe('Local S3 (s3rver); unset on AWS.'),
+  ASSETS_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+  UPLOADS_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+  ASSET_BASE_URL: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('CloudFront URL serving the assets bucket; static files are served by the app when unset.'),
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|\d+|[0-9a-f.:/, ]+|loopback|linklocal|uniquelocal)$/i, 'must be true, false, a hop count or addresses')
+    .default('false')
+    .describe('Express "trust proxy": 1 behind one ALB, 2 behind CloudFront + ALB.'),
+  INSTANCE_ID: z.string().regex(/^[\w.-]{1,64}$/).optional().describe('Overrides the IMDS instance id (the lab).'),
+  INSTANCE_AZ: z.string().regex(/^[\w.-]{1,64}$/).optional().describe('Overrides the IMDS Availability Zone (the lab).'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DRAIN_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(300_000)
+    .default(15_000)
+    .describe('How long SIGTERM waits for in-flight requests before closing anyway.'),
+};
+
+const configSchema = z.object(settings);
+export type Config = z.infer<typeof configSchema>;
+export type ConfigKey = keyof typeof settings;
+
+export const configKeys = Object.keys(settings) as ConfigKey[];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`cloudwiki cannot start: fix these settings (see .env.example)\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates the environment once, at start-up, and lists every bad or missing setting. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = configSchema.safeParse(present);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const key = issue.path.join('.');
+        return key in present ? `${key}: ${issue.message}` : `${key}: missing (required)`;
+      }),
+    );
+  }
+  return result.data;
+}

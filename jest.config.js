@@ -1,0 +1,17 @@
+// Unit and route tests run in-process against the embedded services that
+// test/setup/global-setup.ts starts once for the whole run.
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '\\.integration\\.test\\.ts$'],
+  transform: {
+    '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+  },
+  // These dependencies ship only as ES modules; swc turns them into CommonJS for jest's loader.
+  transformIgnorePatterns: ['/node_modules/(?!(node-pg-migrate|file-type|strtok3|token-types|peek-readable|@tokenizer|uint8array-extras)/)'],
+  globalSetup: '<rootDir>/test/setup/global-setup.ts',
+  globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+  testTimeout: 20000,
+};
