@@ -28,7 +28,7 @@ describe('Dockerfile', () => {
     const copies = dockerfile
       .getCOPYs()
       .filter((copy) => copy.getRange().start.line > runtimeFromLine)
-      .map((copy) => copy.getFromFlag()?.getValue());
+      .map((copy) => copy.getFlags().find((flag) => flag.getName() === 'from')?.getValue());
     expect(copies.filter(Boolean)).toEqual(['production-dependencies', 'build']);
     const user = inRuntime('USER').at(-1);
     expect(argumentsOf(user)).not.toMatch(/^(root|0)(:|$)/);
