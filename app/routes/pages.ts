@@ -32,9 +32,11 @@ const editForm = z.object({
 export interface PagesRouterDeps {
   pages: PageRepository;
   uploads: UploadRepository;
+  /** Checked here rather than globally, so a refused save can hand the text back. */
+  isCsrfValid: (req: Request) => boolean;
 }
 
-export function createPagesRouter({ pages, uploads }: PagesRouterDeps): Router {
+export function createPagesRouter({ pages, uploads, isCsrfValid }: PagesRouterDeps): Router {
   const router = Router();
 
   router.get('/', (_req, res) => res.redirect('/wiki/Home'));
@@ -112,6 +114,9 @@ export function createPagesRouter({ pages, uploads }: PagesRouterDeps): Router {
     const user = currentUser(req);
     // Whatever goes wrong, the editor comes back with the person's text in it.
     if (!user) return res.status(401).render('edit', { ...draft, errors: ['Your session has ended. Log in again in another tab, then save.'] });
+    if (!isCsrfValid(req)) {
+      return res.status(403).render('edit', { ...draft, errors: ['This form expired or did not come from this site. Check the text below and save again.'] });
+    }
     if (!form.success) return res.status(400).render('edit', { ...draft, errors: form.error.issues.map((issue) => issue.message) });
     const { body, summary, baseRevision } = form.data;
     const result = await save(slug, { body, summary, baseRevision }, user);
