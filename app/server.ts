@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import packageJson from '../package.json';
 import { createApp } from './app';
@@ -13,6 +12,7 @@ import { seedHomePage } from './data/seed';
 import { createUploadRepository } from './data/uploads';
 import { createUserRepository } from './data/users';
 import { resolveInstanceIdentity } from './instance';
+import { dependencyChecks } from './health-checks';
 import { createLogger } from './logger';
 import { createSessions } from './sessions';
 
@@ -68,19 +68,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
     isDraining: () => draining,
     logger,
-    checks: {
-      writer: (timeoutMs) => db.ping('writer', timeoutMs),
-      reader: (timeoutMs) => db.ping('reader', timeoutMs),
-      ...(config.SESSION_STORE === 'dynamodb'
-        ? {
-            sessions: async (timeoutMs: number) => {
-              await dynamodb.send(new DescribeTableCommand({ TableName: config.SESSION_TABLE }), { abortSignal: AbortSignal.timeout(timeoutMs) });
-            },
-          }
-        : {}),
-      assets: (timeoutMs) => assets.checkBucket('assets', timeoutMs),
-      uploads: (timeoutMs) => assets.checkBucket('uploads', timeoutMs),
-    },
+    checks: dependencyChecks({
+      db,
+      assets,
+      sessions: config.SESSION_STORE === 'dynamodb' ? { dynamodb, table: config.SESSION_TABLE } : undefined,
+    }),
   });
 
   const server = options.host ? app.listen(config.PORT, options.host) : app.listen(config.PORT);

@@ -8,7 +8,7 @@ import { createDatabase, type Database } from '../../app/data/db';
 import { createPageRepository } from '../../app/data/pages';
 import { createUploadRepository } from '../../app/data/uploads';
 import { createUserRepository } from '../../app/data/users';
-import type { DependencyCheck } from '../../app/routes/health';
+import { dependencyChecks } from '../../app/health-checks';
 import { createSessions, type SessionStoreKind } from '../../app/sessions';
 import { testBuckets, testSecret, testSessionTable } from './names';
 
@@ -17,7 +17,6 @@ export interface TestAppOptions {
   sessionStore?: SessionStoreKind;
   dynamodbEndpoint?: string;
   s3Endpoint?: string;
-  checks?: (built: { db: Database; dynamodb: DynamoDBClient }) => Record<string, DependencyCheck>;
   loginAttemptsPerWindow?: number;
 }
 
@@ -57,7 +56,7 @@ export function buildTestApp(options: TestAppOptions = {}): TestApp {
     trustProxy: false,
     isDraining: () => draining.value,
     logger,
-    checks: options.checks?.({ db, dynamodb }) ?? { writer: (ms) => db.ping('writer', ms) },
+    checks: dependencyChecks({ db, assets, sessions: { dynamodb, table: testSessionTable } }),
     loginAttemptsPerWindow: options.loginAttemptsPerWindow,
   });
   return {
