@@ -46,6 +46,8 @@ export function createApp(deps: AppDeps): express.Express {
   const servedBy = `${deps.identity.id}/${deps.identity.az}`;
   app.use((_req, res, next) => {
     res.set('X-Served-By', servedBy);
+    // While draining, tell keep-alive clients (the ALB, HAProxy) to reconnect elsewhere.
+    if (deps.isDraining()) res.set('Connection', 'close');
     res.locals.servedBy = servedBy;
     res.locals.version = deps.version;
     next();

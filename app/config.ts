@@ -3,7 +3,7 @@ import { z } from 'zod';
 // Every setting the web tier reads. The infra templates and the EC2 bootstrap write exactly these
 // names (test/infra keeps them in step); .env.example documents each one for people.
 const settings = {
-  PORT: z.coerce.number().int().min(1).max(65535).default(3000).describe('TCP port to listen on.'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('TCP port to listen on (0: any free port).'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).describe('Writer (primary) PostgreSQL URL.'),
   DATABASE_READ_URL: z
     .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' })
