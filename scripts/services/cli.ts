@@ -1,7 +1,7 @@
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { startServices } from "./stack";
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startServices } from './stack';
 
 const help = `npm run services [-- options]
 
@@ -27,48 +27,43 @@ itself runs as the postgres user). The first start fetches DynamoDB Local (56 MB
 
 function port(value: string | undefined, name: string): number {
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 65535)
-    throw new Error(`--${name} must be a port number, got ${value}`);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 65535) throw new Error(`--${name} must be a port number, got ${value}`);
   return parsed;
 }
 
 async function main() {
   const { values } = parseArgs({
     options: {
-      "postgres-port": { type: "string", default: "55432" },
-      "dynamodb-port": { type: "string", default: "58000" },
-      "s3-port": { type: "string", default: "54569" },
-      "env-file": { type: "string", default: ".cache/services.env" },
-      "state-dir": { type: "string", default: ".cache/services" },
-      help: { type: "boolean", short: "h", default: false },
+      'postgres-port': { type: 'string', default: '55432' },
+      'dynamodb-port': { type: 'string', default: '58000' },
+      's3-port': { type: 'string', default: '54569' },
+      'env-file': { type: 'string', default: '.cache/services.env' },
+      'state-dir': { type: 'string', default: '.cache/services' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     console.log(help);
     return;
   }
-  const stateDir = resolve(values["state-dir"]);
-  const envFile = resolve(values["env-file"]);
+  const stateDir = resolve(values['state-dir']);
+  const envFile = resolve(values['env-file']);
   // Integration tests want a known empty database and bucket set on every run.
   rmSync(stateDir, { recursive: true, force: true });
   const services = await startServices({
     stateDir,
     ports: {
-      postgres: port(values["postgres-port"], "postgres-port"),
-      dynamodb: port(values["dynamodb-port"], "dynamodb-port"),
-      s3: port(values["s3-port"], "s3-port"),
+      postgres: port(values['postgres-port'], 'postgres-port'),
+      dynamodb: port(values['dynamodb-port'], 'dynamodb-port'),
+      s3: port(values['s3-port'], 's3-port'),
     },
     log: (line) => console.error(line),
   });
-  const lines = Object.entries(services.env).map(
-    ([key, value]) => `${key}=${value}`,
-  );
+  const lines = Object.entries(services.env).map(([key, value]) => `${key}=${value}`);
   mkdirSync(dirname(envFile), { recursive: true });
-  writeFileSync(envFile, `${lines.join("\n")}\n`, { mode: 0o600 });
-  console.log(lines.join("\n"));
-  console.error(
-    `\nready; settings written to ${envFile}. Ctrl-C stops everything.`,
-  );
+  writeFileSync(envFile, `${lines.join('\n')}\n`, { mode: 0o600 });
+  console.log(lines.join('\n'));
+  console.error(`\nready; settings written to ${envFile}. Ctrl-C stops everything.`);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -79,13 +74,11 @@ async function main() {
     rmSync(envFile, { force: true });
     process.exit(0);
   };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
 main().catch((error: unknown) => {
-  console.error(
-    `services: ${error instanceof Error ? error.message : String(error)}`,
-  );
+  console.error(`services: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

@@ -1,17 +1,11 @@
-import { execFile } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-} from "node:fs";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
-import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
-import { startProcess, type ManagedProcess } from "./process";
-import { waitUntil } from "./wait";
-import { localCredentials, localRegion } from "./local-aws";
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { startProcess, type ManagedProcess } from './process';
+import { waitUntil } from './wait';
+import { localCredentials, localRegion } from './local-aws';
 
 const run = promisify(execFile);
 
@@ -21,37 +15,25 @@ const run = promisify(execFile);
  * the first start fetches just its tarball with `npm pack` (56 MB, once) into .cache/ and unpacks
  * the jar. Pin the version so every machine runs the same emulator.
  */
-export const dynamoDbLocalPackage = "amplify-dynamodb-simulator@2.9.30";
+export const dynamoDbLocalPackage = 'amplify-dynamodb-simulator@2.9.30';
 
 export function defaultDynamoDbLocalDir(root = process.cwd()): string {
-  return resolve(root, ".cache", "dynamodb-local");
+  return resolve(root, '.cache', 'dynamodb-local');
 }
 
 /** Path of DynamoDBLocal.jar, fetching it into `cacheDir` first when it is not there yet. */
-export async function ensureDynamoDbLocalJar(
-  cacheDir = defaultDynamoDbLocalDir(),
-): Promise<string> {
-  const jar = join(cacheDir, "emulator", "DynamoDBLocal.jar");
+export async function ensureDynamoDbLocalJar(cacheDir = defaultDynamoDbLocalDir()): Promise<string> {
+  const jar = join(cacheDir, 'emulator', 'DynamoDBLocal.jar');
   if (existsSync(jar)) return jar;
   const staging = `${cacheDir}.download-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
-  process.stderr.write(
-    `fetching DynamoDB Local (${dynamoDbLocalPackage}, about 56 MB, once) into ${cacheDir} ...\n`,
-  );
+  process.stderr.write(`fetching DynamoDB Local (${dynamoDbLocalPackage}, about 56 MB, once) into ${cacheDir} ...\n`);
   try {
-    await run(
-      "npm",
-      ["pack", dynamoDbLocalPackage, "--pack-destination", staging, "--silent"],
-      { cwd: staging },
-    );
-    const tarball = readdirSync(staging).find((name) => name.endsWith(".tgz"));
-    if (!tarball) throw new Error("npm pack produced no tarball");
-    await run(
-      "tar",
-      ["-xzf", tarball, "--strip-components=1", "package/emulator"],
-      { cwd: staging },
-    );
+    await run('npm', ['pack', dynamoDbLocalPackage, '--pack-destination', staging, '--silent'], { cwd: staging });
+    const tarball = readdirSync(staging).find((name) => name.endsWith('.tgz'));
+    if (!tarball) throw new Error('npm pack produced no tarball');
+    await run('tar', ['-xzf', tarball, '--strip-components=1', 'package/emulator'], { cwd: staging });
     rmSync(join(staging, tarball));
     rmSync(cacheDir, { recursive: true, force: true });
     renameSync(staging, cacheDir);
@@ -91,12 +73,10 @@ export interface DynamoDbLocalServer {
  * `-sharedDb` makes one database for every access key and region: without it, a table created
  * with one set of credentials is invisible to a client with another, a classic local-only trap.
  */
-export async function startDynamoDbLocal(
-  options: DynamoDbLocalOptions,
-): Promise<DynamoDbLocalServer> {
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise<DynamoDbLocalServer> {
   const jar = await ensureDynamoDbLocalJar(options.cacheDir);
-  const emulatorDir = join(jar, "..");
-  const storage = options.dbPath ? ["-dbPath", options.dbPath] : ["-inMemory"];
+  const emulatorDir = join(jar, '..');
+  const storage = options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory'];
   if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
   const endpoint = `http://127.0.0.1:${options.port}`;
   const client = new DynamoDBClient({
@@ -109,17 +89,17 @@ export async function startDynamoDbLocal(
   let server: ManagedProcess | undefined;
   const start = async () => {
     server = startProcess({
-      name: "dynamodb-local",
-      command: "java",
+      name: 'dynamodb-local',
+      command: 'java',
       args: [
-        `-Djava.library.path=${join(emulatorDir, "DynamoDBLocal_lib")}`,
-        "-Xmx256m",
-        "-jar",
+        `-Djava.library.path=${join(emulatorDir, 'DynamoDBLocal_lib')}`,
+        '-Xmx256m',
+        '-jar',
         jar,
         ...storage,
-        "-sharedDb",
-        "-disableTelemetry",
-        "-port",
+        '-sharedDb',
+        '-disableTelemetry',
+        '-port',
         String(options.port),
       ],
       cwd: emulatorDir,
@@ -127,17 +107,11 @@ export async function startDynamoDbLocal(
       onLine: options.onLine,
     });
     const current = server;
-    await waitUntil(
-      async () => Boolean(await client.send(new ListTablesCommand({}))),
-      {
-        what: `DynamoDB Local on port ${options.port}`,
-        timeoutMs: 60_000,
-        giveUp: () =>
-          current.hasExited()
-            ? `java exited:\n${current.recentOutput()}`
-            : undefined,
-      },
-    );
+    await waitUntil(async () => Boolean(await client.send(new ListTablesCommand({}))), {
+      what: `DynamoDB Local on port ${options.port}`,
+      timeoutMs: 60_000,
+      giveUp: () => (current.hasExited() ? `java exited:\n${current.recentOutput()}` : undefined),
+    });
   };
   await start();
 
@@ -150,7 +124,7 @@ export async function startDynamoDbLocal(
       await start();
     },
     stop: async () => {
-      await server?.stop("SIGTERM", 10_000);
+      await server?.stop('SIGTERM', 10_000);
     },
   };
 }

@@ -1,24 +1,16 @@
-import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import {
-  chmodSync,
-  chownSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { userInfo } from "node:os";
-import { dirname, join } from "node:path";
-import { promisify } from "node:util";
-import pg from "pg";
-import { startProcess, type ManagedProcess } from "./process";
-import { waitUntil } from "./wait";
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { startProcess, type ManagedProcess } from './process';
+import { waitUntil } from './wait';
 
 const run = promisify(execFile);
 
-export const postgresBinDir = "/usr/lib/postgresql/15/bin";
+export const postgresBinDir = '/usr/lib/postgresql/15/bin';
 
 export interface PostgresOptions {
   /** The cluster's data directory; created with initdb when it holds no cluster yet. */
@@ -47,13 +39,8 @@ interface PostgresUser {
 }
 
 async function lookUpPostgresUser(): Promise<PostgresUser> {
-  const [uid, gid] = await Promise.all([
-    run("id", ["-u", "postgres"]),
-    run("id", ["-g", "postgres"]),
-  ]).catch(() => {
-    throw new Error(
-      "there is no `postgres` user: install PostgreSQL 15 with  apt-get install -y postgresql",
-    );
+  const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]).catch(() => {
+    throw new Error('there is no `postgres` user: install PostgreSQL 15 with  apt-get install -y postgresql');
   });
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
@@ -66,80 +53,59 @@ function superuserPasswordFile(dataDir: string): string {
   return `${dataDir}.superuser-password`;
 }
 
-async function initCluster(
-  dataDir: string,
-  owner: PostgresUser,
-): Promise<void> {
+async function initCluster(dataDir: string, owner: PostgresUser): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   chownSync(dataDir, owner.uid, owner.gid);
   chmodSync(dataDir, 0o700);
   const passwordFile = superuserPasswordFile(dataDir);
-  writeFileSync(passwordFile, randomBytes(18).toString("base64url"), {
+  writeFileSync(passwordFile, randomBytes(18).toString('base64url'), {
     mode: 0o600,
   });
   // initdb reads the password file as the postgres user: hand it a copy it can read, then remove it.
-  const initdbPasswordFile = join(dataDir, "..", `.initdb-pw-${process.pid}`);
+  const initdbPasswordFile = join(dataDir, '..', `.initdb-pw-${process.pid}`);
   writeFileSync(initdbPasswordFile, readFileSync(passwordFile), {
     mode: 0o600,
   });
   chownSync(initdbPasswordFile, owner.uid, owner.gid);
   try {
     // PostgreSQL refuses to run as root: runuser drops to the postgres user for the one-shot initdb.
-    await run("runuser", [
-      "-u",
-      "postgres",
-      "--",
-      join(postgresBinDir, "initdb"),
-      "--pgdata",
+    await run('runuser', [
+      '-u',
+      'postgres',
+      '--',
+      join(postgresBinDir, 'initdb'),
+      '--pgdata',
       dataDir,
-      "--username",
-      "postgres",
-      "--pwfile",
+      '--username',
+      'postgres',
+      '--pwfile',
       initdbPasswordFile,
-      "--auth-local",
-      "peer",
-      "--auth-host",
-      "scram-sha-256",
-      "--encoding",
-      "UTF8",
-      "--locale",
-      "C.UTF-8",
+      '--auth-local',
+      'peer',
+      '--auth-host',
+      'scram-sha-256',
+      '--encoding',
+      'UTF8',
+      '--locale',
+      'C.UTF-8',
     ]);
   } catch (error) {
-    throw new Error(
-      `initdb failed for ${dataDir}: ${(error as { stderr?: string }).stderr ?? error}`,
-    );
+    throw new Error(`initdb failed for ${dataDir}: ${(error as { stderr?: string }).stderr ?? error}`);
   } finally {
     rmSync(initdbPasswordFile, { force: true });
   }
 }
 
-async function createAppRoleAndDatabase(
-  superuserUrl: string,
-  database: string,
-  user: string,
-  password: string,
-) {
+async function createAppRoleAndDatabase(superuserUrl: string, database: string, user: string, password: string) {
   const client = new pg.Client({ connectionString: superuserUrl });
   await client.connect();
   try {
-    const role = await client.query(
-      "SELECT 1 FROM pg_roles WHERE rolname = $1",
-      [user],
-    );
+    const role = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user]);
     const quotedUser = client.escapeIdentifier(user);
     // ALTER on every start keeps the role's password equal to the one in the connection string.
-    await client.query(
-      `${role.rowCount ? "ALTER" : "CREATE"} ROLE ${quotedUser} LOGIN PASSWORD ${client.escapeLiteral(password)}`,
-    );
-    const db = await client.query(
-      "SELECT 1 FROM pg_database WHERE datname = $1",
-      [database],
-    );
-    if (!db.rowCount)
-      await client.query(
-        `CREATE DATABASE ${client.escapeIdentifier(database)} OWNER ${quotedUser}`,
-      );
+    await client.query(`${role.rowCount ? 'ALTER' : 'CREATE'} ROLE ${quotedUser} LOGIN PASSWORD ${client.escapeLiteral(password)}`);
+    const db = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!db.rowCount) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)} OWNER ${quotedUser}`);
   } finally {
     await client.end();
   }
@@ -150,8 +116,8 @@ function appPasswordFile(dataDir: string): string {
 }
 
 function readOrCreateSecret(file: string): string {
-  if (existsSync(file)) return readFileSync(file, "utf8").trim();
-  const secret = randomBytes(18).toString("base64url");
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(18).toString('base64url');
   writeFileSync(file, secret, { mode: 0o600 });
   return secret;
 }
@@ -161,23 +127,17 @@ function readOrCreateSecret(file: string): string {
  * spawned straight as that user (not through runuser, which stays as a parent and turns every
  * signal into SIGTERM, PostgreSQL's "wait for clients" shutdown), so SIGINT means fast shutdown.
  */
-export async function startPostgres(
-  options: PostgresOptions,
-): Promise<PostgresServer> {
+export async function startPostgres(options: PostgresOptions): Promise<PostgresServer> {
   if (userInfo().uid !== 0) {
     throw new Error(
-      "starting PostgreSQL needs root (it switches to the postgres user): run as root, or point DATABASE_URL at your own server",
+      'starting PostgreSQL needs root (it switches to the postgres user): run as root, or point DATABASE_URL at your own server',
     );
   }
   const owner = await lookUpPostgresUser();
   mkdirSync(dirname(options.dataDir), { recursive: true });
-  if (!existsSync(join(options.dataDir, "PG_VERSION")))
-    await initCluster(options.dataDir, owner);
+  if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await initCluster(options.dataDir, owner);
 
-  const superuserPassword = readFileSync(
-    superuserPasswordFile(options.dataDir),
-    "utf8",
-  ).trim();
+  const superuserPassword = readFileSync(superuserPasswordFile(options.dataDir), 'utf8').trim();
   const superuserUrl = `postgres://postgres:${encodeURIComponent(superuserPassword)}@127.0.0.1:${options.port}/postgres`;
   const appPassword = readOrCreateSecret(appPasswordFile(options.dataDir));
   const url = `postgres://${options.user}:${encodeURIComponent(appPassword)}@127.0.0.1:${options.port}/${options.database}`;
@@ -185,28 +145,28 @@ export async function startPostgres(
   let server: ManagedProcess | undefined;
   const start = async () => {
     server = startProcess({
-      name: "postgres",
-      command: join(postgresBinDir, "postgres"),
+      name: 'postgres',
+      command: join(postgresBinDir, 'postgres'),
       args: [
-        "-D",
+        '-D',
         options.dataDir,
-        "-p",
+        '-p',
         String(options.port),
-        "-c",
-        "listen_addresses=127.0.0.1",
+        '-c',
+        'listen_addresses=127.0.0.1',
         // No unix socket: nothing here needs one, and /run/postgresql may not exist or be ours.
-        "-c",
-        "unix_socket_directories=",
-        "-c",
-        "max_connections=200",
+        '-c',
+        'unix_socket_directories=',
+        '-c',
+        'max_connections=200',
         // A lab server: durability against an OS crash is not what it demonstrates, start-up speed is.
         // A stop is still a clean shutdown that keeps every committed row.
-        "-c",
-        "fsync=off",
+        '-c',
+        'fsync=off',
       ],
       uid: owner.uid,
       gid: owner.gid,
-      env: { PATH: process.env.PATH, LANG: "C.UTF-8" },
+      env: { PATH: process.env.PATH, LANG: 'C.UTF-8' },
       onLine: options.onLine,
     });
     const current = server;
@@ -223,21 +183,13 @@ export async function startPostgres(
       {
         what: `PostgreSQL on 127.0.0.1:${options.port}`,
         timeoutMs: 30_000,
-        giveUp: () =>
-          current.hasExited()
-            ? `postgres exited:\n${current.recentOutput()}`
-            : undefined,
+        giveUp: () => (current.hasExited() ? `postgres exited:\n${current.recentOutput()}` : undefined),
       },
     );
   };
 
   await start();
-  await createAppRoleAndDatabase(
-    superuserUrl,
-    options.database,
-    options.user,
-    appPassword,
-  );
+  await createAppRoleAndDatabase(superuserUrl, options.database, options.user, appPassword);
 
   return {
     url,
@@ -248,7 +200,7 @@ export async function startPostgres(
       await start();
     },
     stop: async () => {
-      await server?.stop("SIGINT", 15_000);
+      await server?.stop('SIGINT', 15_000);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { spawn, type SpawnOptions } from "node:child_process";
+import { spawn, type SpawnOptions } from 'node:child_process';
 
 export interface ManagedProcess {
   readonly name: string;
@@ -15,10 +15,7 @@ export interface ManagedProcess {
   readonly stop: (signal?: NodeJS.Signals, graceMs?: number) => Promise<void>;
 }
 
-export interface StartProcessOptions extends Pick<
-  SpawnOptions,
-  "env" | "cwd" | "uid" | "gid"
-> {
+export interface StartProcessOptions extends Pick<SpawnOptions, 'env' | 'cwd' | 'uid' | 'gid'> {
   name: string;
   command: string;
   args: string[];
@@ -31,8 +28,8 @@ const keptLines = 40;
 // Children still running when this process exits for any reason (an uncaught error, a second
 // Ctrl-C) are killed on the way out: a lab must never leave a server behind.
 const running = new Set<ReturnType<typeof spawn>>();
-process.once("exit", () => {
-  for (const child of running) child.kill("SIGKILL");
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
 });
 
 /** Starts a long-running child whose output is captured, never inherited, so servers stay quiet. */
@@ -42,7 +39,7 @@ export function startProcess(options: StartProcessOptions): ManagedProcess {
     cwd: options.cwd,
     uid: options.uid,
     gid: options.gid,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group: a Ctrl-C in the terminal reaches only us, and we stop the children
     // in order (instances before the database they use) instead of all at once.
     detached: true,
@@ -50,28 +47,28 @@ export function startProcess(options: StartProcessOptions): ManagedProcess {
   running.add(child);
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
-    for (const line of chunk.toString("utf8").split("\n")) {
-      if (line.trim() === "") continue;
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
       lines.push(line);
       if (lines.length > keptLines) lines.shift();
       options.onLine?.(line);
     }
   };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
 
   let exitedFlag = false;
   const exited = new Promise<{
     code: number | null;
     signal: NodeJS.Signals | null;
   }>((resolve) => {
-    child.on("error", (error) => {
+    child.on('error', (error) => {
       lines.push(String(error));
       exitedFlag = true;
       running.delete(child);
       resolve({ code: null, signal: null });
     });
-    child.on("exit", (code, signal) => {
+    child.on('exit', (code, signal) => {
       exitedFlag = true;
       running.delete(child);
       resolve({ code, signal });
@@ -83,11 +80,11 @@ export function startProcess(options: StartProcessOptions): ManagedProcess {
     pid: child.pid ?? -1,
     exited,
     hasExited: () => exitedFlag,
-    recentOutput: () => lines.join("\n"),
-    async stop(signal = "SIGTERM", graceMs = 10_000) {
+    recentOutput: () => lines.join('\n'),
+    async stop(signal = 'SIGTERM', graceMs = 10_000) {
       if (exitedFlag) return;
       child.kill(signal);
-      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);
     },

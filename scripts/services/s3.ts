@@ -1,16 +1,16 @@
-import { mkdirSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import S3rver from "s3rver";
-import { localRegion } from "./local-aws";
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import S3rver from 's3rver';
+import { localRegion } from './local-aws';
 
 /**
  * The static backup site's bucket (S3 website hosting). static-site:publish writes to it; in the
  * lab HAProxy serves it as the `backup` server when every instance is down.
  */
-export const backupSiteBucket = "cloudwiki-backup";
-export const backupSiteIndexDocument = "index.html";
+export const backupSiteBucket = 'cloudwiki-backup';
+export const backupSiteIndexDocument = 'index.html';
 /** What S3 website hosting answers for a key that does not exist: the maintenance page. */
-export const backupSiteErrorDocument = "maintenance.html";
+export const backupSiteErrorDocument = 'maintenance.html';
 
 const websiteConfiguration = `<?xml version="1.0" encoding="UTF-8"?>
 <WebsiteConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
@@ -44,7 +44,7 @@ export interface S3Server {
 export async function startS3(options: S3Options): Promise<S3Server> {
   mkdirSync(options.directory, { recursive: true });
   const s3rver = new S3rver({
-    address: "127.0.0.1",
+    address: '127.0.0.1',
     port: options.port,
     directory: options.directory,
     silent: true,

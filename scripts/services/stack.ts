@@ -1,16 +1,11 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { join } from "node:path";
-import { ensureSessionTable } from "../../app/sessions-table";
-import { startDynamoDbLocal, type DynamoDbLocalServer } from "./dynamodb-local";
-import {
-  localBuckets,
-  localCredentials,
-  localRegion,
-  localSessionTable,
-} from "./local-aws";
-import { startPostgres, type PostgresServer } from "./postgres";
-import { startS3, type S3Server } from "./s3";
-import { requireSystemCommands } from "./system";
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { join } from 'node:path';
+import { ensureSessionTable } from '../../app/sessions-table';
+import { startDynamoDbLocal, type DynamoDbLocalServer } from './dynamodb-local';
+import { localBuckets, localCredentials, localRegion, localSessionTable } from './local-aws';
+import { startPostgres, type PostgresServer } from './postgres';
+import { startS3, type S3Server } from './s3';
+import { requireSystemCommands } from './system';
 
 export interface ServicesOptions {
   /** Directory for PostgreSQL's cluster and s3rver's objects (and DynamoDB's tables if persisted). */
@@ -35,34 +30,29 @@ export interface Services {
  * created: everything the web tier needs, as real servers. Used by `npm run services` (for
  * `npm run test:integration`) and by the lab.
  */
-export async function startServices(
-  options: ServicesOptions,
-): Promise<Services> {
-  requireSystemCommands(["postgres", "java"]);
+export async function startServices(options: ServicesOptions): Promise<Services> {
+  requireSystemCommands(['postgres', 'java']);
   const log = options.log ?? (() => {});
   const started: { stop: () => Promise<void> }[] = [];
   const stopAll = async () => {
-    for (const service of started.reverse())
-      await service.stop().catch(() => {});
+    for (const service of started.reverse()) await service.stop().catch(() => {});
   };
   try {
-    log("starting PostgreSQL 15, DynamoDB Local and s3rver ...");
+    log('starting PostgreSQL 15, DynamoDB Local and s3rver ...');
     const [postgres, dynamodb, s3] = await Promise.all([
       startPostgres({
-        dataDir: join(options.stateDir, "postgres"),
+        dataDir: join(options.stateDir, 'postgres'),
         port: options.ports.postgres,
-        database: "cloudwiki",
-        user: "cloudwiki",
+        database: 'cloudwiki',
+        user: 'cloudwiki',
       }).then((server) => (started.push(server), server)),
       startDynamoDbLocal({
         port: options.ports.dynamodb,
-        dbPath: options.persistDynamoDb
-          ? join(options.stateDir, "dynamodb")
-          : undefined,
+        dbPath: options.persistDynamoDb ? join(options.stateDir, 'dynamodb') : undefined,
       }).then((server) => (started.push(server), server)),
       startS3({
         port: options.ports.s3,
-        directory: join(options.stateDir, "s3"),
+        directory: join(options.stateDir, 's3'),
         buckets: [localBuckets.assets, localBuckets.uploads],
       }).then((server) => (started.push(server), server)),
     ]);
@@ -76,7 +66,7 @@ export async function startServices(
 
     const env = {
       DATABASE_URL: postgres.url,
-      SESSION_STORE: "dynamodb",
+      SESSION_STORE: 'dynamodb',
       SESSION_TABLE: localSessionTable,
       DYNAMODB_ENDPOINT: dynamodb.endpoint,
       S3_ENDPOINT: s3.endpoint,

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from "node:timers/promises";
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface WaitOptions {
   /** What we are waiting for, in words: it ends up in the timeout error. */
@@ -10,12 +10,9 @@ export interface WaitOptions {
 }
 
 /** Polls `probe` until it resolves truthy; the last error is part of the timeout message. */
-export async function waitUntil(
-  probe: () => Promise<boolean>,
-  options: WaitOptions,
-): Promise<void> {
+export async function waitUntil(probe: () => Promise<boolean>, options: WaitOptions): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  let lastError = "";
+  let lastError = '';
   while (Date.now() < deadline) {
     const reason = options.giveUp?.();
     if (reason) throw new Error(`${options.what}: ${reason}`);
@@ -27,15 +24,12 @@ export async function waitUntil(
     await sleep(options.intervalMs ?? 200);
   }
   throw new Error(
-    `timed out after ${options.timeoutMs ?? 30_000} ms waiting for ${options.what}${lastError ? ` (last error: ${lastError})` : ""}`,
+    `timed out after ${options.timeoutMs ?? 30_000} ms waiting for ${options.what}${lastError ? ` (last error: ${lastError})` : ''}`,
   );
 }
 
 /** True when `url` answers with a status below 500 within a second. */
-export async function httpAnswers(
-  url: string,
-  init?: RequestInit,
-): Promise<boolean> {
+export async function httpAnswers(url: string, init?: RequestInit): Promise<boolean> {
   const response = await fetch(url, {
     ...init,
     signal: AbortSignal.timeout(1000),
