@@ -34,8 +34,10 @@ export async function startServices(options: ServicesOptions): Promise<Services>
   requireSystemCommands(['postgres', 'java']);
   const log = options.log ?? (() => {});
   const started: { stop: () => Promise<void> }[] = [];
+  // In parallel: nothing here depends on another service, and a quick stop matters when a
+  // terminal or CI is waiting to kill whatever is still running.
   const stopAll = async () => {
-    for (const service of started.reverse()) await service.stop().catch(() => {});
+    await Promise.all(started.map((service) => service.stop().catch(() => {})));
   };
   try {
     log('starting PostgreSQL 15, DynamoDB Local and s3rver ...');
