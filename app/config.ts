@@ -3,7 +3,7 @@ import { z } from 'zod';
 // Every setting the web tier reads. The infra templates and the EC2 bootstrap write exactly these
 // names (test/infra keeps them in step); .env.example documents each one for people.
 const settings = {
-  PORT: z.coerce.number().int().min(1).max(65535).default(3000).describe('TCP port to listen on.'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('TCP port to listen on (0: any free port).'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).describe('Writer (primary) PostgreSQL URL.'),
   DATABASE_READ_URL: z
     .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' })
@@ -36,6 +36,15 @@ const settings = {
     .describe('Express "trust proxy": 1 behind one ALB, 2 behind CloudFront + ALB.'),
   INSTANCE_ID: z.string().regex(/^[\w.-]{1,64}$/).optional().describe('Overrides the IMDS instance id (the lab).'),
   INSTANCE_AZ: z.string().regex(/^[\w.-]{1,64}$/).optional().describe('Overrides the IMDS Availability Zone (the lab).'),
+  AWS_EC2_METADATA_SERVICE_ENDPOINT: z
+    .url()
+    .default('http://169.254.169.254')
+    .describe('EC2 instance metadata service (IMDSv2), read once at start for the instance id and AZ.'),
+  AWS_EC2_METADATA_DISABLED: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true')
+    .describe('true off EC2: skip the metadata lookup and report hostname/pid.'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DRAIN_TIMEOUT_MS: z.coerce
     .number()
