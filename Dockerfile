@@ -26,6 +26,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=production-dependencies --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist/app ./dist/app
+# dist/app/server.js reads its version from ../package.json, which the TypeScript build emits.
+COPY --from=build --chown=root:root /app/dist/package.json ./dist/package.json
 COPY --chown=root:root package.json ./
 # The image's unprivileged "node" user runs the app and can write nothing in /app: the web tier
 # keeps no local state.

@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 const usage = `Usage: npm run release [-- options]
 
-Builds the release artifact that web instances install at boot: the compiled app (dist/app),
-package.json and production node_modules in release/cloudwiki-<id>.tar.gz, with its SHA-256 in
+Builds the release artifact that web instances install at boot: the compiled app (dist/ without
+the build tooling in dist/scripts), package.json and production node_modules in release/cloudwiki-<id>.tar.gz, with its SHA-256 in
 release/cloudwiki-<id>.tar.gz.sha256 (sha256sum format). scripts/deploy uploads both.
 
 The release id is <version>-<git commit>, with -dirty when the work tree has uncommitted changes.
@@ -62,7 +62,11 @@ export function buildRelease({ projectRoot, outDir, skipBuild, progress = () => 
   const stage = path.join(outDir, `stage-${id}`);
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(path.join(stage, 'dist'), { recursive: true });
-  cpSync(path.join(projectRoot, 'dist', 'app'), path.join(stage, 'dist', 'app'), { recursive: true });
+  // dist/ holds the app and the package.json it reads its version from; the compiled build
+  // tooling (dist/scripts) stays behind.
+  for (const entry of readdirSync(path.join(projectRoot, 'dist'))) {
+    if (entry !== 'scripts') cpSync(path.join(projectRoot, 'dist', entry), path.join(stage, 'dist', entry), { recursive: true });
+  }
   for (const file of ['package.json', 'package-lock.json']) cpSync(path.join(projectRoot, file), path.join(stage, file));
 
   // The lockfile's exact production tree; install scripts stay off because the instance runs

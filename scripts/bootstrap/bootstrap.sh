@@ -148,8 +148,7 @@ write_env_file() {
         echo "ASSET_BASE_URL=$ASSET_BASE_URL"
       fi
       echo "TRUST_PROXY=$TRUST_PROXY"
-      echo "INSTANCE_ID=$instance_id"
-      echo "INSTANCE_AZ=$availability_zone"
+      echo "AWS_EC2_METADATA_SERVICE_ENDPOINT=$IMDS_ENDPOINT"
       echo "LOG_LEVEL=$LOG_LEVEL"
       echo "DRAIN_TIMEOUT_MS=$DRAIN_TIMEOUT_MS"
     } >"$CLOUDWIKI_ROOT$env_file"

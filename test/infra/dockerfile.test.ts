@@ -29,7 +29,7 @@ describe('Dockerfile', () => {
       .getCOPYs()
       .filter((copy) => copy.getRange().start.line > runtimeFromLine)
       .map((copy) => copy.getFlags().find((flag) => flag.getName() === 'from')?.getValue());
-    expect(copies.filter(Boolean)).toEqual(['production-dependencies', 'build']);
+    expect(copies.filter(Boolean)).toEqual(['production-dependencies', 'build', 'build']);
     const user = inRuntime('USER').at(-1);
     expect(argumentsOf(user)).not.toMatch(/^(root|0)(:|$)/);
     expect(user).toBeDefined();

@@ -34,6 +34,7 @@ beforeAll(() => {
   mkdirSync(path.join(project, 'dist', 'app', 'views'), { recursive: true });
   writeFileSync(path.join(project, 'dist', 'app', 'server.js'), 'console.log("server")\n');
   writeFileSync(path.join(project, 'dist', 'app', 'views', 'page.njk'), '<p>page</p>\n');
+  writeFileSync(path.join(project, 'dist', 'package.json'), '{"version":"9.8.7"}\n');
   mkdirSync(path.join(project, 'dist', 'scripts'), { recursive: true });
   writeFileSync(path.join(project, 'dist', 'scripts', 'release.js'), '// not shipped\n');
 });
@@ -49,7 +50,7 @@ describe('npm run release', () => {
     expect(path.basename(release.artifact)).toBe('cloudwiki-9.8.7-nogit.tar.gz');
     const files = execFileSync('tar', ['-tzf', release.artifact], { encoding: 'utf8' }).split('\n').filter(Boolean).map((f) => f.replace(/^\.\//, ''));
     expect(files).toEqual(
-      expect.arrayContaining(['dist/app/server.js', 'dist/app/views/page.njk', 'package.json', 'package-lock.json', 'node_modules/runtime-dependency/package.json']),
+      expect.arrayContaining(['dist/app/server.js', 'dist/app/views/page.njk', 'dist/package.json', 'package.json', 'package-lock.json', 'node_modules/runtime-dependency/package.json']),
     );
     expect(files.filter((f) => f.includes('build-tool') || f.startsWith('dist/scripts'))).toEqual([]);
 
