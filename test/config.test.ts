@@ -29,7 +29,14 @@ test('when the environment is empty, then every required setting is named at onc
 });
 
 test('when values are wrong, then each bad key is named with what it must be', () => {
-  const problems = problemsOf({ ...valid, PORT: 'eighty', DATABASE_URL: 'mysql://x', SESSION_STORE: 'redis', SESSION_SECRET: 'short', AWS_REGION: 'Europe' });
+  const problems = problemsOf({
+    ...valid,
+    PORT: 'eighty',
+    DATABASE_URL: 'mysql://x',
+    SESSION_STORE: 'redis',
+    SESSION_SECRET: 'short',
+    AWS_REGION: 'Europe',
+  });
   expect(problems).toHaveLength(5);
   expect(problems.join('\n')).toMatch(/PORT:/);
   expect(problems.join('\n')).toMatch(/DATABASE_URL: must be a postgres:\/\/ URL/);
@@ -40,7 +47,13 @@ test('when values are wrong, then each bad key is named with what it must be', (
 
 test('when only the required settings are given, then the defaults fill the rest', () => {
   const config = loadConfig(valid);
-  expect(config).toMatchObject({ PORT: 3000, SESSION_STORE: 'dynamodb', SESSION_TABLE: 'cloudwiki-sessions', TRUST_PROXY: 'false', AWS_EC2_METADATA_DISABLED: false });
+  expect(config).toMatchObject({
+    PORT: 3000,
+    SESSION_STORE: 'dynamodb',
+    SESSION_TABLE: 'cloudwiki-sessions',
+    TRUST_PROXY: 'false',
+    AWS_EC2_METADATA_DISABLED: false,
+  });
   expect(config.DATABASE_READ_URL).toBeUndefined();
 });
 

@@ -42,8 +42,19 @@ export function buildTestApp(options: TestAppOptions = {}): TestApp {
   const dynamodb = createDynamoClient({ region: 'us-east-1', endpoint: options.dynamodbEndpoint ?? env('TEST_DYNAMODB_ENDPOINT') });
   const s3Endpoint = options.s3Endpoint ?? env('TEST_S3_ENDPOINT');
   const s3 = createS3Client({ region: 'us-east-1', endpoint: s3Endpoint });
-  const assets = createAssets({ s3, assetsBucket: testBuckets.assets, uploadsBucket: testBuckets.uploads, uploadsOrigin: new URL(s3Endpoint).origin });
-  const sessions = createSessions({ kind: options.sessionStore ?? 'dynamodb', secret: testSecret, dynamodb, table: testSessionTable, logger });
+  const assets = createAssets({
+    s3,
+    assetsBucket: testBuckets.assets,
+    uploadsBucket: testBuckets.uploads,
+    uploadsOrigin: new URL(s3Endpoint).origin,
+  });
+  const sessions = createSessions({
+    kind: options.sessionStore ?? 'dynamodb',
+    secret: testSecret,
+    dynamodb,
+    table: testSessionTable,
+    logger,
+  });
   const draining = { value: false };
   const app = createApp({
     pages: createPageRepository(db),
