@@ -81,8 +81,19 @@ export class ConfigError extends Error {
 
 /** Validates the environment once, at start-up, and lists every bad or missing setting. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
+  return parse(configSchema, env);
+}
+
+/** The same validation for tools that need only some settings (e.g. assets:publish). */
+export function loadSettings<K extends ConfigKey>(env: Record<string, string | undefined>, keys: readonly K[]): Pick<Config, K> {
+  const subset = z.object(Object.fromEntries(keys.map((key) => [key, settings[key]])));
+  // The subset's output is exactly Pick<Config, K>; zod cannot type a schema built from a list.
+  return parse(subset, env) as Pick<Config, K>;
+}
+
+function parse<T>(schema: z.ZodType<T>, env: Record<string, string | undefined>): T {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const result = configSchema.safeParse(present);
+  const result = schema.safeParse(present);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => {
