@@ -88,7 +88,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 export function loadSettings<K extends ConfigKey>(env: Record<string, string | undefined>, keys: readonly K[]): Pick<Config, K> {
   const subset = z.object(Object.fromEntries(keys.map((key) => [key, settings[key]])));
   // The subset's output is exactly Pick<Config, K>; zod cannot type a schema built from a list.
-  return parse(subset, env) as Pick<Config, K>;
+  return parse(subset, env) as unknown as Pick<Config, K>;
 }
 
 function parse<T>(schema: z.ZodType<T>, env: Record<string, string | undefined>): T {
