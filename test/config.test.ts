@@ -1,4 +1,6 @@
-import { ConfigError, loadConfig } from '../app/config';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, configKeys, loadConfig } from '../app/config';
 
 const valid = {
   DATABASE_URL: 'postgres://wiki:secret@db.example.internal:5432/wiki',
@@ -59,4 +61,12 @@ test('when only the required settings are given, then the defaults fill the rest
 
 test('when a setting is empty, then it counts as missing rather than as an empty value', () => {
   expect(problemsOf({ ...valid, DATABASE_URL: '' })).toEqual(['DATABASE_URL: missing (required)']);
+});
+
+test('when a setting exists, then .env.example documents it, and documents nothing else', () => {
+  const documented = readFileSync(path.join(__dirname, '..', '.env.example'), 'utf8')
+    .split('\n')
+    .filter((line) => /^[A-Z0-9_]+=/.test(line))
+    .map((line) => line.slice(0, line.indexOf('=')));
+  expect([...documented].sort()).toEqual([...configKeys].sort());
 });
