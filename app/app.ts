@@ -77,7 +77,10 @@ export function createApp(deps: AppDeps): express.Express {
     // Uploads (whose token is inside the multipart body) and page saves (which must hand the
     // person's text back when the token has expired) check the token in their own handlers.
     skipCsrfProtection: (req) => req.path.startsWith('/api/') || Boolean(req.is('multipart/form-data')) || isPageSave(req),
-    errorConfig: { statusCode: 403, message: 'This form has expired or did not come from this site. Go back, reload the page and try again.' },
+    errorConfig: {
+      statusCode: 403,
+      message: 'This form has expired or did not come from this site. Go back, reload the page and try again.',
+    },
   });
   app.use((req, res, next) => {
     res.locals.user = currentUser(req);

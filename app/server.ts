@@ -51,9 +51,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     assetsBucket: config.ASSETS_BUCKET,
     uploadsBucket: config.UPLOADS_BUCKET,
     assetBaseUrl: config.ASSET_BASE_URL,
-    uploadsOrigin: config.S3_ENDPOINT ? new URL(config.S3_ENDPOINT).origin : `https://${config.UPLOADS_BUCKET}.s3.${config.AWS_REGION}.amazonaws.com`,
+    uploadsOrigin: config.S3_ENDPOINT
+      ? new URL(config.S3_ENDPOINT).origin
+      : `https://${config.UPLOADS_BUCKET}.s3.${config.AWS_REGION}.amazonaws.com`,
   });
-  const sessions = createSessions({ kind: config.SESSION_STORE, secret: config.SESSION_SECRET, dynamodb, table: config.SESSION_TABLE, logger });
+  const sessions = createSessions({
+    kind: config.SESSION_STORE,
+    secret: config.SESSION_SECRET,
+    dynamodb,
+    table: config.SESSION_TABLE,
+    logger,
+  });
 
   let draining = false;
   const app = createApp({
@@ -88,7 +96,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const url = `http://${options.host ?? 'localhost'}:${port}`;
-  logger.info({ url, instance: identity.id, az: identity.az, sessionStore: config.SESSION_STORE, reader: db.hasReader }, 'cloudwiki listening');
+  logger.info(
+    { url, instance: identity.id, az: identity.az, sessionStore: config.SESSION_STORE, reader: db.hasReader },
+    'cloudwiki listening',
+  );
 
   let closing: Promise<void> | undefined;
   const shutdown = (reason: string) =>

@@ -36,7 +36,10 @@ test('when IMDSv2 answers, then the identity comes from it, using a session toke
 test('when the lab overrides the identity, then IMDS is not asked', async () => {
   const imds = await fakeImds();
   try {
-    expect(await resolveInstanceIdentity({ overrideId: 'lab-2', overrideAz: 'lab-b', imdsEndpoint: imds.endpoint })).toEqual({ id: 'lab-2', az: 'lab-b' });
+    expect(await resolveInstanceIdentity({ overrideId: 'lab-2', overrideAz: 'lab-b', imdsEndpoint: imds.endpoint })).toEqual({
+      id: 'lab-2',
+      az: 'lab-b',
+    });
     expect(imds.tokenRequests()).toBe(0);
   } finally {
     imds.server.close();
@@ -47,7 +50,10 @@ test('when nothing answers, then it falls back to hostname/pid', async () => {
   const silent = createServer(() => undefined);
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   try {
-    const identity = await resolveInstanceIdentity({ imdsEndpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, timeoutMs: 200 });
+    const identity = await resolveInstanceIdentity({
+      imdsEndpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      timeoutMs: 200,
+    });
     expect(identity.id).toMatch(new RegExp(`/${process.pid}$`));
     expect(identity.az).toBe('local');
   } finally {

@@ -53,7 +53,9 @@ describe('graceful shutdown', () => {
     const inFlight = await connectTo(port);
     const received = readUntilClosed(inFlight);
     const body = 'username=nobody&password=whatever';
-    inFlight.write(`POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+    inFlight.write(
+      `POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 100));
 
     const stopped = running.shutdown('test');

@@ -52,7 +52,9 @@ export function isConnectionError(error: unknown): boolean {
   if (typeof code === 'string' && (connectionErrorCodes.has(code) || connectionSqlStates.has(code))) return true;
   return (
     typeof message === 'string' &&
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection timeout/i.test(message)
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection timeout/i.test(
+      message,
+    )
   );
 }
 
@@ -141,4 +143,3 @@ export function createDatabase(options: DatabaseOptions): Database {
     return pool;
   }
 }
-

@@ -17,7 +17,9 @@ function migrateInAnotherProcess(databaseUrl: string): Promise<{ code: number | 
   child.stdout.on('data', (chunk) => (stdout += chunk));
   child.stderr.on('data', (chunk) => (stderr += chunk));
   return new Promise((resolve) =>
-    child.on('exit', (code) => resolve({ code, applied: code === 0 ? (JSON.parse(stdout.trim().split('\n').pop()!) as string[]) : [], stderr })),
+    child.on('exit', (code) =>
+      resolve({ code, applied: code === 0 ? (JSON.parse(stdout.trim().split('\n').pop()!) as string[]) : [], stderr }),
+    ),
   );
 }
 
@@ -27,7 +29,9 @@ test('when four instances boot together on an empty database, then each migratio
     const results = await Promise.all([1, 2, 3, 4].map(() => migrateInAnotherProcess(cluster.postgres.url)));
     for (const result of results) expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
 
-    const expected = readdirSync(migrationsDir).map((file) => path.basename(file, '.sql')).sort();
+    const expected = readdirSync(migrationsDir)
+      .map((file) => path.basename(file, '.sql'))
+      .sort();
     const applied = results.flatMap((result) => result.applied).sort();
     expect(applied).toEqual(expected);
 

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../../app/config';
 import { startServer, type RunningServer } from '../../app/server';
@@ -32,7 +33,14 @@ beforeAll(async () => {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     // Playwright gives each launch a fresh temporary profile. Background networking is off
     // because this machine has no internet, and Chromium would retry its lookups many times.
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
   });
 });
 

@@ -15,6 +15,7 @@ import { testBuckets, testSecret, testSessionTable } from './names';
 export interface TestAppOptions {
   instanceId?: string;
   databaseUrl?: string;
+  readerUrl?: string;
   sessionStore?: SessionStoreKind;
   dynamodbEndpoint?: string;
   s3Endpoint?: string;
@@ -38,12 +39,23 @@ export function env(name: 'TEST_DATABASE_URL' | 'TEST_DYNAMODB_ENDPOINT' | 'TEST
 /** The app as server.ts builds it, on the services the test run started, with no port opened. */
 export function buildTestApp(options: TestAppOptions = {}): TestApp {
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const db = createDatabase({ writerUrl: options.databaseUrl ?? env('TEST_DATABASE_URL'), logger, poolSize: 4 });
+  const db = createDatabase({ writerUrl: options.databaseUrl ?? env('TEST_DATABASE_URL'), readerUrl: options.readerUrl, logger, poolSize: 4 });
   const dynamodb = createDynamoClient({ region: 'us-east-1', endpoint: options.dynamodbEndpoint ?? env('TEST_DYNAMODB_ENDPOINT') });
   const s3Endpoint = options.s3Endpoint ?? env('TEST_S3_ENDPOINT');
   const s3 = createS3Client({ region: 'us-east-1', endpoint: s3Endpoint });
-  const assets = createAssets({ s3, assetsBucket: testBuckets.assets, uploadsBucket: testBuckets.uploads, uploadsOrigin: new URL(s3Endpoint).origin });
-  const sessions = createSessions({ kind: options.sessionStore ?? 'dynamodb', secret: testSecret, dynamodb, table: testSessionTable, logger });
+  const assets = createAssets({
+    s3,
+    assetsBucket: testBuckets.assets,
+    uploadsBucket: testBuckets.uploads,
+    uploadsOrigin: new URL(s3Endpoint).origin,
+  });
+  const sessions = createSessions({
+    kind: options.sessionStore ?? 'dynamodb',
+    secret: testSecret,
+    dynamodb,
+    table: testSessionTable,
+    logger,
+  });
   const draining = { value: false };
   const app = createApp({
     pages: createPageRepository(db),

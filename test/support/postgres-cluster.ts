@@ -9,7 +9,12 @@ export async function privateCluster(): Promise<{ postgres: PostgresServer; remo
   const dir = mkdtempSync(path.join(tmpdir(), 'cloudwiki-pg-'));
   // PostgreSQL runs as the postgres user, which must be able to reach the data directory.
   chmodSync(dir, 0o755);
-  const postgres = await startPostgres({ dataDir: path.join(dir, 'data'), port: await freePort(), database: 'cloudwiki', user: 'cloudwiki' });
+  const postgres = await startPostgres({
+    dataDir: path.join(dir, 'data'),
+    port: await freePort(),
+    database: 'cloudwiki',
+    user: 'cloudwiki',
+  });
   return {
     postgres,
     async remove() {
