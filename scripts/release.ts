@@ -102,7 +102,12 @@ function main(argv: string[]): void {
   const projectRoot = path.join(__dirname, '..');
   const outDir = path.resolve(values['out-dir'] ?? path.join(projectRoot, 'release'));
   mkdirSync(outDir, { recursive: true });
-  const release = buildRelease({ projectRoot, outDir, skipBuild: values['skip-build'], progress: (message) => console.error(`release: ${message}`) });
+  const release = buildRelease({
+    projectRoot,
+    outDir,
+    skipBuild: values['skip-build'],
+    progress: (message) => console.error(`release: ${message}`),
+  });
   console.log(`${release.artifact}\nsha256 ${release.sha256}\nrelease id ${release.id}`);
 }
 

@@ -51,8 +51,12 @@ export function stackValues(releaseId: string, artifactSha256: string, appPort: 
 
 /** The launch template's user data with CloudFormation's Fn::Sub applied to the given values. */
 export function renderUserData(values: Record<string, string>): string {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed template JSON, checked by test/infra
   const resources = readTemplate(path.join(repositoryRoot, 'infra', '03-web.yaml')).Resources as Record<string, any>;
-  const [text, variables] = resources.LaunchTemplate.Properties.LaunchTemplateData.UserData['Fn::Base64']['Fn::Sub'] as [string, Record<string, unknown>];
+  const [text, variables] = resources.LaunchTemplate.Properties.LaunchTemplateData.UserData['Fn::Base64']['Fn::Sub'] as [
+    string,
+    Record<string, unknown>,
+  ];
   const unused = Object.keys(variables).filter((name) => !(name in values));
   if (unused.length > 0) throw new Error(`the test gives no value for ${unused.join(', ')}`);
   return text.replace(/\$\{([^}]+)\}/g, (_match, name: string) => {
@@ -64,7 +68,9 @@ export function renderUserData(values: Record<string, string>): string {
 }
 
 function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
 }
 
 export async function freePort(): Promise<number> {
@@ -130,7 +136,13 @@ function fakeImds(requests: string[]) {
 
 export async function startBootHarness(): Promise<BootHarness> {
   const scratch = mkdtempSync(path.join(tmpdir(), 'cloudwiki-bootstrap-'));
-  const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: path.join(scratch, 's3'), configureBuckets: [{ name: releasesBucket, configs: [] }] });
+  const s3rver = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory: path.join(scratch, 's3'),
+    configureBuckets: [{ name: releasesBucket, configs: [] }],
+  });
   const { port } = (await s3rver.run()) as AddressInfo;
   const s3Endpoint = `http://127.0.0.1:${port}`;
   const imdsRequests: string[] = [];
@@ -178,7 +190,7 @@ export async function startBootHarness(): Promise<BootHarness> {
         ...bootstrapEnv,
       };
       let exitCode = 0;
-      let output = '';
+      let output: string;
       try {
         const result = await run('bash', [userData], { env, cwd: root });
         output = result.stdout + result.stderr;
@@ -187,7 +199,10 @@ export async function startBootHarness(): Promise<BootHarness> {
         exitCode = failure.code;
         output = failure.stdout + failure.stderr;
       }
-      const calls = readFileSync(log, 'utf8').split('\n').filter(Boolean).map((line) => line.split('\t'));
+      const calls = readFileSync(log, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split('\t'));
       return { root, exitCode, output, calls, appPort };
     },
     async close() {
@@ -212,14 +227,18 @@ export async function packArtifact(directory: string, files: Record<string, stri
 }
 
 export function readEnvFile(root: string): Record<string, string> {
-  const lines = readFileSync(path.join(root, 'etc', 'cloudwiki', 'cloudwiki.env'), 'utf8').trim().split('\n');
+  const lines = readFileSync(path.join(root, 'etc', 'cloudwiki', 'cloudwiki.env'), 'utf8')
+    .trim()
+    .split('\n');
   return Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
 }
 
 /** Stops what the stand-in systemctl started (SIGTERM, as systemd would). */
 export async function stopApp(root: string): Promise<void> {
   if (existsSync(path.join(root, 'run', 'cloudwiki.service.pid'))) {
-    await run(path.join(standIns, 'systemctl'), ['stop', 'cloudwiki.service'], { env: { ...process.env, CLOUDWIKI_ROOT: root, STANDIN_LOG: '/dev/null' } });
+    await run(path.join(standIns, 'systemctl'), ['stop', 'cloudwiki.service'], {
+      env: { ...process.env, CLOUDWIKI_ROOT: root, STANDIN_LOG: '/dev/null' },
+    });
   }
 }
 

@@ -54,7 +54,10 @@ describe('EC2 bootstrap with the real release', () => {
     const result = await harness.boot(release.id, sha256, { serviceEnv: localDependencies() });
     const pidFile = path.join(result.root, 'run', 'cloudwiki.service.pid');
     try {
-      expect({ exitCode: result.exitCode, output: result.output }).toEqual({ exitCode: 0, output: expect.stringContaining('cloudwiki-bootstrap: done') });
+      expect({ exitCode: result.exitCode, output: result.output }).toEqual({
+        exitCode: 0,
+        output: expect.stringContaining('cloudwiki-bootstrap: done'),
+      });
       const health = await fetch(`http://127.0.0.1:${result.appPort}/health`);
       expect(health.status).toBe(200);
       expect(health.headers.get('x-served-by')).toBe(`${instanceId}/${availabilityZone}`);

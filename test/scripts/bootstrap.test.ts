@@ -56,7 +56,10 @@ describe('EC2 bootstrap', () => {
     const sha256 = await harness.publishRelease('1.0.0-good', goodArtifact);
     const result = await harness.boot('1.0.0-good', sha256);
     try {
-      expect({ exitCode: result.exitCode, output: result.output }).toEqual({ exitCode: 0, output: expect.stringContaining('cloudwiki-bootstrap: done') });
+      expect({ exitCode: result.exitCode, output: result.output }).toEqual({
+        exitCode: 0,
+        output: expect.stringContaining('cloudwiki-bootstrap: done'),
+      });
 
       const health = await fetch(`http://127.0.0.1:${result.appPort}/health`);
       expect(health.status).toBe(200);
@@ -69,7 +72,19 @@ describe('EC2 bootstrap', () => {
         ['systemctl', 'enable', '--now', 'cloudwiki.service'],
       ]);
       expect(result.calls.filter(([command]) => command === 'cfn-signal')).toEqual([
-        ['cfn-signal', '--exit-code', '0', '--stack', 'cloudwiki-web', '--resource', 'WebAutoScalingGroup', '--region', region, '--reason', `cloudwiki answers /health on ${instanceId}`],
+        [
+          'cfn-signal',
+          '--exit-code',
+          '0',
+          '--stack',
+          'cloudwiki-web',
+          '--resource',
+          'WebAutoScalingGroup',
+          '--region',
+          region,
+          '--reason',
+          `cloudwiki answers /health on ${instanceId}`,
+        ],
       ]);
       expect(harness.imdsRequests).toEqual(expect.arrayContaining(['PUT /latest/api/token', 'GET /latest/meta-data/placement/region']));
 
@@ -121,7 +136,17 @@ describe('EC2 bootstrap', () => {
     expect(result.output).toContain('checksum mismatch');
     const signals = result.calls.filter(([command]) => command === 'cfn-signal');
     expect(signals).toHaveLength(1);
-    expect(signals[0]?.slice(0, 9)).toEqual(['cfn-signal', '--exit-code', '1', '--stack', 'cloudwiki-web', '--resource', 'WebAutoScalingGroup', '--region', region]);
+    expect(signals[0]?.slice(0, 9)).toEqual([
+      'cfn-signal',
+      '--exit-code',
+      '1',
+      '--stack',
+      'cloudwiki-web',
+      '--resource',
+      'WebAutoScalingGroup',
+      '--region',
+      region,
+    ]);
     expect(signals[0]?.[10]).toMatch(/checksum mismatch .* expected f{64}, got [0-9a-f]{64}/);
     expect(result.calls.filter(([command]) => command === 'systemctl')).toEqual([]);
     expect(existsSync(path.join(result.root, 'etc', 'cloudwiki', 'cloudwiki.env'))).toBe(false);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -14,12 +14,16 @@ let artifact: string;
 let callLog: string;
 
 const requiredOptions = () => [
-  '--domain', 'wiki.example.com',
-  '--hosted-zone-id', 'Z0123456789ABCDEFGHIJ',
-  '--cloudfront-certificate-arn', 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab',
-  '--artifact', artifact,
-  '--assets-dir', path.join(scratch, 'public'),
-  '--region', 'eu-west-1',
+  '--domain',
+  'wiki.example.com',
+  '--hosted-zone-id',
+  'Z0123456789ABCDEFGHIJ',
+  '--cloudfront-certificate-arn',
+  'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab',
+  '--artifact',
+  artifact,
+  '--region',
+  'eu-west-1',
 ];
 
 async function deployWith(args: string[]) {
@@ -29,14 +33,17 @@ async function deployWith(args: string[]) {
   return { ...result, calls: readFileSync(callLog, 'utf8').split('\n').filter(Boolean) };
 }
 
-const printedCalls = (stdout: string) => stdout.split('\n').filter((line) => line.startsWith('+ aws '));
+const printedCalls = (stdout: string) => stdout.split('\n').filter((line) => line.startsWith('+ '));
 
 /** The `--parameter-overrides` keys of a printed `cloudformation deploy` line, with its template. */
 function parametersOf(line: string): { template: string; keys: string[] } {
   const words = line.split(' ');
   const template = path.basename(words[words.indexOf('--template-file') + 1] as string);
   const start = words.indexOf('--parameter-overrides') + 1;
-  const keys = words.slice(start).filter((word) => /^[A-Za-z][A-Za-z0-9]*=/.test(word)).map((word) => word.slice(0, word.indexOf('=')));
+  const keys = words
+    .slice(start)
+    .filter((word) => /^[A-Za-z][A-Za-z0-9]*=/.test(word))
+    .map((word) => word.slice(0, word.indexOf('=')));
   return { template, keys };
 }
 
@@ -45,7 +52,6 @@ beforeAll(async () => {
   artifact = path.join(scratch, 'cloudwiki-1.2.3-abcdef1234.tar.gz');
   writeFileSync(artifact, 'artifact bytes');
   await run('sh', ['-c', `sha256sum ${path.basename(artifact)} > ${path.basename(artifact)}.sha256`], { cwd: scratch });
-  mkdirSync(path.join(scratch, 'public'));
   callLog = path.join(scratch, 'calls.log');
 });
 
@@ -65,14 +71,20 @@ describe('scripts/deploy', () => {
     const printed = printedCalls(stdout);
     const deploys = printed.filter((line) => line.startsWith('+ aws cloudformation deploy'));
     expect(deploys.map((line) => parametersOf(line).template)).toEqual(['01-network.yaml', '02-data.yaml', '03-web.yaml', '04-edge.yaml']);
-    const uploadIndex = printed.findIndex((line) => line.includes(`s3 cp --only-show-errors ${artifact} s3://cloudwiki-data:ReleasesBucketName/releases/1.2.3-abcdef1234/cloudwiki.tar.gz`));
+    const uploadIndex = printed.findIndex((line) =>
+      line.includes(
+        `s3 cp --only-show-errors ${artifact} s3://cloudwiki-data:ReleasesBucketName/releases/1.2.3-abcdef1234/cloudwiki.tar.gz`,
+      ),
+    );
     expect(uploadIndex).toBeGreaterThan(printed.indexOf(deploys[1] as string));
     expect(uploadIndex).toBeLessThan(printed.indexOf(deploys[2] as string));
     expect(printed).toContainEqual(expect.stringContaining('s3 cp --only-show-errors --recursive'));
-    expect(printed).toContainEqual(expect.stringContaining('s3 sync --only-show-errors'));
+    expect(printed).toContainEqual(
+      `+ env ASSETS_BUCKET=cloudwiki-data:AssetsBucketName AWS_REGION=eu-west-1 npm --prefix ${repositoryRoot} run --silent assets:publish`,
+    );
     expect(deploys[2]).toContain('--capabilities CAPABILITY_IAM');
     expect(deploys[2]).toMatch(/ArtifactSha256=[0-9a-f]{64} /);
-    for (const line of printed) expect(line).toMatch(/ --region eu-west-1$/);
+    for (const line of printed.filter((l) => l.startsWith('+ aws '))) expect(line).toMatch(/ --region eu-west-1$/);
     expect(stdout).toContain('wiki:          cloudwiki-edge:WikiUrl');
   });
 
@@ -81,7 +93,9 @@ describe('scripts/deploy', () => {
     for (const line of printedCalls(stdout).filter((l) => l.startsWith('+ aws cloudformation deploy'))) {
       const { template, keys } = parametersOf(line);
       const parameters = readTemplate(path.join(repositoryRoot, 'infra', template)).Parameters as Record<string, { Default?: unknown }>;
-      const required = Object.entries(parameters).filter(([, p]) => p.Default === undefined).map(([name]) => name);
+      const required = Object.entries(parameters)
+        .filter(([, p]) => p.Default === undefined)
+        .map(([name]) => name);
       expect({ template, unknown: keys.filter((key) => !(key in parameters)) }).toEqual({ template, unknown: [] });
       expect({ template, missing: required.filter((name) => !keys.includes(name)) }).toEqual({ template, missing: [] });
     }
@@ -101,6 +115,13 @@ describe('scripts/deploy', () => {
     });
   });
 
+  test('when no region is given, then it asks for one before calling AWS', async () => {
+    const options = requiredOptions().slice(0, -2);
+    const { AWS_REGION: _unset, ...environment } = process.env;
+    const result = run(deploy, options, { env: { ...environment, STANDIN_LOG: callLog } });
+    await expect(result).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('set --region or AWS_REGION') });
+  });
+
   test('when the artifact does not match its checksum file, then nothing is deployed', async () => {
     const tampered = path.join(scratch, 'cloudwiki-1.2.4-tampered.tar.gz');
     writeFileSync(tampered, 'other bytes');
@@ -113,6 +134,10 @@ describe('scripts/deploy', () => {
 
   test('when shellcheck reads it, then it finds nothing', async () => {
     // CI must install Debian's shellcheck package; without it this test fails rather than skips.
-    await expect(run('shellcheck', ['scripts/deploy', 'test/scripts/deploy-stand-ins/aws'], { cwd: repositoryRoot })).resolves.toMatchObject({ stdout: '' });
+    await expect(
+      run('shellcheck', ['scripts/deploy', 'test/scripts/deploy-stand-ins/aws', 'test/scripts/deploy-stand-ins/npm'], {
+        cwd: repositoryRoot,
+      }),
+    ).resolves.toMatchObject({ stdout: '' });
   });
 });

@@ -30,7 +30,9 @@ beforeAll(() => {
     dependencies: { 'runtime-dependency': 'file:../vendor/runtime-dependency' },
     devDependencies: { 'build-tool': 'file:../vendor/build-tool' },
   });
-  execFileSync('npm', ['install', '--package-lock-only', '--install-links', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: project });
+  execFileSync('npm', ['install', '--package-lock-only', '--install-links', '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd: project,
+  });
   mkdirSync(path.join(project, 'dist', 'app', 'views'), { recursive: true });
   writeFileSync(path.join(project, 'dist', 'app', 'server.js'), 'console.log("server")\n');
   writeFileSync(path.join(project, 'dist', 'app', 'views', 'page.njk'), '<p>page</p>\n');
@@ -48,9 +50,19 @@ describe('npm run release', () => {
 
     expect(release.id).toBe('9.8.7-nogit');
     expect(path.basename(release.artifact)).toBe('cloudwiki-9.8.7-nogit.tar.gz');
-    const files = execFileSync('tar', ['-tzf', release.artifact], { encoding: 'utf8' }).split('\n').filter(Boolean).map((f) => f.replace(/^\.\//, ''));
+    const files = execFileSync('tar', ['-tzf', release.artifact], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map((f) => f.replace(/^\.\//, ''));
     expect(files).toEqual(
-      expect.arrayContaining(['dist/app/server.js', 'dist/app/views/page.njk', 'dist/package.json', 'package.json', 'package-lock.json', 'node_modules/runtime-dependency/package.json']),
+      expect.arrayContaining([
+        'dist/app/server.js',
+        'dist/app/views/page.njk',
+        'dist/package.json',
+        'package.json',
+        'package-lock.json',
+        'node_modules/runtime-dependency/package.json',
+      ]),
     );
     expect(files.filter((f) => f.includes('build-tool') || f.startsWith('dist/scripts'))).toEqual([]);
 
@@ -64,7 +76,9 @@ describe('npm run release', () => {
     const unbuilt = mkdtempSync(path.join(tmpdir(), 'cloudwiki-unbuilt-'));
     writeJson(path.join(unbuilt, 'package.json'), { name: 'cloudwiki', version: '1.0.0' });
     try {
-      expect(() => buildRelease({ projectRoot: unbuilt, outDir: unbuilt, skipBuild: true })).toThrow(/dist\/app\/server\.js is missing: run npm run build/);
+      expect(() => buildRelease({ projectRoot: unbuilt, outDir: unbuilt, skipBuild: true })).toThrow(
+        /dist\/app\/server\.js is missing: run npm run build/,
+      );
     } finally {
       rmSync(unbuilt, { recursive: true, force: true });
     }

@@ -9,6 +9,7 @@ net.Server.prototype.listen = function listenOnLoopback(...args) {
   const [first, second] = args;
   const isPort = typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first));
   if (isPort && typeof second !== 'string') args.splice(1, 0, '127.0.0.1');
-  else if (first && typeof first === 'object' && first.host === undefined && first.path === undefined) args[0] = { ...first, host: '127.0.0.1' };
+  else if (first && typeof first === 'object' && first.host === undefined && first.path === undefined)
+    args[0] = { ...first, host: '127.0.0.1' };
   return listen.apply(this, args);
 };
