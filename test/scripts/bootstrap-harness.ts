@@ -242,6 +242,39 @@ export async function stopApp(root: string): Promise<void> {
   }
 }
 
+export interface Signal {
+  exitCode: string;
+  stack: string;
+  resource: string;
+  region: string;
+  reason: string;
+}
+
+/** The cfn-signal calls the stand-in recorded, by option name. */
+export function signalsSent(boot: Boot): Signal[] {
+  return boot.calls
+    .filter(([command]) => command === 'cfn-signal')
+    .map((args) => {
+      const option = (name: string) => args[args.indexOf(`--${name}`) + 1] ?? '';
+      return {
+        exitCode: option('exit-code'),
+        stack: option('stack'),
+        resource: option('resource'),
+        region: option('region'),
+        reason: option('reason'),
+      };
+    });
+}
+
+/** Asserts the boot succeeded and returns the app's answer to GET /health. */
+export async function healthAfterSuccessfulBoot(boot: Boot): Promise<Response> {
+  expect({ exitCode: boot.exitCode, output: boot.output }).toEqual({
+    exitCode: 0,
+    output: expect.stringContaining('cloudwiki-bootstrap: done'),
+  });
+  return fetch(`http://127.0.0.1:${boot.appPort}/health`);
+}
+
 export function unitFile(root: string): string {
   return readFileSync(path.join(root, 'etc', 'systemd', 'system', 'cloudwiki.service'), 'utf8');
 }

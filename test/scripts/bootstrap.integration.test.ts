@@ -1,7 +1,16 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildRelease, type Release } from '../../scripts/release';
-import { availabilityZone, instanceId, repositoryRoot, startBootHarness, stopApp, type BootHarness } from './bootstrap-harness';
+import {
+  availabilityZone,
+  healthAfterSuccessfulBoot,
+  instanceId,
+  repositoryRoot,
+  signalsSent,
+  startBootHarness,
+  stopApp,
+  type BootHarness,
+} from './bootstrap-harness';
 
 // The boot with the real release: `npm run release` builds the artifact, the bootstrap installs it
 // and the real app starts under the stand-in systemd. What differs from an instance is only where
@@ -54,16 +63,12 @@ describe('EC2 bootstrap with the real release', () => {
     const result = await harness.boot(release.id, sha256, { serviceEnv: localDependencies() });
     const pidFile = path.join(result.root, 'run', 'cloudwiki.service.pid');
     try {
-      expect({ exitCode: result.exitCode, output: result.output }).toEqual({
-        exitCode: 0,
-        output: expect.stringContaining('cloudwiki-bootstrap: done'),
-      });
-      const health = await fetch(`http://127.0.0.1:${result.appPort}/health`);
+      const health = await healthAfterSuccessfulBoot(result);
       expect(health.status).toBe(200);
       expect(health.headers.get('x-served-by')).toBe(`${instanceId}/${availabilityZone}`);
       const { version } = JSON.parse(readFileSync(path.join(repositoryRoot, 'package.json'), 'utf8')) as { version: string };
       expect(await health.json()).toMatchObject({ status: 'ok', instance: instanceId, az: availabilityZone, version });
-      expect(result.calls.filter(([command]) => command === 'cfn-signal').map((call) => call[2])).toEqual(['0']);
+      expect(signalsSent(result).map((signal) => signal.exitCode)).toEqual(['0']);
     } finally {
       const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined;
       await stopApp(result.root);

@@ -5,12 +5,14 @@ import {
   availabilityZone,
   databaseSecretArn,
   instanceId,
+  healthAfterSuccessfulBoot,
   packArtifact,
   readEnvFile,
   region,
   renderUserData,
   repositoryRoot,
   run,
+  signalsSent,
   stackValues,
   startBootHarness,
   stopApp,
@@ -56,12 +58,7 @@ describe('EC2 bootstrap', () => {
     const sha256 = await harness.publishRelease('1.0.0-good', goodArtifact);
     const result = await harness.boot('1.0.0-good', sha256);
     try {
-      expect({ exitCode: result.exitCode, output: result.output }).toEqual({
-        exitCode: 0,
-        output: expect.stringContaining('cloudwiki-bootstrap: done'),
-      });
-
-      const health = await fetch(`http://127.0.0.1:${result.appPort}/health`);
+      const health = await healthAfterSuccessfulBoot(result);
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: 'ok', instance: instanceId, az: availabilityZone, version: '1.0.0' });
 
@@ -71,20 +68,14 @@ describe('EC2 bootstrap', () => {
         ['systemctl', 'daemon-reload'],
         ['systemctl', 'enable', '--now', 'cloudwiki.service'],
       ]);
-      expect(result.calls.filter(([command]) => command === 'cfn-signal')).toEqual([
-        [
-          'cfn-signal',
-          '--exit-code',
-          '0',
-          '--stack',
-          'cloudwiki-web',
-          '--resource',
-          'WebAutoScalingGroup',
-          '--region',
+      expect(signalsSent(result)).toEqual([
+        {
+          exitCode: '0',
+          stack: 'cloudwiki-web',
+          resource: 'WebAutoScalingGroup',
           region,
-          '--reason',
-          `cloudwiki answers /health on ${instanceId}`,
-        ],
+          reason: `cloudwiki answers /health on ${instanceId}`,
+        },
       ]);
       expect(harness.imdsRequests).toEqual(expect.arrayContaining(['PUT /latest/api/token', 'GET /latest/meta-data/placement/region']));
 
@@ -134,20 +125,15 @@ describe('EC2 bootstrap', () => {
     const result = await harness.boot('1.0.2-tampered', 'f'.repeat(64));
     expect(result.exitCode).not.toBe(0);
     expect(result.output).toContain('checksum mismatch');
-    const signals = result.calls.filter(([command]) => command === 'cfn-signal');
-    expect(signals).toHaveLength(1);
-    expect(signals[0]?.slice(0, 9)).toEqual([
-      'cfn-signal',
-      '--exit-code',
-      '1',
-      '--stack',
-      'cloudwiki-web',
-      '--resource',
-      'WebAutoScalingGroup',
-      '--region',
-      region,
+    expect(signalsSent(result)).toEqual([
+      {
+        exitCode: '1',
+        stack: 'cloudwiki-web',
+        resource: 'WebAutoScalingGroup',
+        region,
+        reason: expect.stringMatching(/checksum mismatch .* expected f{64}, got [0-9a-f]{64}/),
+      },
     ]);
-    expect(signals[0]?.[10]).toMatch(/checksum mismatch .* expected f{64}, got [0-9a-f]{64}/);
     expect(result.calls.filter(([command]) => command === 'systemctl')).toEqual([]);
     expect(existsSync(path.join(result.root, 'etc', 'cloudwiki', 'cloudwiki.env'))).toBe(false);
   }, 60_000);
@@ -158,10 +144,9 @@ describe('EC2 bootstrap', () => {
     const result = await harness.boot('1.0.3-silent', sha256, { bootstrapEnv: { HEALTH_TIMEOUT_SECONDS: '2' } });
     try {
       expect(result.exitCode).not.toBe(0);
-      const signals = result.calls.filter(([command]) => command === 'cfn-signal');
-      expect(signals).toHaveLength(1);
-      expect(signals[0]?.[2]).toBe('1');
-      expect(signals[0]?.[10]).toMatch(/\/health did not answer within 2s/);
+      expect(signalsSent(result)).toEqual([
+        expect.objectContaining({ exitCode: '1', reason: expect.stringMatching(/\/health did not answer within 2s/) }),
+      ]);
     } finally {
       await stopApp(result.root);
     }
