@@ -3,7 +3,9 @@ import { loadAwsServiceSpecSync } from '@aws-cdk/aws-service-spec';
 // The parts of @aws-cdk/aws-service-spec's database the linter reads: every CloudFormation
 // resource type with its properties (name, type, required) and its GetAtt attributes.
 export type SpecType =
-  | { type: 'string' | 'number' | 'integer' | 'boolean' | 'json' | 'date-time' | 'null' | 'tag' }
+  | { type: 'string'; allowedValues?: string[] }
+  | { type: 'integer'; allowedValues?: number[] }
+  | { type: 'number' | 'boolean' | 'json' | 'date-time' | 'null' | 'tag' }
   | { type: 'array' | 'map'; element: SpecType }
   | { type: 'union'; types: SpecType[] }
   | { type: 'ref'; reference: { $ref: string } };

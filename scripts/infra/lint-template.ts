@@ -206,6 +206,11 @@ class TemplateLinter {
     if (isIntrinsic(value)) return this.checkIntrinsicShape(value, kindOf(type), path, type);
     switch (type.type) {
       case 'string':
+        if (!['string', 'number', 'boolean'].includes(typeof value)) return this.report(path, `expects a string, got ${describe(value)}`);
+        if (type.allowedValues && !type.allowedValues.includes(String(value))) {
+          this.report(path, `${JSON.stringify(value)} is not one of ${type.allowedValues.join(', ')}${didYouMean(String(value), type.allowedValues)}`);
+        }
+        return;
       case 'date-time':
         if (!['string', 'number', 'boolean'].includes(typeof value)) this.report(path, `expects a string, got ${describe(value)}`);
         return;
@@ -214,11 +219,12 @@ class TemplateLinter {
           this.report(path, `expects a number, got ${describe(value)}`);
         }
         return;
-      case 'integer':
-        if (!Number.isInteger(typeof value === 'string' && value.trim() !== '' ? Number(value) : value)) {
-          this.report(path, `expects an integer, got ${describe(value)}`);
-        }
+      case 'integer': {
+        const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+        if (!Number.isInteger(number)) return this.report(path, `expects an integer, got ${describe(value)}`);
+        if (type.allowedValues && !type.allowedValues.includes(number as number)) this.report(path, `${String(value)} is not one of ${type.allowedValues.join(', ')}`);
         return;
+      }
       case 'boolean':
         if (!(typeof value === 'boolean' || value === 'true' || value === 'false')) this.report(path, `expects true or false, got ${describe(value)}`);
         return;

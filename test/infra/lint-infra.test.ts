@@ -27,7 +27,7 @@ describe('lint:infra', () => {
     expect(problemsOf('missing-required-property')).toEqual(['Resources.WebAutoScalingGroup.Properties: missing required property MaxSize']);
   });
 
-  test('when values have the wrong type or shape, then each one is reported', () => {
+  test('when values have the wrong type, shape or enumerated value, then each one is reported', () => {
     expect(problemsOf('wrong-value-types')).toEqual([
       'Resources.Vpc.Properties.EnableDnsSupport: expects true or false, got string "maybe"',
       'Resources.Vpc.Properties.Tags: expects a list, got an object',
@@ -35,6 +35,7 @@ describe('lint:infra', () => {
       'Resources.Volume.Properties.AvailabilityZone: expects a single value, but Fn::GetAZs gives a list',
       'Resources.Volume.Properties.Size: expects an integer, got string "ten"',
       'Resources.LoadBalancer.Properties.SecurityGroups: expects a list, but Fn::ImportValue gives a single value',
+      'Resources.S3GatewayEndpoint.Properties.VpcEndpointType: "Gatway" is not one of Interface, Gateway, GatewayLoadBalancer, ServiceNetwork, Resource, Tunnel (did you mean Gateway?)',
     ]);
   });
 
