@@ -35,7 +35,8 @@ describe('lint:infra', () => {
       'Resources.Volume.Properties.AvailabilityZone: expects a single value, but Fn::GetAZs gives a list',
       'Resources.Volume.Properties.Size: expects an integer, got string "ten"',
       'Resources.LoadBalancer.Properties.SecurityGroups: expects a list, but Fn::ImportValue gives a single value',
-      'Resources.S3GatewayEndpoint.Properties.VpcEndpointType: "Gatway" is not one of Interface, Gateway, GatewayLoadBalancer, ServiceNetwork, Resource, Tunnel (did you mean Gateway?)',
+      // The spec's list of endpoint types grows; the message must name the value and suggest the fix.
+      expect.stringMatching(/^Resources\.S3GatewayEndpoint\.Properties\.VpcEndpointType: "Gatway" is not one of .*Gateway.* \(did you mean Gateway\?\)$/),
     ]);
   });
 
