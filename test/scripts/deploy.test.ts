@@ -122,6 +122,30 @@ describe('scripts/deploy', () => {
     await expect(result).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('set --region or AWS_REGION') });
   });
 
+  test('when a template fails lint:infra, then nothing is deployed', async () => {
+    const brokenCheckout = mkdtempSync(path.join(scratch, 'checkout-'));
+    await run('cp', [
+      '-r',
+      path.join(repositoryRoot, 'scripts'),
+      path.join(repositoryRoot, 'infra'),
+      path.join(repositoryRoot, 'package.json'),
+      brokenCheckout,
+    ]);
+    await run('ln', ['-s', path.join(repositoryRoot, 'node_modules'), path.join(brokenCheckout, 'node_modules')]);
+    await run('ln', ['-s', path.join(repositoryRoot, 'app'), path.join(brokenCheckout, 'app')]);
+    const web = path.join(brokenCheckout, 'infra', '03-web.yaml');
+    writeFileSync(web, readFileSync(web, 'utf8').replace('HealthCheckPath: /health', 'HealthCheckPaht: /health'));
+    writeFileSync(callLog, '');
+    const env = { ...process.env, PATH: `${path.join(__dirname, 'deploy-stand-ins')}:${process.env.PATH}`, STANDIN_LOG: callLog };
+    await expect(run(path.join(brokenCheckout, 'scripts', 'deploy'), requiredOptions(), { env })).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(
+        /FAIL infra\/03-web\.yaml\n {2}Resources\.TargetGroup\.Properties\.HealthCheckPaht: unknown property[\s\S]*fix the templates first/,
+      ),
+    });
+    expect(readFileSync(callLog, 'utf8')).toBe('');
+  });
+
   test('when the artifact does not match its checksum file, then nothing is deployed', async () => {
     const tampered = path.join(scratch, 'cloudwiki-1.2.4-tampered.tar.gz');
     writeFileSync(tampered, 'other bytes');
