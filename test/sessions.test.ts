@@ -1,6 +1,8 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { sessionMaxAgeMs } from '../app/sessions';
 import request from 'supertest';
 import { buildTestApp, type TestApp } from './support/app';
+import { testSessionTable } from './support/names';
 import { visitor } from './support/browser-like';
 
 /** Counts the DynamoDB commands a client sends, by name, from now on. */
@@ -47,6 +49,32 @@ describe('sessions in DynamoDB', () => {
     counter.reset();
     for (let view = 0; view < 5; view += 1) await person.get('/pages').then((r) => expect(r.status).toBe(200));
     expect(counter.reads()).toBe(5);
+    expect(counter.writes()).toBe(0);
+  });
+
+  test('when a session is past half its lifetime, then one request renews it with one write, and the next costs none', async () => {
+    const person = visitor(first.app);
+    await person.signUp();
+    // Age the stored session: as if the user logged in five and a half days ago.
+    const signed = decodeURIComponent(person.jar.get('cloudwiki.sid')!);
+    const key = { id: { S: `sess:${signed.slice(2, signed.lastIndexOf('.'))}` } };
+    const stored = await first.dynamodb.send(new GetItemCommand({ TableName: testSessionTable, Key: key }));
+    const session = JSON.parse(stored.Item!.sess!.S!);
+    session.cookie.expires = new Date(Date.now() + sessionMaxAgeMs / 4).toISOString();
+    await first.dynamodb.send(
+      new PutItemCommand({ TableName: testSessionTable, Item: { ...stored.Item!, sess: { S: JSON.stringify(session) } } }),
+    );
+
+    const counter = countCommands(first.dynamodb);
+    const renewing = await person.get('/pages');
+    expect(counter.writes()).toBe(1);
+    const setCookies = renewing.headers['set-cookie'] as unknown as string[];
+    expect(setCookies.some((cookie) => cookie.startsWith('cloudwiki.sid='))).toBe(true);
+    const renewed = JSON.parse((await first.dynamodb.send(new GetItemCommand({ TableName: testSessionTable, Key: key }))).Item!.sess!.S!);
+    expect(new Date(renewed.cookie.expires).getTime()).toBeGreaterThan(Date.now() + sessionMaxAgeMs * 0.9);
+
+    counter.reset();
+    await person.get('/pages');
     expect(counter.writes()).toBe(0);
   });
 
