@@ -1,8 +1,11 @@
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { sessionMaxAgeMs } from '../app/sessions';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { sign } from 'cookie-signature';
 import request from 'supertest';
 import { buildTestApp, type TestApp } from './support/app';
-import { testSessionTable } from './support/names';
+import { testSecret, testSessionTable } from './support/names';
 import { visitor } from './support/browser-like';
 
 /** Counts the DynamoDB commands a client sends, by name, from now on. */
@@ -112,6 +115,25 @@ describe('sessions in memory (the stateful "before" picture)', () => {
     } finally {
       await first.close();
       await second.close();
+    }
+  });
+});
+
+describe('when the session store is down', () => {
+  test('then a logged-in request gets a clear 503, and anonymous readers are unaffected', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const wiki = buildTestApp({ dynamodbEndpoint: `http://127.0.0.1:${port}` });
+    try {
+      const cookie = `cloudwiki.sid=${encodeURIComponent(`s:${sign('some-session-id', testSecret)}`)}`;
+      const loggedIn = await request(wiki.app).get('/pages').set('Cookie', cookie);
+      expect(loggedIn.status).toBe(503);
+      expect(loggedIn.text).toContain('session store is unavailable');
+      expect((await request(wiki.app).get('/pages')).status).toBe(200);
+    } finally {
+      await wiki.close();
     }
   });
 });
