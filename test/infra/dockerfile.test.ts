@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
+import { deepHealthPath, healthPath } from '../../app/routes/health';
 
 // No Docker engine runs here, so the Dockerfile is checked as parsed text: the rules that make
 // the image small, unprivileged, health-checked and stoppable.
@@ -37,8 +38,8 @@ describe('Dockerfile', () => {
 
   test('when Docker checks health, then it asks the shallow /health route', () => {
     expect(inRuntime('HEALTHCHECK')).toHaveLength(1);
-    expect(argumentsOf(inRuntime('HEALTHCHECK')[0])).toMatch(/^CMD .*\/health'/);
-    expect(argumentsOf(inRuntime('HEALTHCHECK')[0])).not.toContain('/health/deep');
+    expect(argumentsOf(inRuntime('HEALTHCHECK')[0])).toMatch(new RegExp(`^CMD .*'${healthPath}'\\)`));
+    expect(argumentsOf(inRuntime('HEALTHCHECK')[0])).not.toContain(deepHealthPath);
   });
 
   test('when the container is stopped, then SIGTERM reaches node itself', () => {

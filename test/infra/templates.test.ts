@@ -1,12 +1,10 @@
 import path from 'node:path';
+import { deepHealthPath, healthPath } from '../../app/routes/health';
 import { sessionTableKey, sessionTtlAttribute } from '../../app/sessions-table';
 import { readTemplate, type Template } from '../../scripts/infra/cfn-yaml';
 
 // The high-availability and security rules of the design, checked on the parsed templates.
 
-// TODO(lead): import these from the app's health router once it exports them.
-const shallowHealthPath = '/health';
-const deepHealthPath = '/health/deep';
 
 // Parsed templates are untyped JSON; the assertions below are what checks their shape.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -165,7 +163,7 @@ describe('security', () => {
 
 describe('agreement with the app', () => {
   test('when the load balancer and Route 53 check health, then they use the shallow and deep routes', () => {
-    expect(only(templates.web, 'AWS::ElasticLoadBalancingV2::TargetGroup').HealthCheckPath).toBe(shallowHealthPath);
+    expect(only(templates.web, 'AWS::ElasticLoadBalancingV2::TargetGroup').HealthCheckPath).toBe(healthPath);
     expect(only(templates.edge, 'AWS::Route53::HealthCheck').HealthCheckConfig.ResourcePath).toBe(deepHealthPath);
   });
 
