@@ -33,7 +33,8 @@ export function paceClient(client: AutocannonClient, schedule: ClientSchedule, i
     const fire = (): void => {
       timer = undefined;
       if (client.destroyed) return;
-      intendedSendTimes.set(client, intendedAt);
+      // Node timers may fire up to a millisecond early: then the clock starts at the real send.
+      intendedSendTimes.set(client, Math.min(intendedAt, performance.now()));
       send();
     };
     const wait = intendedAt - performance.now();
