@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -141,9 +140,21 @@ function swarmOptions(command: Command): Command {
 export function createProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command('bees')
     .description(
-      'A distributed HTTP load generator in the spirit of bees with machine guns: autocannon in every bee,\n' +
+      'A distributed HTTP load generator in the spirit of bees with machine guns: autocannon in every bee, ' +
         'exactly merged HDR latency histograms, open-loop rates, logged-in cloudwiki scenarios.\n\n' +
         'Exit codes: 0 target held, 1 a threshold was exceeded, 2 the command could not run.',
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  bees attack -u http://127.0.0.1:3000/wiki/Home --local 2 -c 50 -d 30
+  bees attack -u http://127.0.0.1:3000 -s scripts/bees/scenarios/cloudwiki-logged-in.json --local 2 -c 20 -n 5000
+  bees attack -u http://127.0.0.1:3000/ --local 2 --rate 2000 -d 60 --max-p99 50 --html report.html
+  bees up -s 4 --instance-profile bees-ssm --subnet subnet-0abc --yes
+  bees attack -u https://wiki.example.com/ -c 200 -d 120 --output-bucket my-bees-output
+  bees report
+  bees down --yes`,
     )
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .exitOverride()
@@ -251,8 +262,10 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
   return exitCode;
 }
 
-if (require.main === module) {
+export function main(): void {
   void runCli(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
 }
+
+if (require.main === module) main();
