@@ -36,6 +36,15 @@ const settings = {
     .describe('Express "trust proxy": 1 behind one ALB, 2 behind CloudFront + ALB.'),
   INSTANCE_ID: z.string().regex(/^[\w.-]{1,64}$/).optional().describe('Overrides the IMDS instance id (the lab).'),
   INSTANCE_AZ: z.string().regex(/^[\w.-]{1,64}$/).optional().describe('Overrides the IMDS Availability Zone (the lab).'),
+  AWS_EC2_METADATA_SERVICE_ENDPOINT: z
+    .url()
+    .default('http://169.254.169.254')
+    .describe('EC2 instance metadata service (IMDSv2), read once at start for the instance id and AZ.'),
+  AWS_EC2_METADATA_DISABLED: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true')
+    .describe('true off EC2: skip the metadata lookup and report hostname/pid.'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DRAIN_TIMEOUT_MS: z.coerce
     .number()

@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+
+export const publicDir = path.join(__dirname, 'public');
+
+const contentTypes: Record<string, string> = {
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+};
+
+export interface PublicAsset {
+  /** The name the templates use: "style.css". */
+  name: string;
+  /** The immutable name on S3/CloudFront: "style.3f2a9c1e.css". */
+  hashedName: string;
+  file: string;
+  contentType: string;
+}
+
+/**
+ * Every file in app/public with its content-hashed name. Instances compute the same names from
+ * the same files, so the app and `npm run assets:publish` agree without a manifest to sync.
+ */
+export function listPublicAssets(dir = publicDir): PublicAsset[] {
+  return readdirSync(dir).map((name) => {
+    const file = path.join(dir, name);
+    const hash = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 10);
+    const extension = path.extname(name);
+    return {
+      name,
+      hashedName: `${path.basename(name, extension)}.${hash}${extension}`,
+      file,
+      contentType: contentTypes[extension] ?? 'application/octet-stream',
+    };
+  });
+}
+
+export interface AssetsOptions {
+  s3: S3Client;
+  assetsBucket: string;
+  uploadsBucket: string;
+  /** CloudFront in front of the assets bucket; the app serves /static itself when unset. */
+  assetBaseUrl?: string;
+  /** Where browsers fetch uploads from (the S3 endpoint); used for the CSP. */
+  uploadsOrigin: string;
+}
+
+export interface StoredUpload {
+  key: string;
+  contentType: string;
+  filename: string;
+  inline: boolean;
+}
+
+export function createAssets(options: AssetsOptions) {
+  const assets = new Map(listPublicAssets().map((asset) => [asset.name, asset]));
+  const base = options.assetBaseUrl?.replace(/\/+$/, '');
+
+  return {
+    url(name: string): string {
+      const asset = assets.get(name);
+      if (!asset) throw new Error(`No such asset in app/public: ${name}`);
+      return base ? `${base}/${asset.hashedName}` : `/static/${asset.hashedName}`;
+    },
+
+    /** Origins the Content-Security-Policy must allow for images, styles and scripts. */
+    origins(): string[] {
+      return [base ? new URL(base).origin : null, options.uploadsOrigin].filter((origin): origin is string => Boolean(origin));
+    },
+
+    resolveHashedName(hashedName: string): PublicAsset | undefined {
+      for (const asset of assets.values()) if (asset.hashedName === hashedName) return asset;
+      return undefined;
+    },
+
+    async putUpload(key: string, body: Buffer, contentType: string): Promise<void> {
+      // lib-storage's Upload streams in parts and also copes with bodies of unknown length.
+      await new Upload({
+        client: options.s3,
+        params: { Bucket: options.uploadsBucket, Key: key, Body: body, ContentType: contentType },
+      }).done();
+    },
+
+    /**
+     * A short-lived link straight to S3. The response headers are fixed by the signature, so
+     * whatever a file contains, the browser gets our Content-Type and, for anything but an
+     * image, a download rather than a page on our origin.
+     */
+    async uploadUrl(upload: StoredUpload): Promise<string> {
+      const disposition = `${upload.inline ? 'inline' : 'attachment'}; filename*=UTF-8''${encodeURIComponent(upload.filename)}`;
+      return getSignedUrl(
+        options.s3,
+        new GetObjectCommand({
+          Bucket: options.uploadsBucket,
+          Key: upload.key,
+          ResponseContentType: upload.contentType,
+          ResponseContentDisposition: disposition,
+        }),
+        { expiresIn: 300 },
+      );
+    },
+
+    /** Lists at most one key (s3:ListBucket): s3rver does not answer HeadBucket. */
+    async checkBucket(bucket: 'assets' | 'uploads', timeoutMs: number): Promise<void> {
+      const name = bucket === 'assets' ? options.assetsBucket : options.uploadsBucket;
+      await options.s3.send(new ListObjectsV2Command({ Bucket: name, MaxKeys: 1 }), { abortSignal: AbortSignal.timeout(timeoutMs) });
+    },
+  };
+}
+
+export type Assets = ReturnType<typeof createAssets>;

@@ -1,0 +1,31 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+
+export interface AwsClientOptions {
+  region: string;
+  /** A local stand-in (dynalite, DynamoDB Local, s3rver); unset on AWS. */
+  endpoint?: string;
+}
+
+// The SDK insists on credentials to sign with. s3rver checks for its fixed pair; dynalite and
+// DynamoDB Local accept any. On AWS the default chain finds the instance profile's role.
+const localCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+// Short timeouts: a request that waits on a dead dependency holds a connection the ALB needs.
+const requestHandler = { connectionTimeout: 1_000, requestTimeout: 3_000 };
+
+export function createDynamoClient({ region, endpoint }: AwsClientOptions): DynamoDBClient {
+  return new DynamoDBClient({ region, endpoint, requestHandler, maxAttempts: 2, ...(endpoint ? { credentials: localCredentials } : {}) });
+}
+
+export function createS3Client({ region, endpoint }: AwsClientOptions): S3Client {
+  return new S3Client({
+    region,
+    endpoint,
+    requestHandler,
+    maxAttempts: 2,
+    // s3rver serves buckets by path, not by virtual host.
+    forcePathStyle: Boolean(endpoint),
+    ...(endpoint ? { credentials: localCredentials } : {}),
+  });
+}

@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../config';
+import { runUntilSignalled, startServer } from '../server';
+import { startEmbeddedServices } from './services';
+
+// `npm start`: the whole wiki on one machine. PGlite, dynalite and s3rver stand in for RDS,
+// DynamoDB and S3, speaking their real protocols, so the app runs the same code as on AWS.
+// Data stays in ./.data between runs.
+
+const dataDir = path.resolve('.data');
+const sessionTable = 'cloudwiki-sessions';
+const buckets = { assets: 'cloudwiki-assets', uploads: 'cloudwiki-uploads' };
+
+async function main() {
+  mkdirSync(dataDir, { recursive: true });
+  console.log(`Starting embedded PostgreSQL (PGlite), DynamoDB (dynalite) and S3 (s3rver) with data in ${dataDir} ...`);
+  const services = await startEmbeddedServices({ dataDir, sessionTable, buckets: Object.values(buckets) });
+  try {
+    const config = loadConfig({
+      DATABASE_URL: services.databaseUrl,
+      DYNAMODB_ENDPOINT: services.dynamodbEndpoint,
+      S3_ENDPOINT: services.s3Endpoint,
+      SESSION_TABLE: sessionTable,
+      SESSION_SECRET: sessionSecret(),
+      AWS_REGION: 'us-east-1',
+      ASSETS_BUCKET: buckets.assets,
+      UPLOADS_BUCKET: buckets.uploads,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      LOG_LEVEL: 'warn',
+      DRAIN_TIMEOUT_MS: '3000',
+      // The few settings that make sense to change on one machine.
+      PORT: process.env.PORT,
+      SESSION_STORE: process.env.SESSION_STORE,
+      INSTANCE_ID: process.env.INSTANCE_ID,
+      INSTANCE_AZ: process.env.INSTANCE_AZ,
+    });
+    const running = await startServer(config);
+    console.log(
+      [
+        '',
+        `  cloudwiki is running at http://localhost:${config.PORT}`,
+        '',
+        `  PostgreSQL (PGlite)  ${services.databaseUrl.replace(/\/\/[^@]*@/, '//')}`,
+        `  DynamoDB (dynalite)  ${services.dynamodbEndpoint}  table ${sessionTable}`,
+        `  S3 (s3rver)          ${services.s3Endpoint}  buckets ${Object.values(buckets).join(', ')}`,
+        `  sessions             ${config.SESSION_STORE}`,
+        '',
+        '  Ctrl-C stops everything.',
+        '',
+      ].join('\n'),
+    );
+    runUntilSignalled(running, () => services.stop());
+  } catch (error) {
+    await services.stop();
+    throw error;
+  }
+}
+
+/** Kept with the data so that sessions survive a restart, as they would on AWS. */
+function sessionSecret(): string {
+  const file = path.join(dataDir, 'session-secret');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
+main().catch((error) => {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+});

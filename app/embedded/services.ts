@@ -1,0 +1,99 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import dynalite from 'dynalite';
+import S3rver from 's3rver';
+import { createDynamoClient } from '../aws-clients';
+import { ensureSessionTable } from '../sessions-table';
+
+// The one-machine stand-ins for RDS, DynamoDB and S3. Each speaks the real wire protocol, so the
+// app talks to them through the same pg and AWS SDK code it uses in production.
+
+export interface EmbeddedOptions {
+  /** Where data survives restarts; undefined keeps everything in memory/temp (tests). */
+  dataDir?: string;
+  ports?: { postgres?: number; dynamodb?: number; s3?: number };
+  sessionTable: string;
+  buckets: string[];
+}
+
+export interface EmbeddedServices {
+  databaseUrl: string;
+  dynamodbEndpoint: string;
+  s3Endpoint: string;
+  stop(): Promise<void>;
+}
+
+const host = '127.0.0.1';
+
+export async function startEmbeddedServices(options: EmbeddedOptions): Promise<EmbeddedServices> {
+  const root = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'cloudwiki-'));
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    if (!options.dataDir) rmSync(root, { recursive: true, force: true });
+  };
+  try {
+    const postgres = await startPostgres(options.dataDir ? path.join(root, 'postgres') : undefined, options.ports?.postgres);
+    stops.push(postgres.stop);
+    const dynamodb = await startDynamo(options.dataDir ? path.join(root, 'dynamodb') : undefined, options.ports?.dynamodb);
+    stops.push(dynamodb.stop);
+    const s3 = await startS3(path.join(root, 's3'), options.buckets, options.ports?.s3);
+    stops.push(s3.stop);
+
+    const client = createDynamoClient({ region: 'local', endpoint: dynamodb.endpoint });
+    await ensureSessionTable(client, options.sessionTable);
+    client.destroy();
+
+    return { databaseUrl: postgres.url, dynamodbEndpoint: dynamodb.endpoint, s3Endpoint: s3.endpoint, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function startPostgres(dataDir: string | undefined, port = 0) {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const db = await PGlite.create(dataDir ?? 'memory://');
+  // PGlite runs one query at a time; the socket server queues the pool's connections onto it.
+  const server = new PGLiteSocketServer({ db, host, port, maxConnections: 64 });
+  await server.start();
+  const [, actualPort] = server.getServerConn().split(':');
+  return {
+    url: `postgres://postgres:postgres@${host}:${actualPort}/postgres?sslmode=disable`,
+    stop: async () => {
+      await server.stop();
+      await db.close();
+    },
+  };
+}
+
+async function startDynamo(dataDir: string | undefined, port = 0) {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const server = dynalite({ path: dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const { port: actualPort } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://${host}:${actualPort}`,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function startS3(directory: string, buckets: string[], port = 0) {
+  mkdirSync(directory, { recursive: true });
+  const server = new S3rver({
+    address: host,
+    port,
+    directory,
+    silent: true,
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
+  const { port: actualPort } = (await server.run()) as AddressInfo;
+  return { endpoint: `http://${host}:${actualPort}`, stop: () => server.close() };
+}

@@ -1,0 +1,45 @@
+import type { Request, Response } from 'express';
+import type { ReadOptions } from './data/pages';
+import { HttpError } from './http-error';
+import { isValidSlug, slugRules } from './slug';
+
+export interface CurrentUser {
+  id: string;
+  username: string;
+}
+
+export function currentUser(req: Request): CurrentUser | null {
+  const session = req.session;
+  return session?.userId && session.username ? { id: session.userId, username: session.username } : null;
+}
+
+// A replica can lag the writer by a second or so. For a few seconds after someone saves, their
+// reads go to the writer, so they see their own edit. A cookie carries the hint: no session write.
+const recentWriteCookie = 'cloudwiki.rw';
+const readYourWritesSeconds = 5;
+
+export function markRecentWrite(res: Response): void {
+  res.cookie(recentWriteCookie, '1', { maxAge: readYourWritesSeconds * 1000, httpOnly: true, sameSite: 'lax' });
+}
+
+export function readOptions(req: Request): ReadOptions {
+  return { fromWriter: req.cookies?.[recentWriteCookie] === '1' };
+}
+
+export function slugParam(req: Request): string {
+  const slug = String(req.params.slug ?? '');
+  if (!isValidSlug(slug)) throw new HttpError(400, `“${slug.slice(0, 100)}” is not a valid page name. ${slugRules}`);
+  return slug;
+}
+
+export function revisionParam(value: unknown, name = 'revision'): number {
+  const text = String(value ?? '');
+  const revision = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(revision) || revision < 1) throw new HttpError(400, `The ${name} must be a revision number such as 1 or 12.`);
+  return revision;
+}
+
+/** Anonymous reads may be cached by CloudFront briefly; anything personal never is. */
+export function cacheIfAnonymous(req: Request, res: Response): void {
+  if (!currentUser(req) && !res.getHeader('Set-Cookie')) res.set('Cache-Control', 'public, max-age=30, s-maxage=60');
+}

@@ -1,0 +1,57 @@
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { PageRepository } from '../data/pages';
+import { HttpError } from '../http-error';
+import { currentUser, markRecentWrite, readOptions, slugParam } from '../request-context';
+import { titleFromSlug } from '../slug';
+import { pageBodyLimit } from './pages';
+
+const putPage = z.object({
+  body: z.string().max(pageBodyLimit, `body is longer than ${pageBodyLimit} characters`),
+  summary: z.string().max(200, 'summary is longer than 200 characters').default(''),
+  baseRevision: z.number().int().positive().nullable().default(null),
+});
+
+export function createApiRouter({ pages }: { pages: PageRepository }): Router {
+  const router = Router();
+
+  router.get('/api/pages', listPages);
+  router.get('/api/pages/:slug', getPage);
+  router.put('/api/pages/:slug', requireJson, savePage);
+
+  return router;
+
+  async function listPages(_req: Request, res: Response) {
+    res.json({ pages: await pages.list() });
+  }
+
+  async function getPage(req: Request, res: Response) {
+    const page = await pages.findBySlug(slugParam(req), readOptions(req));
+    if (!page) throw new HttpError(404, 'No such page.');
+    res.json({ slug: page.slug, title: page.title, body: page.body, revision: page.revision, updatedAt: page.updatedAt });
+  }
+
+  async function savePage(req: Request, res: Response) {
+    const slug = slugParam(req);
+    const user = currentUser(req);
+    if (!user) throw new HttpError(401, 'Log in first: send the cloudwiki.sid cookie from POST /login.');
+    const input = putPage.safeParse(req.body);
+    if (!input.success) throw new HttpError(400, input.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; '));
+    const result = await pages.saveRevision({ slug, title: titleFromSlug(slug), ...input.data, authorId: user.id });
+    if (!result.saved) {
+      return res.status(409).json({
+        error: result.current ? `The page is at revision ${result.current.revision}, not ${input.data.baseRevision}.` : 'The page does not exist: send baseRevision null to create it.',
+        currentRevision: result.current?.revision ?? null,
+      });
+    }
+    markRecentWrite(res);
+    res.status(result.created ? 201 : 200).json({ slug, revision: result.revision });
+  }
+}
+
+// The JSON content type is the API's CSRF defence: a cross-site form cannot send it, and without
+// CORS a cross-site script cannot either.
+function requireJson(req: Request, _res: Response, next: () => void) {
+  if (!req.is('application/json')) throw new HttpError(415, 'Send the page as JSON with Content-Type: application/json.');
+  next();
+}
