@@ -42,17 +42,23 @@ function virtualUserRequests(spec: BeeSpec, user: VirtualUser | undefined): Auto
   const routes = spec.routes ?? [{ method: spec.method, path: new URL(spec.url).pathname + new URL(spec.url).search, weight: 1 }];
   const pick = weightedPicker(routes);
   const vu = String(user?.number ?? 0);
+  let sent = 0;
   return [
     {
       setupRequest: (request) => {
         const route = pick();
+        const path = route.path
+          .replaceAll('[<run>]', spec.runId)
+          .replaceAll('[<bee>]', String(spec.bee))
+          .replaceAll('[<vu>]', vu)
+          .replaceAll('[<n>]', String(sent++));
         const headers: Record<string, string> = { ...spec.headers, ...route.headers };
         const cookies = user?.jar.header();
         if (cookies) headers.cookie = [spec.headers.cookie, cookies].filter(Boolean).join('; ');
         return {
           ...request,
           method: route.method,
-          path: route.path.replaceAll('[<vu>]', vu).replaceAll('[<bee>]', String(spec.bee)),
+          path,
           headers,
           body: route.body ?? spec.body ?? '',
         };

@@ -3,7 +3,10 @@
 
 export interface Route {
   method: string;
-  /** Path and query; `[<vu>]` is replaced by the virtual user's number, `[<bee>]` by the bee's. */
+  /**
+   * Path and query. Placeholders: `[<run>]` the attack's id, `[<bee>]` the bee's number, `[<vu>]`
+   * the virtual user's number within its bee, `[<n>]` that user's request count (unique names).
+   */
   path: string;
   weight: number;
   headers?: Record<string, string>;

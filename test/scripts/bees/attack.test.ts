@@ -64,7 +64,7 @@ describe('bees attack --local (real bee processes against a loopback server)', (
     expect(Object.keys(report.errorsByKind)).toEqual(['ECONNREFUSED']);
   });
 
-  it('when a scenario weights two paths 3:1, then both are requested in roughly that proportion, with its method and body', async () => {
+  it('when a scenario weights two paths 3:1, then both are requested in roughly that proportion, with its method, body and placeholders', async () => {
     const hits: Record<string, number> = {};
     const bodies: string[] = [];
     const target = await listenOnLoopback((request, response) => {
@@ -84,7 +84,7 @@ describe('bees attack --local (real bee processes against a loopback server)', (
         url: target.url,
         requests: [
           { path: '/wiki/Home', weight: 3 },
-          { method: 'PUT', path: '/api/pages/Bee-[<vu>]', weight: 1, body: { body: 'buzz', summary: 'load' } },
+          { method: 'PUT', path: '/api/pages/Bee-[<bee>]-[<vu>]-[<n>]', weight: 1, body: { body: 'buzz', summary: 'load' } },
         ],
       }),
     );
@@ -99,6 +99,8 @@ describe('bees attack --local (real bee processes against a loopback server)', (
       expect(reads).toBeGreaterThan(500);
       expect(writes).toBeGreaterThan(120);
       expect(bodies[0]).toBe('application/json {"body":"buzz","summary":"load"}');
+      // [<bee>]-[<vu>]-[<n>] names a new page on every write.
+      expect(Object.entries(hits).filter(([key]) => key.startsWith('PUT ')).every(([, n]) => n === 1)).toBe(true);
     } finally {
       await target.close();
     }
