@@ -38,10 +38,10 @@ function setCookieHeaders(headers: Record<string, string | string[]>): string[] 
  * Per-connection requests: each connection is one virtual user with its own cookie jar, drawing
  * its next route from the scenario's weights.
  */
-function virtualUserRequests(spec: BeeSpec, user: VirtualUser | undefined): AutocannonRequest[] {
+function virtualUserRequests(spec: BeeSpec, connection: number, user: VirtualUser | undefined): AutocannonRequest[] {
   const routes = spec.routes ?? [{ method: spec.method, path: new URL(spec.url).pathname + new URL(spec.url).search, weight: 1 }];
   const pick = weightedPicker(routes);
-  const vu = String(user?.number ?? 0);
+  const vu = String(connection);
   let sent = 0;
   return [
     {
@@ -117,7 +117,7 @@ export async function runBee(spec: BeeSpec, onProgress?: (progress: BeeProgress)
   if (needsPerClientSetup || needsPacing) {
     options.setupClient = (client) => {
       const index = clientsSetUp++;
-      if (needsPerClientSetup) client.setRequests(virtualUserRequests(spec, users?.[index]));
+      if (needsPerClientSetup) client.setRequests(virtualUserRequests(spec, index, users?.[index]));
       if (needsPacing) {
         const firstAt = startedAt + (spec.rampUpSeconds * 1000 * index) / spec.connections;
         // Connections start evenly spread over one interval so the bee's sends are evenly spaced.
