@@ -1,21 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import type { BeeSpec, LoginPlan, Route } from './spec';
+import type { BeeSpec } from './spec';
 
-export interface AttackOptions {
+/** Settings every bee receives unchanged. */
+type SharedSettings = Pick<BeeSpec, 'rampUpSeconds' | 'timeoutSeconds' | 'method' | 'headers' | 'body' | 'routes' | 'login' | 'timeline'>;
+
+/** The attack as the user states it: totals for the whole swarm, shared out by planAttack. */
+export interface AttackOptions extends SharedSettings {
   url: string;
   bees: number;
   connections: number;
   requests?: number;
   durationSeconds?: number;
   rate?: number;
-  rampUpSeconds: number;
-  timeoutSeconds: number;
-  method: string;
-  headers: Record<string, string>;
-  body?: string;
-  routes?: Route[];
-  login?: LoginPlan;
-  timeline: boolean;
 }
 
 /** Shares `total` out as evenly as whole numbers allow: 10 over 3 bees is 4, 3, 3. */
@@ -52,6 +48,8 @@ export function planAttack(options: AttackOptions, runId = randomBytes(4).toStri
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`only http and https targets (got ${url.protocol})`);
 
+  const { rampUpSeconds, timeoutSeconds, method, headers, body, routes, login, timeline } = options;
+  const shared: SharedSettings = { rampUpSeconds, timeoutSeconds, method, headers, body, routes, login, timeline };
   const bees = Math.min(options.bees, options.connections);
   const specs: BeeSpec[] = [];
   for (let bee = 0; bee < bees; bee++) {
@@ -64,20 +62,13 @@ export function planAttack(options: AttackOptions, runId = randomBytes(4).toStri
     if (rate !== undefined) connections = Math.max(1, Math.min(connections, Math.floor(rate)));
     if (amount === 0) continue;
     specs.push({
+      ...shared,
       bee,
       runId,
       url: url.toString(),
       connections,
       ...(amount === undefined ? { durationSeconds: options.durationSeconds ?? 10 } : { amount }),
       ...(rate === undefined ? {} : { rate }),
-      rampUpSeconds: options.rampUpSeconds,
-      timeoutSeconds: options.timeoutSeconds,
-      method: options.method,
-      headers: options.headers,
-      ...(options.body === undefined ? {} : { body: options.body }),
-      ...(options.routes ? { routes: options.routes } : {}),
-      ...(options.login ? { login: options.login } : {}),
-      timeline: options.timeline,
     });
   }
   return specs;
