@@ -68,7 +68,11 @@ export async function benchCloudwiki(seconds: number, connections: number, log: 
     const hello = startProcess(process.execPath, [path.join(__dirname, 'express-hello.cjs')], { env: { ...process.env, PORT: String(helloPort) }, cwd: root });
     cleanup.push(hello.stop);
     await waitForHttp(`http://127.0.0.1:${helloPort}/`, hello, 10_000, 200);
-    log(`Express hello world: ${connections} connections for ${seconds} s ...`);
+    // Each target is warmed up before it is measured: V8 (and DynamoDB Local's JVM) compile the
+    // hot paths in the first seconds, and the first of the runs would otherwise pay for that.
+    const warmUpSeconds = Math.min(3, seconds / 2);
+    log(`Express hello world: ${warmUpSeconds} s warm-up, then ${connections} connections for ${seconds} s ...`);
+    await attack({ url: `http://127.0.0.1:${helloPort}/`, connections, durationSeconds: warmUpSeconds });
     const helloReport = await attack({ url: `http://127.0.0.1:${helloPort}/`, connections, durationSeconds: seconds });
     await hello.stop();
 
@@ -108,7 +112,8 @@ export async function benchCloudwiki(seconds: number, connections: number, log: 
         throw new Error(`${error.message}\n--- cloudwiki's last output ---\n${warm.instance.output()}`);
       });
 
-    log(`anonymous page views: ${connections} connections for ${seconds} s ...`);
+    log(`anonymous page views: ${warmUpSeconds} s warm-up, then ${connections} connections for ${seconds} s ...`);
+    await withInstanceOutput(attack({ url: `${base}/wiki/Home`, connections, durationSeconds: warmUpSeconds }));
     const anonymous = await attack({ url: `${base}/wiki/Home`, connections, durationSeconds: seconds });
 
     // The session store's cost of an account: measured apart so the page-view figure excludes it.
@@ -119,8 +124,9 @@ export async function benchCloudwiki(seconds: number, connections: number, log: 
 
     const scenarioFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-scenario-')), 'logged-in-views.json');
     writeFileSync(scenarioFile, JSON.stringify({ login: { mode: 'signup', password: 'bench-password-123' }, requests: [{ path: '/wiki/Home' }] }));
+    log(`logged-in page views: ${warmUpSeconds} s warm-up, then ${connections} virtual users for ${seconds} s ...`);
+    await withInstanceOutput(attack({ url: base, connections, durationSeconds: warmUpSeconds, scenarioFile }));
     proxy.reset();
-    log(`logged-in page views: ${connections} virtual users for ${seconds} s ...`);
     const loggedIn = await withInstanceOutput(attack({ url: base, connections, durationSeconds: seconds, scenarioFile }));
     const peakMemoryMiB = memoryMiB(pid).peak;
     const viewCounts = proxy.counts();

@@ -2,7 +2,7 @@
 // bounded by --seconds. Figures depend on the machine: the ratios (each against a baseline
 // measured in the same run) are what carries over.
 import { execFileSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { benchGenerators, type GeneratorFigures } from './bees-efficiency';
 import { benchCloudwiki, type CloudwikiFigures } from './cloudwiki';
@@ -35,7 +35,11 @@ function generatorRows(figures: GeneratorFigures[]): string[][] {
   const find = (prefix: string) => figures.find((row) => row.tool.startsWith(prefix))!;
   const bees = find('bees --local 1');
   return [
-    ...figures.map((row) => [`load generator: ${row.tool}`, `${format(row.rps)} req/s`, `${format(row.requestsPerCpuSecond)} requests per CPU-second; ${row.command}`]),
+    ...figures.map((row) => [
+      `load generator: ${row.tool}`,
+      `${format(row.rps)} req/s`,
+      `median of ${row.rounds}; ${format(row.requestsPerCpuSecond)} requests per CPU-second; ${row.command}`,
+    ]),
     ['bees ÷ autocannon alone (req/s)', format(bees.rps / find('autocannon').rps, 2), 'same target, connections and duration'],
     ['bees ÷ wrk (req/s)', format(bees.rps / find('wrk').rps, 2), 'wrk is C; one thread'],
     // On two cores the target shares the machine, so req/s can hit the target's ceiling first;
@@ -71,6 +75,7 @@ async function main(): Promise<void> {
   if (!(seconds > 0) || !Number.isInteger(connections) || connections < 1) throw new Error(`bad --seconds or --connections\n\n${usage}`);
   const log = (line: string) => console.error(`bench: ${line}`);
   const startedAt = Date.now();
+  const loadBefore = loadavg()[0]!;
   const rows: string[][] = [['benchmark', 'result', 'notes']];
   if (values.only !== 'cloudwiki') {
     log(`load generators against a trivial loopback server, ${seconds} s each ...`);
@@ -78,7 +83,8 @@ async function main(): Promise<void> {
   }
   if (values.only !== 'generators') rows.push(...cloudwikiRows(await benchCloudwiki(seconds, connections, log)));
   console.log(`\nMachine: ${machine()}\nCommand: npm run bench -- ${process.argv.slice(2).join(' ')}`.trimEnd());
-  console.log(`Total time: ${Math.round((Date.now() - startedAt) / 1000)} s\n`);
+  // Other work on the machine shows up in every figure; the load average says how much there was.
+  console.log(`Total time: ${Math.round((Date.now() - startedAt) / 1000)} s; 1-minute load average ${loadBefore.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after\n`);
   console.log(table(rows));
 }
 
