@@ -170,12 +170,12 @@ describe('bees attack --local (real bee processes against a loopback server)', (
     }
   });
 
-  it('when login fails, then the attack stops before sending load and says why', async () => {
+  it('when login fails, then every bee stops before sending load and the error says why', async () => {
     const wiki = await startCloudwikiStandIn();
     const scenario = path.join(scratch, 'bad-login.json');
     writeFileSync(scenario, JSON.stringify({ login: { mode: 'login', password: 'not-the-password', users: ['nobody'] }, requests: [{ path: '/wiki/Home' }] }));
     try {
-      const run = await bees(['attack', '-u', wiki.url, '-s', scenario, '--local', '1', '-n', '10', '-c', '1', '--no-progress']);
+      const run = await bees(['attack', '-u', wiki.url, '-s', scenario, '--local', '2', '-n', '10', '-c', '2', '--no-progress']);
 
       expect(run.code).toBe(2);
       expect(run.stderr).toContain('POST');
