@@ -33,6 +33,19 @@ describe('bees attack --local (real bee processes against a loopback server)', (
     }
   });
 
+  it('when an attack runs with progress on, then the bees report a live progress line while it runs', async () => {
+    const target = await listenOnLoopback((_request, response) => response.end('ok'));
+    try {
+      const run = await bees(['attack', '-u', target.url, '--local', '2', '-d', '2', '-c', '2']);
+
+      expect(run.code).toBe(0);
+      // Not a terminal here, so whole lines rather than one rewritten line.
+      expect(run.stderr).toMatch(/^\[\d+s\] [12] bee\(s\) reporting: [\d,]+ responses, ~[\d,]+ req\/s, 0 errors$/m);
+    } finally {
+      await target.close();
+    }
+  });
+
   it('when the target answers 503 too often, then the verdict fails and the exit code is 1', async () => {
     let served = 0;
     const target = await listenOnLoopback((_request, response) => {
