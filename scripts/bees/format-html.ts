@@ -54,7 +54,8 @@ function latencyHistogram(report: AttackReport): string {
       const barHeight = (plotHeight * bucket.count) / max;
       const x = margin.left + index * barWidth;
       return `<rect x="${(x + 1).toFixed(1)}" y="${(margin.top + plotHeight - barHeight).toFixed(1)}" width="${Math.max(1, barWidth - 2).toFixed(1)}" height="${barHeight.toFixed(1)}"><title>≤ ${bucket.upToMs} ms: ${bucket.count}</title></rect>` +
-        (index % 4 === 0 ? `<text x="${(x + barWidth / 2).toFixed(1)}" y="${height - 8}" text-anchor="middle">${bucket.upToMs}</text>` : '');
+        // Powers of ten label the bars' upper edges: 0.01, 0.1, 1, 10 ... ms.
+        (/^(10*|0\.0*1)$/.test(String(bucket.upToMs)) ? `<text x="${(x + barWidth).toFixed(1)}" y="${height - 8}" text-anchor="middle">${bucket.upToMs}</text>` : '');
     })
     .join('');
   return `<svg viewBox="0 0 ${width} ${height}" role="img" aria-label="latency histogram, milliseconds on a log scale">
@@ -83,7 +84,7 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:right;border-bo
 ${report.verdict.reasons.length ? `<ul>${report.verdict.reasons.map((reason) => `<li>${escapeHtml(reason)}</li>`).join('')}</ul>` : ''}
 <table>
 <tr><th>requests</th><td>${report.requests}</td></tr>
-<tr><th>failed without an answer</th><td>${report.errors}</td></tr>
+<tr><th>failed without an answer</th><td>${report.errors}${report.errors ? ` (${escapeHtml(Object.entries(report.errorsByKind).map(([kind, count]) => `${kind}: ${count}`).join(', '))})` : ''}</td></tr>
 <tr><th>req/s</th><td>${report.rps} <small>(${escapeHtml(report.rpsMeaning)})</small></td></tr>
 <tr><th>status codes</th><td>${escapeHtml(codes)}</td></tr>
 <tr><th>latency ms</th><td>p50 ${latency.p50} · p90 ${latency.p90} · p99 ${latency.p99} · p99.9 ${latency.p999} · max ${latency.max}</td></tr>
