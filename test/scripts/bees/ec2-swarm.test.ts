@@ -13,12 +13,18 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { runBee } from '../../../scripts/bees/bee';
 import { bundleAgent, renderUserData, userDataLimitBytes } from '../../../scripts/bees/user-data';
 import type { AttackReport } from '../../../scripts/bees/report';
 import type { BeeSpec } from '../../../scripts/bees/spec';
 import { bees, listenOnLoopback } from './support/loopback';
+
+const execFileAsync = promisify(execFile);
 
 // AWS is mocked with the SDK's own command classes; everything else is real, including the bee
 // results that SSM hands back, which a real bee produced against a loopback server.
@@ -224,6 +230,23 @@ describe('bee user data', () => {
     const script = renderUserData({ maxLifetimeMinutes: 30, agentSource: bundleAgent() });
     expect(Buffer.byteLength(script)).toBeLessThan(userDataLimitBytes);
     expect(() => execFileSync('bash', ['-n'], { input: script })).not.toThrow();
+  });
+
+  it('when the bundled agent runs as SSM would run it, then it attacks and prints one result line', async () => {
+    const target = await listenOnLoopback((_request, response) => response.end('ok'));
+    const dir = mkdtempSync(path.join(tmpdir(), 'bees-agent-'));
+    try {
+      writeFileSync(path.join(dir, 'agent.js'), bundleAgent());
+      const spec: BeeSpec = { bee: 0, runId: 'r1', url: `${target.url}/`, connections: 2, amount: 40, rampUpSeconds: 0, timeoutSeconds: 5, method: 'GET', headers: {}, timeline: false };
+      // On a bee, autocannon and hdr-histogram-js sit in /opt/bees/node_modules; here, the repo's.
+      const env = { ...process.env, NODE_PATH: path.resolve(__dirname, '../../../node_modules') };
+      const { stdout } = await execFileAsync(process.execPath, [path.join(dir, 'agent.js'), '--spec-base64', Buffer.from(JSON.stringify(spec)).toString('base64')], { env });
+
+      const result = JSON.parse(stdout.trim()) as { requests: number; statusCodes: Record<string, number> };
+      expect(result).toMatchObject({ requests: 40, statusCodes: { 200: 40 } });
+    } finally {
+      await target.close();
+    }
   });
 
   it('when the lifetime is too short to install, then rendering refuses', () => {
