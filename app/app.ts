@@ -46,6 +46,8 @@ export function createApp(deps: AppDeps): express.Express {
   const servedBy = `${deps.identity.id}/${deps.identity.az}`;
   app.use((_req, res, next) => {
     res.set('X-Served-By', servedBy);
+    // While draining, tell keep-alive clients (the ALB, HAProxy) to reconnect elsewhere.
+    if (deps.isDraining()) res.set('Connection', 'close');
     res.locals.servedBy = servedBy;
     res.locals.version = deps.version;
     next();
@@ -71,10 +73,14 @@ export function createApp(deps: AppDeps): express.Express {
     cookieName: 'cloudwiki.csrf',
     cookieOptions: { sameSite: 'lax', httpOnly: true, path: '/', secure: false }, // secure is set per request below
     getCsrfTokenFromRequest: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf : req.get('x-csrf-token')),
-    // JSON API requests are protected by requiring application/json (see routes/api.ts);
-    // multipart uploads are checked by their route once the body is parsed.
-    skipCsrfProtection: (req) => req.path.startsWith('/api/') || Boolean(req.is('multipart/form-data')),
-    errorConfig: { statusCode: 403, message: 'This form has expired or did not come from this site. Go back, reload the page and try again.' },
+    // JSON API requests are protected by requiring application/json (see routes/api.ts).
+    // Uploads (whose token is inside the multipart body) and page saves (which must hand the
+    // person's text back when the token has expired) check the token in their own handlers.
+    skipCsrfProtection: (req) => req.path.startsWith('/api/') || Boolean(req.is('multipart/form-data')) || isPageSave(req),
+    errorConfig: {
+      statusCode: 403,
+      message: 'This form has expired or did not come from this site. Go back, reload the page and try again.',
+    },
   });
   app.use((req, res, next) => {
     res.locals.user = currentUser(req);
@@ -91,18 +97,22 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use(createApiRouter({ pages: deps.pages }));
   app.use(createAuthRouter({ users: deps.users, loginAttemptsPerWindow: deps.loginAttemptsPerWindow }));
-  app.use(createPagesRouter({ pages: deps.pages, uploads: deps.uploads }));
+  app.use(createPagesRouter({ pages: deps.pages, uploads: deps.uploads, isCsrfValid: csrf.validateRequest }));
   app.use(
     createUploadsRouter({
       uploads: deps.uploads,
       assets: deps.assets,
-      csrfProtection: (req, res, next) => (csrf.validateRequest(req) ? next() : next(csrf.invalidCsrfTokenError)),
+      csrfProtection: (req, _res, next) => (csrf.validateRequest(req) ? next() : next(csrf.invalidCsrfTokenError)),
     }),
   );
 
   app.use((req, _res, next) => next(new HttpError(404, `Nothing lives at ${req.path.slice(0, 200)}.`)));
   app.use(errorHandler(deps.logger));
   return app;
+}
+
+function isPageSave(req: Request): boolean {
+  return req.method === 'POST' && /^\/wiki\/[^/]+$/.test(req.path);
 }
 
 function securityHeaders(extraOrigins: string[]): RequestHandler {

@@ -1,0 +1,75 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ActiveFault, FaultRequest } from '../lab/faults';
+import type { LabStatus } from '../lab/lab';
+
+/** A client for the running lab's control interface (the status server, on loopback). */
+export class LabClient {
+  constructor(private readonly statusUrl: string) {}
+
+  async status(): Promise<LabStatus> {
+    return (await this.call('GET', 'api/status')) as LabStatus;
+  }
+
+  async inject(request: FaultRequest): Promise<ActiveFault> {
+    const { fault, ...body } = request;
+    return (await this.call('POST', `api/faults/${fault}`, body)) as ActiveFault;
+  }
+
+  private async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, this.statusUrl), {
+        method,
+        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (error) {
+      throw new Error(`the lab at ${this.statusUrl} is not answering (${(error as Error).message}): is \`npm run lab\` running?`);
+    }
+    const answer = (await response.json()) as { error?: string };
+    if (!response.ok) throw new Error(`the lab refused: ${answer.error ?? response.statusText}`);
+    return answer;
+  }
+}
+
+function summary(status: LabStatus): string {
+  const inService = status.instances.filter((instance) => instance.lifecycle === 'InService' && instance.health === 'Healthy');
+  const pending = status.instances.filter((instance) => instance.lifecycle === 'Pending').length;
+  return [
+    `${inService.length}/${status.group.desired} in service${pending ? `, ${pending} pending` : ''}`,
+    status.loadBalancer.servingBackupSite ? 'LB: BACKUP SITE' : 'LB: instances',
+    `postgres ${status.services.postgres}`,
+    `dynamodb ${status.services.dynamodb}`,
+  ].join(' · ');
+}
+
+/**
+ * Injects a fault and follows the lab until it has recovered: the fault's time is over and the
+ * group is back to its desired capacity. Prints one line a second while anything changes.
+ */
+export async function runLocalFault(
+  client: LabClient,
+  request: FaultRequest,
+  options: { follow: boolean; timeoutSeconds: number; log: (line: string) => void },
+): Promise<void> {
+  const fault = await client.inject(request);
+  options.log(`injected: ${fault.description}`);
+  if (!options.follow) return;
+  const deadline = Date.now() + options.timeoutSeconds * 1000;
+  let last = '';
+  while (Date.now() < deadline) {
+    await sleep(1000);
+    const status = await client.status();
+    const line = summary(status);
+    if (line !== last) options.log(line);
+    last = line;
+    const faultOver = !status.faults.active.some((active) => active.id === fault.id);
+    const inService = status.instances.filter((instance) => instance.lifecycle === 'InService' && instance.health === 'Healthy').length;
+    if (faultOver && inService >= status.group.desired && !status.loadBalancer.servingBackupSite) {
+      options.log(`recovered ${Math.round((Date.now() - fault.startedAt) / 1000)} s after the fault began`);
+      return;
+    }
+  }
+  throw new Error(`the lab had not recovered ${options.timeoutSeconds} s after the fault: see its status page`);
+}

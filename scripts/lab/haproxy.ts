@@ -1,0 +1,160 @@
+import { writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { startProcess, type ManagedProcess } from '../services/process';
+import { websiteHost, backupSiteBucket } from '../services/s3';
+import { waitUntil, httpAnswers } from '../services/wait';
+
+export const webBackend = 'web';
+export const slotPrefix = 'app';
+export const backupServerName = 'backup-site';
+
+export interface HaproxyConfigOptions {
+  /** Where people reach the wiki. */
+  frontendPort: number;
+  /** Internal hop that presents the backup bucket's website endpoint to HAProxy. */
+  backupSitePort: number;
+  s3Port: number;
+  /** How many instances the pool can hold at once: the ASG's max size. */
+  slots: number;
+  socketPath: string;
+}
+
+/**
+ * The load balancer, as the ALB (and Route 53 failover) would be on AWS:
+ * - one backend whose servers come from a `server-template`: empty, disabled slots that the
+ *   supervisor fills and empties through the runtime API as it launches and terminates instances;
+ * - a shallow health check (GET /health every second; 2 failures down, 2 successes up), so a
+ *   database outage does not take every instance out of service;
+ * - a `backup` server, used only when no instance is up: the static backup site, served from
+ *   s3rver's website endpoint through a small internal proxy that sets the website Host header.
+ */
+export function renderHaproxyConfig(options: HaproxyConfigOptions): string {
+  const host = websiteHost(backupSiteBucket);
+  return `# Written by scripts/lab at start-up; the runtime API changes the pool while it runs.
+global
+  stats socket ${options.socketPath} mode 600 level admin
+  stats timeout 10s
+
+defaults
+  mode http
+  option httplog
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+  # A request that failed to connect to a dead instance is retried on another one.
+  retries 2
+  option redispatch
+
+frontend wiki
+  bind 127.0.0.1:${options.frontendPort}
+  option forwardfor
+  default_backend ${webBackend}
+
+backend ${webBackend}
+  balance roundrobin
+  option httpchk
+  http-check send meth GET uri /health ver HTTP/1.1 hdr Host lab
+  http-check expect status 200
+  default-server inter 1s fastinter 500ms fall 2 rise 2
+  server-template ${slotPrefix} 1-${options.slots} 127.0.0.1:9 check disabled
+  server ${backupServerName} 127.0.0.1:${options.backupSitePort} backup
+
+listen backup_site
+  bind 127.0.0.1:${options.backupSitePort}
+  http-request set-header Host ${host}
+  http-response set-header X-Served-By backup-site/s3
+  server s3rver 127.0.0.1:${options.s3Port}
+`;
+}
+
+/** Sends one command to HAProxy's runtime API and returns its answer. */
+export function runtimeCommand(socketPath: string, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(socketPath);
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.setTimeout(5000, () => socket.destroy(new Error(`HAProxy runtime API did not answer: ${command}`)));
+    socket.on('connect', () => socket.end(`${command}\n`));
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
+  });
+}
+
+export interface ServerStat {
+  name: string;
+  /** UP, DOWN, MAINT, "UP 1/2" (going down), "DOWN 1/2" (coming up), "no check" ... */
+  status: string;
+  /** Requests sent to this server since HAProxy started (the slot's, not the instance's). */
+  totalRequests: number;
+  currentSessions: number;
+}
+
+/** Parses `show stat` CSV for the servers of one backend. */
+export function parseServerStats(csv: string, backend = webBackend): ServerStat[] {
+  const [header, ...rows] = csv.split('\n').filter((line) => line.trim() !== '');
+  if (!header) return [];
+  const columns = header.replace(/^# /, '').split(',');
+  const column = (name: string) => columns.indexOf(name);
+  return rows
+    .map((row) => row.split(','))
+    .filter((fields) => fields[column('pxname')] === backend && !['FRONTEND', 'BACKEND'].includes(fields[column('svname')] ?? ''))
+    .map((fields) => ({
+      name: fields[column('svname')] ?? '',
+      status: fields[column('status')] ?? '',
+      totalRequests: Number(fields[column('stot')] ?? 0),
+      currentSessions: Number(fields[column('scur')] ?? 0),
+    }));
+}
+
+export interface Haproxy {
+  readonly socketPath: string;
+  readonly stats: () => Promise<ServerStat[]>;
+  /** Points slot `slot` (1-based) at 127.0.0.1:port and puts it in rotation, health checks on. */
+  readonly register: (slot: number, port: number) => Promise<void>;
+  /** Takes a slot out of rotation (maintenance): no traffic, no checks. */
+  readonly deregister: (slot: number) => Promise<void>;
+  readonly stop: () => Promise<void>;
+}
+
+export function slotName(slot: number): string {
+  return `${slotPrefix}${slot}`;
+}
+
+async function runChecked(socketPath: string, command: string): Promise<void> {
+  const answer = (await runtimeCommand(socketPath, command)).trim();
+  // Successful commands answer nothing or a short confirmation; failures name the problem.
+  if (/no such|unknown|require|invalid|not found|error/i.test(answer)) throw new Error(`HAProxy refused "${command}": ${answer}`);
+}
+
+export async function startHaproxy(options: HaproxyConfigOptions & { configPath: string }): Promise<Haproxy> {
+  writeFileSync(options.configPath, renderHaproxyConfig(options));
+  const process_: ManagedProcess = startProcess({
+    name: 'haproxy',
+    command: 'haproxy',
+    args: ['-db', '-f', options.configPath],
+  });
+  await waitUntil(() => runtimeCommand(options.socketPath, 'show info').then((info) => info.includes('Name: HAProxy')), {
+    what: 'HAProxy runtime API',
+    timeoutMs: 15_000,
+    giveUp: () => (process_.hasExited() ? `haproxy exited:\n${process_.recentOutput()}` : undefined),
+  });
+  await waitUntil(() => httpAnswers(`http://127.0.0.1:${options.frontendPort}/`), { what: 'HAProxy frontend', timeoutMs: 15_000 });
+  const server = (slot: number) => `${webBackend}/${slotName(slot)}`;
+  return {
+    socketPath: options.socketPath,
+    stats: async () => parseServerStats(await runtimeCommand(options.socketPath, 'show stat')),
+    register: async (slot, port) => {
+      await runChecked(options.socketPath, `set server ${server(slot)} addr 127.0.0.1 port ${port}`);
+      // Start out of rotation: it takes traffic only after `rise` passed checks, as a new target
+      // behind an ALB does, instead of receiving requests before it listens.
+      await runChecked(options.socketPath, `set server ${server(slot)} health down`);
+      await runChecked(options.socketPath, `enable health ${server(slot)}`);
+      await runChecked(options.socketPath, `set server ${server(slot)} state ready`);
+    },
+    deregister: async (slot) => {
+      await runChecked(options.socketPath, `set server ${server(slot)} state maint`);
+    },
+    stop: () => process_.stop('SIGTERM', 5000),
+  };
+}

@@ -1,0 +1,233 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from '../services/ports';
+import { startServices, type Services } from '../services/stack';
+import { requireSystemCommands } from '../services/system';
+import { AutoScalingGroup, type Activity, type HealthStatus, type Lifecycle } from './auto-scaling-group';
+import { publishPlaceholderBackupSite } from './backup-placeholder';
+import { FaultInjector, type ActiveFault } from './faults';
+import { startHaproxy, type Haproxy } from './haproxy';
+import { ProcessFleet, type AppCommand } from './instances';
+import { TrafficObserver } from './observer';
+import type { ScalingPolicy } from './scaling-policy';
+import { startStatusServer, type StatusServer } from './status-server';
+
+export const labZones = ['lab-a', 'lab-b', 'lab-c'];
+
+export interface LabOptions {
+  /** The project directory: instances run from here. */
+  root: string;
+  /** PostgreSQL's cluster, DynamoDB's tables, s3rver's objects, HAProxy's config and socket. */
+  stateDir: string;
+  wikiPort: number;
+  statusPort: number;
+  capacity: { min: number; max: number; desired: number };
+  app: AppCommand;
+  sessionStore: 'dynamodb' | 'memory';
+  policy?: ScalingPolicy;
+  healthCheckGracePeriodMs?: number;
+  drainTimeoutMs?: number;
+  log: (line: string) => void;
+  /** Lines the instances print (their pino logs); dropped when unset. */
+  onInstanceLine?: (instanceId: string, line: string) => void;
+}
+
+export interface InstanceStatus {
+  id: string;
+  az: string;
+  slot: number;
+  pid?: number;
+  port?: number;
+  lifecycle: Lifecycle;
+  health: HealthStatus;
+  loadBalancerStatus: string;
+  requests: number;
+  requestsPerSecond: number;
+  cpuPercent: number;
+  launchedAt: string;
+}
+
+export interface LabStatus {
+  wikiUrl: string;
+  statusUrl: string;
+  group: { min: number; max: number; desired: number; suspendedProcesses: string[]; policy: ScalingPolicy | null };
+  zones: { name: string; available: boolean; instances: number }[];
+  instances: InstanceStatus[];
+  loadBalancer: { servingBackupSite: boolean; backupSiteRequests: number };
+  services: { postgres: 'running' | 'stopped'; dynamodb: 'running' | 'stopped'; s3: 'running' };
+  faults: { active: ActiveFault[]; history: ActiveFault[] };
+  activities: Activity[];
+}
+
+export interface Lab {
+  readonly wikiUrl: string;
+  readonly statusUrl: string;
+  readonly group: AutoScalingGroup;
+  readonly fleet: ProcessFleet;
+  readonly services: Services;
+  readonly haproxy: Haproxy;
+  readonly faults: FaultInjector;
+  readonly status: () => LabStatus;
+  readonly stop: () => Promise<void>;
+}
+
+const tickMs = 1000;
+
+/**
+ * Starts the whole lab on loopback and returns once the group is launching its instances:
+ * services, HAProxy, the Auto Scaling group's control loop and the status/control server.
+ * If any step fails, what was started is stopped again before the error is thrown.
+ */
+export async function startLab(options: LabOptions): Promise<Lab> {
+  requireSystemCommands(['postgres', 'java', 'haproxy']);
+  mkdirSync(options.stateDir, { recursive: true });
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopStarted = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => options.log(`while stopping: ${String(error)}`));
+  };
+  try {
+    const [postgresPort, dynamodbPort, s3Port, backupSitePort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const services = await startServices({
+      stateDir: options.stateDir,
+      ports: { postgres: postgresPort, dynamodb: dynamodbPort, s3: s3Port },
+      persistDynamoDb: true,
+      log: options.log,
+    });
+    cleanups.push(services.stop);
+    await publishPlaceholderBackupSite(services.s3.endpoint);
+
+    const slots = options.capacity.max + 4;
+    options.log('starting HAProxy ...');
+    const haproxy = await startHaproxy({
+      frontendPort: options.wikiPort,
+      backupSitePort,
+      s3Port,
+      slots,
+      socketPath: join(options.stateDir, 'haproxy.sock'),
+      configPath: join(options.stateDir, 'haproxy.cfg'),
+    });
+    cleanups.push(haproxy.stop);
+
+    const drainTimeoutMs = options.drainTimeoutMs ?? 5000;
+    const fleet = new ProcessFleet({
+      app: options.app,
+      cwd: options.root,
+      haproxy,
+      drainTimeoutMs,
+      onLine: options.onInstanceLine,
+      env: {
+        ...services.env,
+        SESSION_STORE: options.sessionStore,
+        // Shared by every instance, as it would be from Secrets Manager: any instance can read
+        // any session cookie. Fresh per lab run, so restarting the lab logs everyone out.
+        SESSION_SECRET: randomBytes(32).toString('base64url'),
+        TRUST_PROXY: 'loopback',
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      },
+    });
+    cleanups.push(() => fleet.stopAll());
+
+    const group = new AutoScalingGroup({
+      ...options.capacity,
+      availabilityZones: labZones,
+      slots,
+      healthCheckGracePeriodMs: options.healthCheckGracePeriodMs ?? 30_000,
+      policy: options.policy,
+      fleet,
+    });
+    const observer = new TrafficObserver();
+    const faults = new FaultInjector({ group, fleet, services, log: options.log });
+    cleanups.push(async () => faults.cancelAll());
+
+    const wikiUrl = `http://127.0.0.1:${options.wikiPort}/`;
+    let statusUrl = '';
+    const cpu = new Map<string, number>();
+    const status = (): LabStatus => ({
+      wikiUrl,
+      statusUrl,
+      group: {
+        min: group.min,
+        max: group.max,
+        desired: group.desired,
+        suspendedProcesses: [...group.suspended],
+        policy: group.policy ?? null,
+      },
+      zones: group.availabilityZones.map((name) => ({
+        name,
+        available: !group.unavailableZones.has(name),
+        instances: group.instances.filter((instance) => instance.az === name && instance.lifecycle !== 'Terminating').length,
+      })),
+      instances: group.instances.map((instance) => {
+        const traffic = observer.traffic(instance);
+        const running = fleet.describe(instance.id);
+        return {
+          id: instance.id,
+          az: instance.az,
+          slot: instance.slot,
+          pid: running?.pid,
+          port: running?.port,
+          lifecycle: instance.lifecycle,
+          health: instance.health,
+          loadBalancerStatus: traffic.loadBalancerStatus,
+          requests: traffic.requests,
+          requestsPerSecond: Math.round(traffic.requestsPerSecond * 10) / 10,
+          cpuPercent: Math.round(cpu.get(instance.id) ?? 0),
+          launchedAt: new Date(instance.launchedAt).toISOString(),
+        };
+      }),
+      loadBalancer: { servingBackupSite: observer.servingBackup(), backupSiteRequests: observer.backupRequests() },
+      services: {
+        postgres: services.postgres.isRunning() ? 'running' : 'stopped',
+        dynamodb: services.dynamodb.isRunning() ? 'running' : 'stopped',
+        s3: 'running',
+      },
+      faults: { active: faults.active, history: faults.history.slice(0, 50) },
+      activities: group.activities,
+    });
+
+    let ticking = false;
+    const tick = async () => {
+      if (ticking) return;
+      ticking = true;
+      try {
+        observer.update(group.instances, await haproxy.stats());
+        const observations = new Map(
+          group.instances.map((instance) => {
+            const cpuPercent = fleet.cpuPercent(instance.id);
+            cpu.set(instance.id, cpuPercent);
+            return [instance.id, observer.observation(instance, fleet.isAlive(instance.id), cpuPercent)];
+          }),
+        );
+        await group.reconcile(observations);
+      } catch (error) {
+        options.log(`supervisor: ${error instanceof Error ? error.message : String(error)}`);
+      } finally {
+        ticking = false;
+      }
+    };
+    const timer = setInterval(() => void tick(), tickMs);
+    cleanups.push(async () => clearInterval(timer));
+    await tick();
+
+    const statusServer: StatusServer = await startStatusServer({ port: options.statusPort, status, group, faults });
+    cleanups.push(statusServer.stop);
+    statusUrl = statusServer.url;
+
+    let stopped: Promise<void> | undefined;
+    return {
+      wikiUrl,
+      statusUrl,
+      group,
+      fleet,
+      services,
+      haproxy,
+      faults,
+      status,
+      stop: () => (stopped ??= stopStarted()),
+    };
+  } catch (error) {
+    await stopStarted();
+    throw error;
+  }
+}

@@ -1,0 +1,206 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { startProcess, type ManagedProcess } from './process';
+import { waitUntil } from './wait';
+
+const run = promisify(execFile);
+
+export const postgresBinDir = '/usr/lib/postgresql/15/bin';
+
+export interface PostgresOptions {
+  /** The cluster's data directory; created with initdb when it holds no cluster yet. */
+  dataDir: string;
+  port: number;
+  /** The database and role the app uses (the role owns the database). */
+  database: string;
+  user: string;
+  onLine?: (line: string) => void;
+}
+
+export interface PostgresServer {
+  /** The app's connection string (its own role, not the superuser). */
+  readonly url: string;
+  readonly port: number;
+  readonly isRunning: () => boolean;
+  /** Starts the server again after stop(): the chaos `database` fault. Data is kept. */
+  readonly start: () => Promise<void>;
+  /** Fast shutdown: open connections are cut, as in a crash or failover of the primary. */
+  readonly stop: () => Promise<void>;
+}
+
+interface PostgresUser {
+  uid: number;
+  gid: number;
+}
+
+async function lookUpPostgresUser(): Promise<PostgresUser> {
+  const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]).catch(() => {
+    throw new Error('there is no `postgres` user: install PostgreSQL 15 with  apt-get install -y postgresql');
+  });
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+/**
+ * The superuser's password lives beside the data directory (not inside it, where initdb wants an
+ * empty directory), readable by whoever started the services. The app never sees it.
+ */
+function superuserPasswordFile(dataDir: string): string {
+  return `${dataDir}.superuser-password`;
+}
+
+async function initCluster(dataDir: string, owner: PostgresUser): Promise<void> {
+  mkdirSync(dataDir, { recursive: true });
+  chownSync(dataDir, owner.uid, owner.gid);
+  chmodSync(dataDir, 0o700);
+  const passwordFile = superuserPasswordFile(dataDir);
+  writeFileSync(passwordFile, randomBytes(18).toString('base64url'), {
+    mode: 0o600,
+  });
+  // initdb reads the password file as the postgres user: hand it a copy it can read, then remove it.
+  const initdbPasswordFile = join(dataDir, '..', `.initdb-pw-${process.pid}`);
+  writeFileSync(initdbPasswordFile, readFileSync(passwordFile), {
+    mode: 0o600,
+  });
+  chownSync(initdbPasswordFile, owner.uid, owner.gid);
+  try {
+    // PostgreSQL refuses to run as root: runuser drops to the postgres user for the one-shot initdb.
+    await run('runuser', [
+      '-u',
+      'postgres',
+      '--',
+      join(postgresBinDir, 'initdb'),
+      '--pgdata',
+      dataDir,
+      '--username',
+      'postgres',
+      '--pwfile',
+      initdbPasswordFile,
+      '--auth-local',
+      'peer',
+      '--auth-host',
+      'scram-sha-256',
+      '--encoding',
+      'UTF8',
+      '--locale',
+      'C.UTF-8',
+    ]);
+  } catch (error) {
+    throw new Error(`initdb failed for ${dataDir}: ${(error as { stderr?: string }).stderr ?? error}`);
+  } finally {
+    rmSync(initdbPasswordFile, { force: true });
+  }
+}
+
+async function createAppRoleAndDatabase(superuserUrl: string, database: string, user: string, password: string) {
+  const client = new pg.Client({ connectionString: superuserUrl });
+  await client.connect();
+  try {
+    const role = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user]);
+    const quotedUser = client.escapeIdentifier(user);
+    // ALTER on every start keeps the role's password equal to the one in the connection string.
+    await client.query(`${role.rowCount ? 'ALTER' : 'CREATE'} ROLE ${quotedUser} LOGIN PASSWORD ${client.escapeLiteral(password)}`);
+    const db = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!db.rowCount) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)} OWNER ${quotedUser}`);
+  } finally {
+    await client.end();
+  }
+}
+
+function appPasswordFile(dataDir: string): string {
+  return `${dataDir}.app-password`;
+}
+
+function readOrCreateSecret(file: string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(18).toString('base64url');
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}
+
+/**
+ * A real PostgreSQL 15 server on 127.0.0.1 only, run as the `postgres` user. The process is
+ * spawned straight as that user (not through runuser, which stays as a parent and turns every
+ * signal into SIGTERM, PostgreSQL's "wait for clients" shutdown), so SIGINT means fast shutdown.
+ */
+export async function startPostgres(options: PostgresOptions): Promise<PostgresServer> {
+  if (userInfo().uid !== 0) {
+    throw new Error(
+      'starting PostgreSQL needs root (it switches to the postgres user): run as root, or point DATABASE_URL at your own server',
+    );
+  }
+  const owner = await lookUpPostgresUser();
+  mkdirSync(dirname(options.dataDir), { recursive: true });
+  if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await initCluster(options.dataDir, owner);
+
+  const superuserPassword = readFileSync(superuserPasswordFile(options.dataDir), 'utf8').trim();
+  const superuserUrl = `postgres://postgres:${encodeURIComponent(superuserPassword)}@127.0.0.1:${options.port}/postgres`;
+  const appPassword = readOrCreateSecret(appPasswordFile(options.dataDir));
+  const url = `postgres://${options.user}:${encodeURIComponent(appPassword)}@127.0.0.1:${options.port}/${options.database}`;
+
+  let server: ManagedProcess | undefined;
+  const start = async () => {
+    server = startProcess({
+      name: 'postgres',
+      command: join(postgresBinDir, 'postgres'),
+      args: [
+        '-D',
+        options.dataDir,
+        '-p',
+        String(options.port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        // No unix socket: nothing here needs one, and /run/postgresql may not exist or be ours.
+        '-c',
+        'unix_socket_directories=',
+        '-c',
+        'max_connections=200',
+        // A lab server: durability against an OS crash is not what it demonstrates, start-up speed is.
+        // A stop is still a clean shutdown that keeps every committed row.
+        '-c',
+        'fsync=off',
+      ],
+      uid: owner.uid,
+      gid: owner.gid,
+      env: { PATH: process.env.PATH, LANG: 'C.UTF-8' },
+      onLine: options.onLine,
+    });
+    const current = server;
+    await waitUntil(
+      async () => {
+        const client = new pg.Client({
+          connectionString: superuserUrl,
+          connectionTimeoutMillis: 1000,
+        });
+        await client.connect();
+        await client.end();
+        return true;
+      },
+      {
+        what: `PostgreSQL on 127.0.0.1:${options.port}`,
+        timeoutMs: 30_000,
+        giveUp: () => (current.hasExited() ? `postgres exited:\n${current.recentOutput()}` : undefined),
+      },
+    );
+  };
+
+  await start();
+  await createAppRoleAndDatabase(superuserUrl, options.database, options.user, appPassword);
+
+  return {
+    url,
+    port: options.port,
+    isRunning: () => Boolean(server && !server.hasExited()),
+    start: async () => {
+      if (server && !server.hasExited()) return;
+      await start();
+    },
+    stop: async () => {
+      await server?.stop('SIGINT', 15_000);
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { join } from 'node:path';
+import { ensureSessionTable } from '../../app/sessions-table';
+import { startDynamoDbLocal, type DynamoDbLocalServer } from './dynamodb-local';
+import { localBuckets, localCredentials, localRegion, localSessionTable } from './local-aws';
+import { startPostgres, type PostgresServer } from './postgres';
+import { startS3, type S3Server } from './s3';
+import { requireSystemCommands } from './system';
+
+export interface ServicesOptions {
+  /** Directory for PostgreSQL's cluster and s3rver's objects (and DynamoDB's tables if persisted). */
+  stateDir: string;
+  ports: { postgres: number; dynamodb: number; s3: number };
+  /** Keep DynamoDB tables on disk under stateDir, so a stop/start keeps them (the lab). */
+  persistDynamoDb?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface Services {
+  readonly postgres: PostgresServer;
+  readonly dynamodb: DynamoDbLocalServer;
+  readonly s3: S3Server;
+  /** The app's settings for these services, by their exact config names. */
+  readonly env: Record<string, string>;
+  readonly stop: () => Promise<void>;
+}
+
+/**
+ * PostgreSQL 15, DynamoDB Local and s3rver on loopback, with the sessions table and the buckets
+ * created: everything the web tier needs, as real servers. Used by `npm run services` (for
+ * `npm run test:integration`) and by the lab.
+ */
+export async function startServices(options: ServicesOptions): Promise<Services> {
+  requireSystemCommands(['postgres', 'java']);
+  const log = options.log ?? (() => {});
+  const started: { stop: () => Promise<void> }[] = [];
+  // In parallel: nothing here depends on another service, and a quick stop matters when a
+  // terminal or CI is waiting to kill whatever is still running.
+  const stopAll = async () => {
+    await Promise.all(started.map((service) => service.stop().catch(() => {})));
+  };
+  try {
+    log('starting PostgreSQL 15, DynamoDB Local and s3rver ...');
+    const [postgres, dynamodb, s3] = await Promise.all([
+      startPostgres({
+        dataDir: join(options.stateDir, 'postgres'),
+        port: options.ports.postgres,
+        database: 'cloudwiki',
+        user: 'cloudwiki',
+      }).then((server) => (started.push(server), server)),
+      startDynamoDbLocal({
+        port: options.ports.dynamodb,
+        dbPath: options.persistDynamoDb ? join(options.stateDir, 'dynamodb') : undefined,
+      }).then((server) => (started.push(server), server)),
+      startS3({
+        port: options.ports.s3,
+        directory: join(options.stateDir, 's3'),
+        buckets: [localBuckets.assets, localBuckets.uploads],
+      }).then((server) => (started.push(server), server)),
+    ]);
+    const dynamoClient = new DynamoDBClient({
+      endpoint: dynamodb.endpoint,
+      region: localRegion,
+      credentials: localCredentials,
+    });
+    await ensureSessionTable(dynamoClient, localSessionTable);
+    dynamoClient.destroy();
+
+    const env = {
+      DATABASE_URL: postgres.url,
+      SESSION_STORE: 'dynamodb',
+      SESSION_TABLE: localSessionTable,
+      DYNAMODB_ENDPOINT: dynamodb.endpoint,
+      S3_ENDPOINT: s3.endpoint,
+      ASSETS_BUCKET: localBuckets.assets,
+      UPLOADS_BUCKET: localBuckets.uploads,
+      AWS_REGION: localRegion,
+      AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+    };
+    return { postgres, dynamodb, s3, env, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,67 @@
+import request from 'supertest';
+import { buildTestApp, type TestApp } from '../support/app';
+import { uniqueName, visitor } from '../support/browser-like';
+
+let wiki: TestApp;
+beforeAll(() => {
+  wiki = buildTestApp();
+});
+afterAll(() => wiki.close());
+
+test('when a logged-in script creates, reads, lists and updates a page, then the API answers with revisions', async () => {
+  const bot = visitor(wiki.app);
+  await bot.signUp();
+  const slug = uniqueName('Api');
+  const created = await bot.putJson(`/api/pages/${slug}`, { body: 'v1', summary: 'created by a script', baseRevision: null });
+  expect(created.status).toBe(201);
+  expect(created.body).toEqual({ slug, revision: 1 });
+
+  const updated = await bot.putJson(`/api/pages/${slug}`, { body: 'v2', baseRevision: 1 });
+  expect(updated.status).toBe(200);
+  expect(updated.body.revision).toBe(2);
+
+  const fetched = await request(wiki.app).get(`/api/pages/${slug}`);
+  expect(fetched.body).toMatchObject({ slug, title: slug.replace(/_/g, ' '), body: 'v2', revision: 2 });
+
+  const listed = await request(wiki.app).get('/api/pages');
+  expect(listed.body.pages).toEqual(expect.arrayContaining([expect.objectContaining({ slug, revision: 2 })]));
+});
+
+test('when a script saves on a stale revision, then it gets 409 with the current revision', async () => {
+  const bot = visitor(wiki.app);
+  await bot.signUp();
+  const slug = uniqueName('ApiConflict');
+  await bot.putJson(`/api/pages/${slug}`, { body: 'v1', baseRevision: null });
+  await bot.putJson(`/api/pages/${slug}`, { body: 'v2', baseRevision: 1 });
+  const stale = await bot.putJson(`/api/pages/${slug}`, { body: 'lost?', baseRevision: 1 });
+  expect(stale.status).toBe(409);
+  expect(stale.body.currentRevision).toBe(2);
+  const again = await bot.putJson(`/api/pages/${slug}`, { body: 'v3', baseRevision: null });
+  expect(again.status).toBe(409);
+  expect((await request(wiki.app).get(`/api/pages/${slug}`)).body.body).toBe('v2');
+});
+
+test('when the caller is anonymous, sends no JSON, or sends bad JSON, then it gets 401, 415 or 400', async () => {
+  const slug = uniqueName('ApiBad');
+  const anonymous = await request(wiki.app).put(`/api/pages/${slug}`).send({ body: 'x', baseRevision: null });
+  expect(anonymous.status).toBe(401);
+  expect(anonymous.body.error).toMatch(/Log in/);
+
+  const bot = visitor(wiki.app);
+  await bot.signUp();
+  const cookie = [...bot.jar].map(([name, value]) => `${name}=${value}`).join('; ');
+  const form = await request(wiki.app).put(`/api/pages/${slug}`).set('Cookie', cookie).type('form').send({ body: 'x' });
+  expect(form.status).toBe(415);
+  const broken = await request(wiki.app)
+    .put(`/api/pages/${slug}`)
+    .set('Cookie', cookie)
+    .set('Content-Type', 'application/json')
+    .send('{"body": ');
+  expect(broken.status).toBe(400);
+  expect(broken.body.error).toBeDefined();
+  const wrongTypes = await bot.putJson(`/api/pages/${slug}`, { body: 42, baseRevision: 'one' });
+  expect(wrongTypes.status).toBe(400);
+  expect(wrongTypes.body.error).toMatch(/body/);
+  expect(wrongTypes.body.error).toMatch(/baseRevision/);
+  expect((await request(wiki.app).get(`/api/pages/${slug}`)).status).toBe(404);
+});

@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo, Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import dynalite from 'dynalite';
+import S3rver from 's3rver';
+import request from 'supertest';
+import { createDynamoClient } from '../../app/aws-clients';
+import { ensureSessionTable } from '../../app/sessions-table';
+import { buildTestApp, type TestApp } from '../support/app';
+import { testBuckets, testSessionTable } from '../support/names';
+
+// This file starts its own DynamoDB and S3 stand-ins so that it can stop them.
+let dynamo: Server;
+let s3: S3rver;
+let s3Dir: string;
+let wiki: TestApp;
+
+beforeAll(async () => {
+  dynamo = dynalite({ createTableMs: 0 });
+  await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve));
+  const dynamodbEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+  const client = createDynamoClient({ region: 'us-east-1', endpoint: dynamodbEndpoint });
+  await ensureSessionTable(client, testSessionTable);
+  client.destroy();
+  s3Dir = mkdtempSync(path.join(tmpdir(), 'health-s3-'));
+  s3 = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    directory: s3Dir,
+    silent: true,
+    configureBuckets: Object.values(testBuckets).map((name) => ({ name })),
+  });
+  const { port } = await s3.run();
+  wiki = buildTestApp({ dynamodbEndpoint, s3Endpoint: `http://127.0.0.1:${port}` });
+});
+
+afterAll(async () => {
+  await wiki.close();
+  if (dynamo.listening) await new Promise((resolve) => dynamo.close(resolve));
+  await s3.close().catch(() => undefined);
+  rmSync(s3Dir, { recursive: true, force: true });
+});
+
+describe('GET /health (shallow)', () => {
+  test('when the instance is up, then it answers 200 with its identity and version', async () => {
+    const response = await request(wiki.app).get('/health');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ status: 'ok', instance: 'i-test', az: 'test-1a', version: 'test' });
+    expect(response.headers['cache-control']).toBe('no-store');
+  });
+
+  test('when the instance is draining, then it answers 503 "draining"', async () => {
+    wiki.draining.value = true;
+    try {
+      const response = await request(wiki.app).get('/health');
+      expect(response.status).toBe(503);
+      expect(response.body.status).toBe('draining');
+    } finally {
+      wiki.draining.value = false;
+    }
+  });
+});
+
+describe('GET /health/deep', () => {
+  test('when every dependency answers, then it is 200 with each check timed', async () => {
+    const response = await request(wiki.app).get('/health/deep');
+    expect(response.status).toBe(200);
+    expect(response.body.status).toBe('ok');
+    expect(Object.keys(response.body.checks).sort()).toEqual(['assets', 'reader', 'sessions', 'uploads', 'writer']);
+    for (const check of Object.values<{ status: string; ms: number }>(response.body.checks)) {
+      expect(check.status).toBe('ok');
+      expect(check.ms).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  test('when a dependency accepts connections but never answers, then its check fails on its timeout instead of hanging', async () => {
+    const blackhole = createServer(() => undefined);
+    await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+    const stuck = buildTestApp({ s3Endpoint: `http://127.0.0.1:${(blackhole.address() as AddressInfo).port}` });
+    try {
+      const deep = await request(stuck.app).get('/health/deep');
+      expect(deep.status).toBe(503);
+      expect(deep.body.checks.assets).toMatchObject({ status: 'fail' });
+      expect(deep.body.checks.assets.error).toMatch(/abort|timeout|no answer/i);
+      expect(deep.body.checks.writer.status).toBe('ok');
+    } finally {
+      await stuck.close();
+      blackhole.closeAllConnections?.();
+      await new Promise((resolve) => blackhole.close(resolve));
+    }
+  });
+
+  // Runs last in this file: it stops the stand-ins for good.
+  test('when DynamoDB and S3 stop, then deep answers 503 naming them, within its budget, while shallow stays 200', async () => {
+    await new Promise((resolve) => dynamo.close(resolve));
+    await s3.close();
+    const deep = await request(wiki.app).get('/health/deep');
+    expect(deep.status).toBe(503);
+    expect(deep.body.status).toBe('fail');
+    expect(deep.body.checks.sessions.status).toBe('fail');
+    expect(deep.body.checks.assets.status).toBe('fail');
+    expect(deep.body.checks.writer.status).toBe('ok');
+
+    const shallow = await request(wiki.app).get('/health');
+    expect(shallow.status).toBe(200);
+  });
+});
