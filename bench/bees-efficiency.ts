@@ -53,20 +53,35 @@ const generators: Generator[] = [
       const args = ['-c', String(connections), '-d', String(seconds), '-j', url];
       const run = await runMeasured(process.execPath, [path.join(root, 'node_modules/autocannon/autocannon.js'), ...args]);
       const json = JSON.parse(run.stdout) as { requests: { total: number; average: number } };
-      return { command: ['autocannon', ...args].join(' '), requests: json.requests.total, ownRps: json.requests.average, cpuSeconds: run.cpuSeconds };
+      return {
+        command: ['autocannon', ...args].join(' '),
+        requests: json.requests.total,
+        ownRps: json.requests.average,
+        cpuSeconds: run.cpuSeconds,
+      };
     },
   },
-  ...[1, 2].map(
-    (bees): Generator => ({
-      tool: `bees --local ${bees}`,
-      run: async (url, seconds, connections) => {
-        const args = ['attack', '-u', url, '--local', String(bees), '-c', String(connections), '-d', String(seconds), '--json', '--no-progress'];
-        const run = await runMeasured(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/bees/cli.ts'), ...args]);
-        const report = JSON.parse(run.stdout) as { requests: number; rps: number };
-        return { command: ['npm run bees --', ...args].join(' '), requests: report.requests, ownRps: report.rps, cpuSeconds: run.cpuSeconds };
-      },
-    }),
-  ),
+  ...[1, 2].map((bees): Generator => ({
+    tool: `bees --local ${bees}`,
+    run: async (url, seconds, connections) => {
+      const args = [
+        'attack',
+        '-u',
+        url,
+        '--local',
+        String(bees),
+        '-c',
+        String(connections),
+        '-d',
+        String(seconds),
+        '--json',
+        '--no-progress',
+      ];
+      const run = await runMeasured(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/bees/cli.ts'), ...args]);
+      const report = JSON.parse(run.stdout) as { requests: number; rps: number };
+      return { command: ['npm run bees --', ...args].join(' '), requests: report.requests, ownRps: report.rps, cpuSeconds: run.cpuSeconds };
+    },
+  })),
 ];
 
 const median = (values: number[]): number => {
@@ -83,7 +98,9 @@ const median = (values: number[]): number => {
 export async function benchGenerators(seconds: number, connections: number, rounds = 3): Promise<GeneratorFigures[]> {
   if (!existsSync('/usr/bin/wrk')) throw new Error('wrk is missing: apt-get install -y wrk');
   const port = await freePort();
-  const target = startProcess(process.execPath, [path.join(__dirname, 'trivial-server.cjs')], { env: { ...process.env, PORT: String(port) } });
+  const target = startProcess(process.execPath, [path.join(__dirname, 'trivial-server.cjs')], {
+    env: { ...process.env, PORT: String(port) },
+  });
   const url = `http://127.0.0.1:${port}/`;
   await waitForHttp(url, target, 10_000, 200);
   const samples = new Map<string, Sample[]>(generators.map((generator) => [generator.tool, []]));

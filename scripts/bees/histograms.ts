@@ -58,8 +58,7 @@ const microsToMillis = (micros: number): number => Math.round(micros) / 1000;
 
 export function summarizeLatency(histogram: LatencyHistogram): LatencySummary {
   const empty = histogram.totalCount === 0;
-  const at = (percentile: number): number =>
-    empty ? 0 : microsToMillis(histogram.getValueAtPercentile(percentile));
+  const at = (percentile: number): number => (empty ? 0 : microsToMillis(histogram.getValueAtPercentile(percentile)));
   return {
     p50: at(50),
     p90: at(90),
