@@ -90,6 +90,27 @@ describe('bees attack --local (real bee processes against a loopback server)', (
     expect(Object.keys(report.errorsByKind)).toEqual(['ECONNREFUSED']);
   });
 
+  it('when the server closes connections under requests, then the lost requests are counted as errors', async () => {
+    let served = 0;
+    const target = await listenOnLoopback((_request, response) => {
+      // Every tenth answer closes its connection; the request the client already wrote after it is lost.
+      if (++served % 10 === 0) response.setHeader('connection', 'close');
+      response.end('ok');
+    });
+    try {
+      const run = await bees(['attack', '-u', target.url, '--local', '1', '-n', '200', '-c', '2', '--json', '--no-progress']);
+
+      const report = JSON.parse(run.stdout) as AttackReport;
+      expect(report.requests).toBe(served);
+      expect(report.errors).toBe(200 - served);
+      expect(report.errors).toBeGreaterThan(0);
+      expect(report.errorsByKind).toEqual({ 'no answer (connection closed)': 200 - served });
+      expect(report.failureRate).toBeGreaterThan(0);
+    } finally {
+      await target.close();
+    }
+  });
+
   it('when a scenario weights two paths 3:1, then both are requested in roughly that proportion, with its method, body and placeholders', async () => {
     const hits: Record<string, number> = {};
     const bodies: string[] = [];
