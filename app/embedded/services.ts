@@ -3,11 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { createDynamoClient } from '../aws-clients';
 import { ensureSessionTable } from '../sessions-table';
+import { PGliteWireServer } from './pglite-wire';
 
 // The one-machine stand-ins for RDS, DynamoDB and S3. Each speaks the real wire protocol, so the
 // app talks to them through the same pg and AWS SDK code it uses in production.
@@ -58,14 +58,12 @@ export async function startEmbeddedServices(options: EmbeddedOptions): Promise<E
 async function startPostgres(dataDir: string | undefined, port = 0) {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const db = await PGlite.create(dataDir ?? 'memory://');
-  // PGlite runs one query at a time; the socket server queues the pool's connections onto it.
-  const server = new PGLiteSocketServer({ db, host, port, maxConnections: 64 });
-  await server.start();
-  const [, actualPort] = server.getServerConn().split(':');
+  const server = new PGliteWireServer(db);
+  const actualPort = await server.listen(port, host);
   return {
     url: `postgres://postgres:postgres@${host}:${actualPort}/postgres?sslmode=disable`,
     stop: async () => {
-      await server.stop();
+      await server.close();
       await db.close();
     },
   };
