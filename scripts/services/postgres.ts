@@ -156,7 +156,10 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
   const url = `postgres://${options.user}:${encodeURIComponent(appPassword)}@127.0.0.1:${options.port}/${options.database}`;
 
   let server: ManagedProcess | undefined;
+  // Running means answering, not merely started: a restart is not over until the server is ready.
+  let ready = false;
   const start = async () => {
+    ready = false;
     server = startProcess({
       name: 'postgres',
       command: join(postgresBinDir, 'postgres'),
@@ -199,6 +202,7 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
         giveUp: () => (current.hasExited() ? `postgres exited:\n${current.recentOutput()}` : undefined),
       },
     );
+    ready = true;
   };
 
   await start();
@@ -207,7 +211,7 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
   return {
     url,
     port: options.port,
-    isRunning: () => Boolean(server && !server.hasExited()),
+    isRunning: () => ready && Boolean(server && !server.hasExited()),
     start: async () => {
       if (server && !server.hasExited()) return;
       await start();
