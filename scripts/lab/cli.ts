@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { stopWhenOrphaned } from '../services/process';
 import { productionStart } from './instances';
 import { startLab } from './lab';
 import { labStateFile } from './lab-file';
@@ -112,7 +113,7 @@ async function main() {
   writeFileSync(stateFile, JSON.stringify({ pid: process.pid, wikiUrl: lab.wikiUrl, statusUrl: lab.statusUrl, stateDir }, null, 2));
 
   console.log(`\nwiki:    ${lab.wikiUrl}\nstatus:  ${lab.statusUrl}\n`);
-  console.error(`lab state in ${stateDir}; HAProxy runtime API: socat - UNIX:${join(stateDir, 'haproxy.sock')}`);
+  console.error(`lab state in ${stateDir}; HAProxy runtime API: echo 'show stat' | socat - UNIX:${join(stateDir, 'haproxy.sock')}`);
   console.error('Ctrl-C stops everything.');
 
   let stopping = false;
@@ -127,6 +128,7 @@ async function main() {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  stopWhenOrphaned(() => void stop('the parent process (npm) exited'));
 }
 
 main().catch((error: unknown) => {

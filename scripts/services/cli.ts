@@ -2,6 +2,7 @@ import './quiet-sdk-warning';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { stopWhenOrphaned } from './process';
 import { startServices } from './stack';
 
 const help = `npm run services [-- options]
@@ -85,6 +86,7 @@ async function main() {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  stopWhenOrphaned(() => void stop('the parent process (npm) exited'));
 }
 
 main().catch((error: unknown) => {

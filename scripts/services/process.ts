@@ -90,3 +90,15 @@ export function startProcess(options: StartProcessOptions): ManagedProcess {
     },
   };
 }
+
+/**
+ * Calls `stop` when the process that started us goes away. `npm run` does not pass a SIGTERM on to
+ * its script (CI killing npm would orphan every server we started), so we watch for it: an orphan
+ * is re-parented, and its parent pid changes.
+ */
+export function stopWhenOrphaned(stop: () => void): void {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop();
+  }, 1000).unref();
+}
