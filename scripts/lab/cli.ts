@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { stopWhenOrphaned } from '../services/process';
+import { stopOnShutdown } from '../services/process';
 import { productionStart } from './instances';
 import { startLab } from './lab';
 import { labStateFile } from './lab-file';
@@ -116,19 +116,11 @@ async function main() {
   console.error(`lab state in ${stateDir}; HAProxy runtime API: echo 'show stat' | socat - UNIX:${join(stateDir, 'haproxy.sock')}`);
   console.error('Ctrl-C stops everything.');
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.error(`\n${signal}: stopping instances, HAProxy and services ...`);
+  stopOnShutdown('instances, HAProxy and services', async () => {
     await lab.stop();
     rmSync(stateFile, { force: true });
     console.error('stopped; nothing left running.');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  stopWhenOrphaned(() => void stop('the parent process (npm) exited'));
+  });
 }
 
 main().catch((error: unknown) => {

@@ -2,7 +2,7 @@ import './quiet-sdk-warning';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { stopWhenOrphaned } from './process';
+import { stopOnShutdown } from './process';
 import { startServices } from './stack';
 
 const help = `npm run services [-- options]
@@ -75,18 +75,10 @@ async function main() {
   console.log(lines.join('\n'));
   console.error(`\nready; settings written to ${envFile}. Ctrl-C stops everything.`);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.error(`${signal}: stopping services ...`);
+  stopOnShutdown('services', async () => {
     await services.stop();
     rmSync(envFile, { force: true });
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  stopWhenOrphaned(() => void stop('the parent process (npm) exited'));
+  });
 }
 
 main().catch((error: unknown) => {
