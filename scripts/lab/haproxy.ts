@@ -145,12 +145,18 @@ export async function startHaproxy(options: HaproxyConfigOptions & { configPath:
     socketPath: options.socketPath,
     stats: async () => parseServerStats(await runtimeCommand(options.socketPath, 'show stat')),
     register: async (slot, port) => {
-      await runChecked(options.socketPath, `set server ${server(slot)} addr 127.0.0.1 port ${port}`);
-      // Start out of rotation: it takes traffic only after `rise` passed checks, as a new target
-      // behind an ALB does, instead of receiving requests before it listens.
-      await runChecked(options.socketPath, `set server ${server(slot)} health down`);
-      await runChecked(options.socketPath, `enable health ${server(slot)}`);
-      await runChecked(options.socketPath, `set server ${server(slot)} state ready`);
+      // One line, so HAProxy runs the commands back to back. `health down` comes last because
+      // leaving maintenance resets a server to UP: this way it takes traffic only after `rise`
+      // passed checks, as a new target behind an ALB does, not before it listens.
+      await runChecked(
+        options.socketPath,
+        [
+          `set server ${server(slot)} addr 127.0.0.1 port ${port}`,
+          `enable health ${server(slot)}`,
+          `set server ${server(slot)} state ready`,
+          `set server ${server(slot)} health down`,
+        ].join('; '),
+      );
     },
     deregister: async (slot) => {
       await runChecked(options.socketPath, `set server ${server(slot)} state maint`);
