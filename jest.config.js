@@ -10,7 +10,9 @@ module.exports = {
     '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
   // These dependencies ship only as ES modules; swc turns them into CommonJS for jest's loader.
-  transformIgnorePatterns: ['/node_modules/(?!(node-pg-migrate|file-type|strtok3|token-types|peek-readable|@tokenizer|@borewit|uint8array-extras)/)'],
+  transformIgnorePatterns: [
+    '/node_modules/(?!(node-pg-migrate|file-type|strtok3|token-types|peek-readable|@tokenizer|@borewit|uint8array-extras)/)',
+  ],
   // file-type offers only `import` conditions, which jest's CommonJS resolver does not follow.
   moduleNameMapper: { '^file-type$': '<rootDir>/node_modules/file-type/index.js' },
   globalSetup: '<rootDir>/test/setup/global-setup.ts',

@@ -46,6 +46,8 @@ export function createApp(deps: AppDeps): express.Express {
   const servedBy = `${deps.identity.id}/${deps.identity.az}`;
   app.use((_req, res, next) => {
     res.set('X-Served-By', servedBy);
+    // While draining, tell keep-alive clients (the ALB, HAProxy) to reconnect elsewhere.
+    if (deps.isDraining()) res.set('Connection', 'close');
     res.locals.servedBy = servedBy;
     res.locals.version = deps.version;
     next();
@@ -75,7 +77,10 @@ export function createApp(deps: AppDeps): express.Express {
     // Uploads (whose token is inside the multipart body) and page saves (which must hand the
     // person's text back when the token has expired) check the token in their own handlers.
     skipCsrfProtection: (req) => req.path.startsWith('/api/') || Boolean(req.is('multipart/form-data')) || isPageSave(req),
-    errorConfig: { statusCode: 403, message: 'This form has expired or did not come from this site. Go back, reload the page and try again.' },
+    errorConfig: {
+      statusCode: 403,
+      message: 'This form has expired or did not come from this site. Go back, reload the page and try again.',
+    },
   });
   app.use((req, res, next) => {
     res.locals.user = currentUser(req);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 // Every setting the web tier reads. The infra templates and the EC2 bootstrap write exactly these
 // names (test/infra keeps them in step); .env.example documents each one for people.
 const settings = {
-  PORT: z.coerce.number().int().min(1).max(65535).default(3000).describe('TCP port to listen on.'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('TCP port to listen on (0: any free port).'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).describe('Writer (primary) PostgreSQL URL.'),
   DATABASE_READ_URL: z
     .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' })
@@ -18,7 +18,10 @@ const settings = {
     .enum(['dynamodb', 'memory'])
     .default('dynamodb')
     .describe('dynamodb (stateless) or memory (the stateful "before" picture; breaks behind a load balancer).'),
-  SESSION_TABLE: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name').default('cloudwiki-sessions'),
+  SESSION_TABLE: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name')
+    .default('cloudwiki-sessions'),
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters (use a random string)'),
   AWS_REGION: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1'),
   DYNAMODB_ENDPOINT: z.url().optional().describe('Local DynamoDB (dynalite, DynamoDB Local); unset on AWS.'),
@@ -34,8 +37,16 @@ const settings = {
     .regex(/^(true|false|\d+|[0-9a-f.:/, ]+|loopback|linklocal|uniquelocal)$/i, 'must be true, false, a hop count or addresses')
     .default('false')
     .describe('Express "trust proxy": 1 behind one ALB, 2 behind CloudFront + ALB.'),
-  INSTANCE_ID: z.string().regex(/^[\w.-]{1,64}$/).optional().describe('Overrides the IMDS instance id (the lab).'),
-  INSTANCE_AZ: z.string().regex(/^[\w.-]{1,64}$/).optional().describe('Overrides the IMDS Availability Zone (the lab).'),
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[\w.-]{1,64}$/)
+    .optional()
+    .describe('Overrides the IMDS instance id (the lab).'),
+  INSTANCE_AZ: z
+    .string()
+    .regex(/^[\w.-]{1,64}$/)
+    .optional()
+    .describe('Overrides the IMDS Availability Zone (the lab).'),
   AWS_EC2_METADATA_SERVICE_ENDPOINT: z
     .url()
     .default('http://169.254.169.254')
@@ -70,8 +81,19 @@ export class ConfigError extends Error {
 
 /** Validates the environment once, at start-up, and lists every bad or missing setting. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
+  return parse(configSchema, env);
+}
+
+/** The same validation for tools that need only some settings (e.g. assets:publish). */
+export function loadSettings<K extends ConfigKey>(env: Record<string, string | undefined>, keys: readonly K[]): Pick<Config, K> {
+  const subset = z.object(Object.fromEntries(keys.map((key) => [key, settings[key]])));
+  // The subset's output is exactly Pick<Config, K>; zod cannot type a schema built from a list.
+  return parse(subset, env) as unknown as Pick<Config, K>;
+}
+
+function parse<T>(schema: z.ZodType<T>, env: Record<string, string | undefined>): T {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const result = configSchema.safeParse(present);
+  const result = schema.safeParse(present);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => {

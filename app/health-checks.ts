@@ -18,7 +18,9 @@ export function dependencyChecks({ db, sessions, assets }: DependencyCheckDeps):
     ...(sessions
       ? {
           sessions: async (timeoutMs: number) => {
-            await sessions.dynamodb.send(new DescribeTableCommand({ TableName: sessions.table }), { abortSignal: AbortSignal.timeout(timeoutMs) });
+            await sessions.dynamodb.send(new DescribeTableCommand({ TableName: sessions.table }), {
+              abortSignal: AbortSignal.timeout(timeoutMs),
+            });
           },
         }
       : {}),

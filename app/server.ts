@@ -51,9 +51,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     assetsBucket: config.ASSETS_BUCKET,
     uploadsBucket: config.UPLOADS_BUCKET,
     assetBaseUrl: config.ASSET_BASE_URL,
-    uploadsOrigin: config.S3_ENDPOINT ? new URL(config.S3_ENDPOINT).origin : `https://${config.UPLOADS_BUCKET}.s3.${config.AWS_REGION}.amazonaws.com`,
+    uploadsOrigin: config.S3_ENDPOINT
+      ? new URL(config.S3_ENDPOINT).origin
+      : `https://${config.UPLOADS_BUCKET}.s3.${config.AWS_REGION}.amazonaws.com`,
   });
-  const sessions = createSessions({ kind: config.SESSION_STORE, secret: config.SESSION_SECRET, dynamodb, table: config.SESSION_TABLE, logger });
+  const sessions = createSessions({
+    kind: config.SESSION_STORE,
+    secret: config.SESSION_SECRET,
+    dynamodb,
+    table: config.SESSION_TABLE,
+    logger,
+  });
 
   let draining = false;
   const app = createApp({
@@ -88,7 +96,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const url = `http://${options.host ?? 'localhost'}:${port}`;
-  logger.info({ url, instance: identity.id, az: identity.az, sessionStore: config.SESSION_STORE, reader: db.hasReader }, 'cloudwiki listening');
+  logger.info(
+    { url, instance: identity.id, az: identity.az, sessionStore: config.SESSION_STORE, reader: db.hasReader },
+    'cloudwiki listening',
+  );
 
   let closing: Promise<void> | undefined;
   const shutdown = (reason: string) =>
@@ -151,22 +162,24 @@ function parseTrustProxy(value: string): boolean | number | string {
   return /^\d+$/.test(value) ? Number(value) : value;
 }
 
-/** Runs a server until SIGTERM/SIGINT, then drains it and exits. */
-export function runUntilSignalled(running: RunningServer, onStopped: () => Promise<void> = async () => undefined): void {
-  const stop = (signal: string) => {
-    running
-      .shutdown(signal)
-      .then(onStopped)
-      .then(
-        () => process.exit(0),
-        (error) => {
-          console.error(error);
-          process.exit(1);
-        },
-      );
+/**
+ * Drains and exits on SIGTERM/SIGINT. The handlers go in before start-up begins: a signal that
+ * arrives while the server is still starting must not kill it mid-migration, so it waits for the
+ * start to finish and then shuts down cleanly.
+ */
+export function runUntilSignalled(starting: Promise<RunningServer>, onStopped: () => Promise<void> = async () => undefined): void {
+  const stop = async (signal: string) => {
+    try {
+      await (await starting).shutdown(signal);
+      await onStopped();
+      process.exit(0);
+    } catch (error) {
+      console.error(error);
+      process.exit(1);
+    }
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
 }
 
 // The production entry point: configuration from the environment only, no embedded services.
@@ -178,11 +191,10 @@ if (require.main === module) {
     console.error(error instanceof ConfigError ? error.message : error);
     process.exit(2);
   }
-  startServer(config).then(
-    (running) => runUntilSignalled(running),
-    (error) => {
-      console.error('cloudwiki failed to start:', error);
-      process.exit(1);
-    },
-  );
+  const starting = startServer(config);
+  runUntilSignalled(starting);
+  starting.catch((error) => {
+    console.error('cloudwiki failed to start:', error);
+    process.exit(1);
+  });
 }

@@ -77,4 +77,3 @@ const renewSessionPastHalfLife: RequestHandler = (req, _res, next) => {
   }
   next();
 };
-

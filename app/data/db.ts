@@ -45,11 +45,16 @@ const connectionErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT',
 const connectionSqlStates = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '25006']);
 
 export function isConnectionError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: string }).code;
-  if (code && (connectionErrorCodes.has(code) || connectionSqlStates.has(code))) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection timeout/i.test(
-    error.message,
+  // Duck-typed rather than `instanceof Error`: socket errors can come from another realm (Node's
+  // internals as seen from a vm context such as jest's) and would slip past instanceof.
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (connectionErrorCodes.has(code) || connectionSqlStates.has(code))) return true;
+  return (
+    typeof message === 'string' &&
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection timeout/i.test(
+      message,
+    )
   );
 }
 
@@ -138,4 +143,3 @@ export function createDatabase(options: DatabaseOptions): Database {
     return pool;
   }
 }
-

@@ -19,7 +19,12 @@ export async function migrate(databaseUrl: string, logger: Logger, password?: ()
     advisoryLockMode: 'wait',
     checkOrder: true,
     log: () => undefined,
-    logger: { debug: () => undefined, info: (msg: string) => logger.debug(msg), warn: (msg: string) => logger.warn(msg), error: (msg: string) => logger.error(msg) },
+    logger: {
+      debug: () => undefined,
+      info: (msg: string) => logger.debug(msg),
+      warn: (msg: string) => logger.warn(msg),
+      error: (msg: string) => logger.error(msg),
+    },
   });
   return applied.map((migration) => migration.name);
 }

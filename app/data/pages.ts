@@ -73,7 +73,9 @@ export function createPageRepository(db: Database) {
     },
 
     async list(): Promise<Array<Pick<Page, 'slug' | 'title' | 'revision' | 'updatedAt'>>> {
-      const { rows } = await db.read<Page>('SELECT slug, title, revision, updated_at AS "updatedAt" FROM pages ORDER BY lower(title), slug');
+      const { rows } = await db.read<Page>(
+        'SELECT slug, title, revision, updated_at AS "updatedAt" FROM pages ORDER BY lower(title), slug',
+      );
       return rows;
     },
 

@@ -23,5 +23,12 @@ See [[Getting Started]] for more, or [search the wiki](/search?q=health).
 /** Creates the Home page once. Safe when several instances start together: inserts never clash. */
 export async function seedHomePage(pages: PageRepository): Promise<void> {
   if (await pages.findBySlug('Home', { fromWriter: true })) return;
-  await pages.saveRevision({ slug: 'Home', title: 'Home', body: homePageBody, summary: 'Created by cloudwiki', baseRevision: null, authorId: null });
+  await pages.saveRevision({
+    slug: 'Home',
+    title: 'Home',
+    body: homePageBody,
+    summary: 'Created by cloudwiki',
+    baseRevision: null,
+    authorId: null,
+  });
 }

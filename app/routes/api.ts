@@ -36,11 +36,14 @@ export function createApiRouter({ pages }: { pages: PageRepository }): Router {
     const user = currentUser(req);
     if (!user) throw new HttpError(401, 'Log in first: send the cloudwiki.sid cookie from POST /login.');
     const input = putPage.safeParse(req.body);
-    if (!input.success) throw new HttpError(400, input.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; '));
+    if (!input.success)
+      throw new HttpError(400, input.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; '));
     const result = await pages.saveRevision({ slug, title: titleFromSlug(slug), ...input.data, authorId: user.id });
     if (!result.saved) {
       return res.status(409).json({
-        error: result.current ? `The page is at revision ${result.current.revision}, not ${input.data.baseRevision}.` : 'The page does not exist: send baseRevision null to create it.',
+        error: result.current
+          ? `The page is at revision ${result.current.revision}, not ${input.data.baseRevision}.`
+          : 'The page does not exist: send baseRevision null to create it.',
         currentRevision: result.current?.revision ?? null,
       });
     }

@@ -3,7 +3,6 @@ import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
 import type { UserRepository } from '../data/users';
 import { hashPassword, verifyPassword } from '../passwords';
-import { currentUser } from '../request-context';
 
 const credentials = z.object({
   username: z
@@ -51,9 +50,20 @@ export function createAuthRouter({ users, loginAttemptsPerWindow = 10 }: AuthRou
 
   async function signUp(req: Request, res: Response) {
     const form = credentials.safeParse(req.body ?? {});
-    if (!form.success) return res.status(400).render('account', accountView(req, '/signup', form.error.issues.map((i) => i.message)));
+    if (!form.success)
+      return res.status(400).render(
+        'account',
+        accountView(
+          req,
+          '/signup',
+          form.error.issues.map((i) => i.message),
+        ),
+      );
     const user = await users.create(form.data.username, await hashPassword(form.data.password));
-    if (!user) return res.status(409).render('account', accountView(req, '/signup', [`The username “${form.data.username}” is taken. Choose another.`]));
+    if (!user)
+      return res
+        .status(409)
+        .render('account', accountView(req, '/signup', [`The username “${form.data.username}” is taken. Choose another.`]));
     await startSession(req, user);
     res.redirect(303, safeNext(req.body.next));
   }
@@ -63,7 +73,9 @@ export function createAuthRouter({ users, loginAttemptsPerWindow = 10 }: AuthRou
     const user = form.success ? await users.findByUsername(form.data.username) : null;
     // Same answer, and the same hashing cost, for an unknown name and a wrong password, so the
     // form cannot be used to find out which accounts exist.
-    const matches = form.success && (user ? await verifyPassword(form.data.password, user.passwordHash) : await hashPassword(form.data.password).then(() => false));
+    const matches =
+      form.success &&
+      (user ? await verifyPassword(form.data.password, user.passwordHash) : await hashPassword(form.data.password).then(() => false));
     if (!form.success || !user || !matches) {
       return res.status(401).render('account', accountView(req, '/login', ['That username and password do not match an account.']));
     }
@@ -99,4 +111,3 @@ async function startSession(req: Request, user: { id: string; username: string }
 function promisify(operation: (done: (error?: unknown) => void) => void): Promise<void> {
   return new Promise((resolve, reject) => operation((error) => (error ? reject(error) : resolve())));
 }
-

@@ -62,4 +62,3 @@ function describe(error: unknown): string {
   const code = (error as { code?: string }).code;
   return (code ? `${code}: ` : '') + (error.message || error.name);
 }
-

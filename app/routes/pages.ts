@@ -83,7 +83,13 @@ export function createPagesRouter({ pages, uploads, isCsrfValid }: PagesRouterDe
     ]);
     if (!page || !revision) throw new HttpError(404, `Page “${titleFromSlug(slug)}” has no revision ${req.params.revision}.`);
     cacheIfAnonymous(req, res);
-    res.render('page', { title: `${page.title} (revision ${revision.revision})`, page, revision, html: await renderBody(revision.body, options), uploads: [] });
+    res.render('page', {
+      title: `${page.title} (revision ${revision.revision})`,
+      page,
+      revision,
+      html: await renderBody(revision.body, options),
+      uploads: [],
+    });
   }
 
   async function editPage(req: Request, res: Response) {
@@ -113,9 +119,12 @@ export function createPagesRouter({ pages, uploads, isCsrfValid }: PagesRouterDe
     };
     const user = currentUser(req);
     // Whatever goes wrong, the editor comes back with the person's text in it.
-    if (!user) return res.status(401).render('edit', { ...draft, errors: ['Your session has ended. Log in again in another tab, then save.'] });
+    if (!user)
+      return res.status(401).render('edit', { ...draft, errors: ['Your session has ended. Log in again in another tab, then save.'] });
     if (!isCsrfValid(req)) {
-      return res.status(403).render('edit', { ...draft, errors: ['This form expired or did not come from this site. Check the text below and save again.'] });
+      return res
+        .status(403)
+        .render('edit', { ...draft, errors: ['This form expired or did not come from this site. Check the text below and save again.'] });
     }
     if (!form.success) return res.status(400).render('edit', { ...draft, errors: form.error.issues.map((issue) => issue.message) });
     const { body, summary, baseRevision } = form.data;
@@ -124,7 +133,10 @@ export function createPagesRouter({ pages, uploads, isCsrfValid }: PagesRouterDe
       markRecentWrite(res);
       return res.redirect(303, `/wiki/${encodeURIComponent(slug)}`);
     }
-    if (!result.current) return res.status(409).render('edit', { ...draft, baseRevision: '', errors: ['This page was deleted while you were editing. Save again to create it.'] });
+    if (!result.current)
+      return res
+        .status(409)
+        .render('edit', { ...draft, baseRevision: '', errors: ['This page was deleted while you were editing. Save again to create it.'] });
     res.status(409).render('conflict', {
       ...draft,
       baseRevision,
@@ -138,7 +150,10 @@ export function createPagesRouter({ pages, uploads, isCsrfValid }: PagesRouterDe
     const user = currentUser(req);
     if (!user) throw new HttpError(401, 'Log in to revert pages.');
     const target = revisionParam(req.params.revision);
-    const [page, revision] = await Promise.all([pages.findBySlug(slug, { fromWriter: true }), pages.findRevision(slug, target, { fromWriter: true })]);
+    const [page, revision] = await Promise.all([
+      pages.findBySlug(slug, { fromWriter: true }),
+      pages.findRevision(slug, target, { fromWriter: true }),
+    ]);
     if (!page || !revision) throw new HttpError(404, `Page “${titleFromSlug(slug)}” has no revision ${target}.`);
     const result = await save(slug, { body: revision.body, summary: `Reverted to revision ${target}`, baseRevision: page.revision }, user);
     if (!result.saved) throw new HttpError(409, 'Someone saved the page while you were reverting it. Look at the history and try again.');

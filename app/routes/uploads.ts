@@ -37,7 +37,9 @@ export interface UploadsRouterDeps {
 export function createUploadsRouter({ uploads, assets, csrfProtection }: UploadsRouterDeps): Router {
   const router = Router();
   // Held in memory only up to the limit, then streamed to S3: nothing touches the local disk.
-  const receiveFile = multer({ storage: multer.memoryStorage(), limits: { fileSize: uploadLimitBytes, files: 1, fields: 5 } }).single('file');
+  const receiveFile = multer({ storage: multer.memoryStorage(), limits: { fileSize: uploadLimitBytes, files: 1, fields: 5 } }).single(
+    'file',
+  );
 
   router.post('/wiki/:slug/uploads', requireUserForUpload, parseMultipart, csrfProtection, attach);
   router.get('/uploads/:key', fetchUpload);
@@ -52,7 +54,10 @@ export function createUploadsRouter({ uploads, assets, csrfProtection }: Uploads
   function parseMultipart(req: Request, res: Response, next: NextFunction) {
     receiveFile(req, res, (error?: unknown) => {
       if (error instanceof multer.MulterError) {
-        const message = error.code === 'LIMIT_FILE_SIZE' ? `The file is larger than ${uploadLimitLabel}.` : `The upload was not understood: ${error.message}.`;
+        const message =
+          error.code === 'LIMIT_FILE_SIZE'
+            ? `The file is larger than ${uploadLimitLabel}.`
+            : `The upload was not understood: ${error.message}.`;
         return next(new HttpError(error.code === 'LIMIT_FILE_SIZE' ? 413 : 400, message));
       }
       next(error);

@@ -11,7 +11,9 @@ test('when several instances seed at once, then there is one Home page explainin
     const home = await request(wiki.app).get('/wiki/Home');
     expect(home.status).toBe(200);
     expect(home.text).toContain('highly available');
-    const { rows } = await wiki.db.query<{ count: string }>(`SELECT count(*) FROM revisions r JOIN pages p ON p.id = r.page_id WHERE p.slug = 'Home'`);
+    const { rows } = await wiki.db.query<{ count: string }>(
+      `SELECT count(*) FROM revisions r JOIN pages p ON p.id = r.page_id WHERE p.slug = 'Home'`,
+    );
     expect(Number(rows[0]!.count)).toBe(1);
     expect((await pages.findBySlug('Home'))!.revision).toBe(1);
   } finally {

@@ -52,7 +52,11 @@ test('when the caller is anonymous, sends no JSON, or sends bad JSON, then it ge
   const cookie = [...bot.jar].map(([name, value]) => `${name}=${value}`).join('; ');
   const form = await request(wiki.app).put(`/api/pages/${slug}`).set('Cookie', cookie).type('form').send({ body: 'x' });
   expect(form.status).toBe(415);
-  const broken = await request(wiki.app).put(`/api/pages/${slug}`).set('Cookie', cookie).set('Content-Type', 'application/json').send('{"body": ');
+  const broken = await request(wiki.app)
+    .put(`/api/pages/${slug}`)
+    .set('Cookie', cookie)
+    .set('Content-Type', 'application/json')
+    .send('{"body": ');
   expect(broken.status).toBe(400);
   expect(broken.body.error).toBeDefined();
   const wrongTypes = await bot.putJson(`/api/pages/${slug}`, { body: 42, baseRevision: 'one' });

@@ -69,7 +69,11 @@ describe('accounts', () => {
 
   test('when login succeeds after a redirect to it, then it returns to a local page only', async () => {
     const { username, password } = await visitor(wiki.app).signUp();
-    const local = await visitor(wiki.app).submit('/login?next=/wiki/Somewhere/edit', '/login', { username, password, next: '/wiki/Somewhere/edit' });
+    const local = await visitor(wiki.app).submit('/login?next=/wiki/Somewhere/edit', '/login', {
+      username,
+      password,
+      next: '/wiki/Somewhere/edit',
+    });
     expect(local.headers.location).toBe('/wiki/Somewhere/edit');
     const offsite = await visitor(wiki.app).submit('/login', '/login', { username, password, next: '//evil.example/steal' });
     expect(offsite.headers.location).toBe('/wiki/Home');

@@ -25,7 +25,13 @@ beforeAll(async () => {
   await ensureSessionTable(client, testSessionTable);
   client.destroy();
   s3Dir = mkdtempSync(path.join(tmpdir(), 'health-s3-'));
-  s3 = new S3rver({ address: '127.0.0.1', port: 0, directory: s3Dir, silent: true, configureBuckets: Object.values(testBuckets).map((name) => ({ name })) });
+  s3 = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    directory: s3Dir,
+    silent: true,
+    configureBuckets: Object.values(testBuckets).map((name) => ({ name })),
+  });
   const { port } = await s3.run();
   wiki = buildTestApp({ dynamodbEndpoint, s3Endpoint: `http://127.0.0.1:${port}` });
 });

@@ -196,13 +196,21 @@ describe('hostile input', () => {
     const form = await person.get(`/wiki/${slug}/edit`);
     const token = csrfTokenIn(form.text);
     const cookies = [...person.jar].map(([name, value]) => `${name}=${value}`).join('; ');
-    const huge = await request(wiki.app).post(`/wiki/${slug}`).type('form').set('Cookie', cookies).send(`_csrf=${token}&body=${'y'.repeat(400_000)}`);
+    const huge = await request(wiki.app)
+      .post(`/wiki/${slug}`)
+      .type('form')
+      .set('Cookie', cookies)
+      .send(`_csrf=${token}&body=${'y'.repeat(400_000)}`);
     expect(huge.status).toBe(413);
     const badRevision = await person.post(`/wiki/${slug}`, { _csrf: token, body: 'text', baseRevision: 'seven' });
     expect(badRevision.status).toBe(400);
     expect(badRevision.text).toContain('text');
     // A broken percent-escape is not refused: the value is kept exactly as sent, so nothing is lost.
-    const badEncoding = await request(wiki.app).post(`/wiki/${slug}`).type('form').set('Cookie', cookies).send(`_csrf=${token}&body=100%25%20sure%E0%A4%A&baseRevision=`);
+    const badEncoding = await request(wiki.app)
+      .post(`/wiki/${slug}`)
+      .type('form')
+      .set('Cookie', cookies)
+      .send(`_csrf=${token}&body=100%25%20sure%E0%A4%A&baseRevision=`);
     expect(badEncoding.status).toBe(303);
     expect((await request(wiki.app).get(`/api/pages/${slug}`)).body.body).toBe('100%25%20sure%E0%A4%A');
   });

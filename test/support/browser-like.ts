@@ -41,7 +41,12 @@ export function visitor(app: Express) {
       return remember(await request(target).post(path).type('form').set('Cookie', cookieHeader()).send(fields));
     },
     async putJson(path: string, body: unknown) {
-      return remember(await request(target).put(path).set('Cookie', cookieHeader()).send(body as object));
+      return remember(
+        await request(target)
+          .put(path)
+          .set('Cookie', cookieHeader())
+          .send(body as object),
+      );
     },
     async signUp(username = uniqueName('user'), password = 'correct horse battery') {
       const response = await self.submit('/signup', '/signup', { username, password });

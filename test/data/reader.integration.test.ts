@@ -1,0 +1,38 @@
+import request from 'supertest';
+import { migrate } from '../../app/data/migrate';
+import { createLogger } from '../../app/logger';
+import { buildTestApp } from '../support/app';
+import { uniqueName, visitor } from '../support/browser-like';
+import { privateCluster } from '../support/postgres-cluster';
+
+// A "replica" that never catches up: a second, empty PostgreSQL. Whatever a request reads from
+// it is visibly stale, which shows which pool served the read.
+test('when a reader pool is configured, then page views use it, except for someone who just saved', async () => {
+  const laggingReplica = await privateCluster();
+  await migrate(laggingReplica.postgres.url, createLogger('silent'));
+  const wiki = buildTestApp({ readerUrl: laggingReplica.postgres.url });
+  try {
+    const author = visitor(wiki.app);
+    await author.signUp();
+    const slug = uniqueName('Fresh');
+    expect((await author.putJson(`/api/pages/${slug}`, { body: 'just written', baseRevision: null })).status).toBe(201);
+
+    // The author carries the read-your-writes cookie: their next read goes to the writer.
+    const ownRead = await author.get(`/wiki/${slug}`);
+    expect(ownRead.status).toBe(200);
+    expect(ownRead.text).toContain('just written');
+
+    // Everyone else reads from the replica, which has not seen the page.
+    expect((await request(wiki.app).get(`/wiki/${slug}`)).status).toBe(404);
+    const deep = await request(wiki.app).get('/health/deep');
+    expect(deep.body.checks.reader.status).toBe('ok');
+
+    await laggingReplica.postgres.stop();
+    const replicaDown = await request(wiki.app).get('/health/deep');
+    expect(replicaDown.status).toBe(503);
+    expect(replicaDown.body.checks).toMatchObject({ reader: { status: 'fail' }, writer: { status: 'ok' } });
+  } finally {
+    await wiki.close();
+    await laggingReplica.remove();
+  }
+});

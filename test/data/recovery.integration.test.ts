@@ -1,0 +1,51 @@
+import request from 'supertest';
+import { migrate } from '../../app/data/migrate';
+import { createLogger } from '../../app/logger';
+import { buildTestApp } from '../support/app';
+import { uniqueName, visitor } from '../support/browser-like';
+import { privateCluster } from '../support/postgres-cluster';
+
+async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, attempts = 60): Promise<T> {
+  let last: T | undefined;
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    last = await probe();
+    if (accept(last)) return last;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`never recovered; last answer: ${JSON.stringify(last)}`);
+}
+
+test('when PostgreSQL restarts under a running app, then requests fail fast with 503 and recover by themselves', async () => {
+  const cluster = await privateCluster();
+  const wiki = buildTestApp({ databaseUrl: cluster.postgres.url });
+  try {
+    await migrate(cluster.postgres.url, createLogger('silent'));
+    const person = visitor(wiki.app);
+    await person.signUp();
+    const slug = uniqueName('Survivor');
+    const created = await person.putJson(`/api/pages/${slug}`, { body: 'still here after the restart', baseRevision: null });
+    expect(created.status).toBe(201);
+    expect((await request(wiki.app).get(`/wiki/${slug}`)).status).toBe(200);
+
+    await cluster.postgres.stop();
+    const during = await request(wiki.app).get(`/wiki/${slug}`);
+    expect(during.status).toBe(503);
+    expect(during.text).toContain('The database is unavailable right now');
+    const deep = await request(wiki.app).get('/health/deep');
+    expect(deep.status).toBe(503);
+    expect(deep.body.checks.writer.status).toBe('fail');
+    expect((await request(wiki.app).get('/health')).status).toBe(200);
+
+    await cluster.postgres.start();
+    const after = await eventually(
+      () => request(wiki.app).get(`/wiki/${slug}`),
+      (response) => response.status === 200,
+    );
+    expect(after.text).toContain('still here after the restart');
+    // The session (in DynamoDB) outlived the database outage too.
+    expect((await person.get(`/wiki/${slug}`)).text).toContain('class="who"');
+  } finally {
+    await wiki.close();
+    await cluster.remove();
+  }
+});
