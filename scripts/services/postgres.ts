@@ -97,7 +97,7 @@ async function initCluster(dataDir: string, owner: PostgresUser): Promise<void> 
       'C.UTF-8',
     ]);
   } catch (error) {
-    throw new Error(`initdb failed for ${dataDir}: ${(error as { stderr?: string }).stderr ?? error}`);
+    throw new Error(`initdb failed for ${dataDir}: ${(error as { stderr?: string }).stderr ?? error}`, { cause: error });
   } finally {
     rmSync(initdbPasswordFile, { force: true });
   }
