@@ -24,6 +24,7 @@ Options (defaults in brackets):
   --scale-on METRIC    target tracking on "requests" (per instance per second), "cpu" (%), or "none" [requests]
   --target N           the policy's target per instance [50 for requests, 60 for cpu]
   --session-store S    dynamodb, or memory (the stateful "before" picture) [dynamodb]
+  --sticky             sticky sessions at the load balancer (a cookie pins a browser to an instance)
   --wiki-port N        the load balancer's port [8080]
   --status-port N      the status page and control API's port [8081]
   --app PATH           the app's entry point, run with node [dist/app/server.js]
@@ -63,6 +64,7 @@ async function main() {
       'scale-on': { type: 'string', default: 'requests' },
       target: { type: 'string' },
       'session-store': { type: 'string', default: 'dynamodb' },
+      sticky: { type: 'boolean', default: false },
       'wiki-port': { type: 'string', default: '8080' },
       'status-port': { type: 'string', default: '8081' },
       app: { type: 'string', default: 'dist/app/server.js' },
@@ -105,6 +107,7 @@ async function main() {
     capacity,
     app: { command: productionStart.command, args: [entry] },
     sessionStore,
+    sticky: values.sticky,
     policy,
     log: (line) => console.error(`${new Date().toISOString().slice(11, 19)} ${line}`),
     onInstanceLine: values.verbose ? (id, line) => console.error(`[${id}] ${line}`) : undefined,

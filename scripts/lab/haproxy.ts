@@ -16,6 +16,12 @@ export interface HaproxyConfigOptions {
   s3Port: number;
   /** How many instances the pool can hold at once: the ASG's max size. */
   slots: number;
+  /**
+   * Sticky sessions (the ALB's target group stickiness): a cookie pins each browser to the
+   * instance that first served it. Off by default: the stateless app does not need it, and with
+   * SESSION_STORE=memory it shows how stickiness hides the problem only until an instance dies.
+   */
+  sticky?: boolean;
   socketPath: string;
 }
 
@@ -37,7 +43,6 @@ global
 
 defaults
   mode http
-  option httplog
   timeout connect 2s
   timeout client 30s
   timeout server 30s
@@ -52,7 +57,7 @@ frontend wiki
 
 backend ${webBackend}
   balance roundrobin
-  option httpchk
+${options.sticky ? "  # dynamic: the cookie value is derived from each server's address, so runtime-registered slots get one.\n  cookie LABSTICKY insert indirect nocache dynamic\n  dynamic-cookie-key cloudwiki-lab\n" : ''}  option httpchk
   http-check send meth GET uri /health ver HTTP/1.1 hdr Host lab
   http-check expect status 200
   default-server inter 1s fastinter 500ms fall 2 rise 2
