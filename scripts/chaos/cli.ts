@@ -1,3 +1,4 @@
+import '../services/quiet-sdk-warning';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { RDSClient } from '@aws-sdk/client-rds';
@@ -73,6 +74,9 @@ async function main(): Promise<void> {
     throw new Error(`--seconds must be a whole number >= 1, got ${values.seconds}`);
 
   if (values.aws) {
+    if (!process.env.AWS_REGION && !process.env.AWS_DEFAULT_REGION && !process.env.AWS_PROFILE) {
+      throw new Error('--aws needs a region: set AWS_REGION (and credentials, e.g. AWS_PROFILE) for the account the stack is in');
+    }
     const context: AwsChaosContext = {
       autoScaling: new AutoScalingClient({}),
       ec2: new EC2Client({}),
