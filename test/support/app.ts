@@ -16,6 +16,7 @@ export interface TestAppOptions {
   instanceId?: string;
   databaseUrl?: string;
   readerUrl?: string;
+  assetBaseUrl?: string;
   sessionStore?: SessionStoreKind;
   dynamodbEndpoint?: string;
   s3Endpoint?: string;
@@ -53,6 +54,7 @@ export function buildTestApp(options: TestAppOptions = {}): TestApp {
     assetsBucket: testBuckets.assets,
     uploadsBucket: testBuckets.uploads,
     uploadsOrigin: new URL(s3Endpoint).origin,
+    assetBaseUrl: options.assetBaseUrl,
   });
   const sessions = createSessions({
     kind: options.sessionStore ?? 'dynamodb',
