@@ -62,6 +62,7 @@ export class ProcessFleet implements Fleet {
       env: {
         PATH: process.env.PATH ?? '',
         NODE_ENV: 'production',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         ...this.options.env,
         PORT: String(port),
         INSTANCE_ID: instance.id,

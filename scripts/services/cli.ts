@@ -1,3 +1,4 @@
+import './quiet-sdk-warning';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -59,7 +60,15 @@ async function main() {
     },
     log: (line) => console.error(line),
   });
-  const lines = Object.entries(services.env).map(([key, value]) => `${key}=${value}`);
+  // The app's own names, and the TEST_ names the test suites read (test/support/app.ts).
+  const settings = {
+    ...services.env,
+    TEST_DATABASE_URL: services.env.DATABASE_URL,
+    TEST_DYNAMODB_ENDPOINT: services.env.DYNAMODB_ENDPOINT,
+    TEST_S3_ENDPOINT: services.env.S3_ENDPOINT,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  const lines = Object.entries(settings).map(([key, value]) => `${key}=${value}`);
   mkdirSync(dirname(envFile), { recursive: true });
   writeFileSync(envFile, `${lines.join('\n')}\n`, { mode: 0o600 });
   console.log(lines.join('\n'));

@@ -1,0 +1,159 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ensureSessionTable } from '../app/sessions-table';
+import { prepareVirtualUsers } from '../scripts/bees/virtual-users';
+import { attack } from './lib/load';
+import { freePort, memoryMiB, startProcess, waitForHttp, type Started } from './lib/processes';
+import { startCountingProxy, startDynamoDbLocal, startPostgres, type CountingProxy } from './lib/services';
+
+// cloudwiki's web tier on real PostgreSQL 15 and DynamoDB Local, one instance, measured with bees
+// and compared with a bare Express hello world measured in the same run on the same machine.
+
+export interface CloudwikiFigures {
+  helloRps: number;
+  anonymousRps: number;
+  loggedInRps: number;
+  anonymousRatio: number;
+  loggedInRatio: number;
+  dynamoDbPerLoggedInView: Record<string, number>;
+  dynamoDbPerSignup: Record<string, number>;
+  halfPeakRate: number;
+  halfPeakP99Ms: number;
+  halfPeakP50Ms: number;
+  peakP99Ms: number;
+  coldStartToHealthyMs: number;
+  warmStartToHealthyMs: number;
+  peakMemoryMiB: number;
+  idleMemoryMiB: number;
+  errors: number;
+  non2xx: number;
+}
+
+const root = path.resolve(__dirname, '..');
+const sessionTable = 'cloudwiki-bench-sessions';
+const region = 'us-east-1';
+
+function non2xx(statusCodes: Record<string, number>): number {
+  return Object.entries(statusCodes).filter(([code]) => !code.startsWith('2')).reduce((sum, [, n]) => sum + n, 0);
+}
+
+function perOperation(counts: Record<string, number>, divisor: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).map(([operation, count]) => [operation, Math.round((count / divisor) * 1000) / 1000]));
+}
+
+async function startInstance(env: NodeJS.ProcessEnv, port: number): Promise<{ instance: Started; startToHealthyMs: number }> {
+  const startedAt = performance.now();
+  const instance = startProcess(process.execPath, [path.join(__dirname, 'cloudwiki-instance.cjs')], { env: { ...env, PORT: String(port) }, cwd: root });
+  await waitForHttp(`http://127.0.0.1:${port}/health`, instance, 60_000, 200);
+  return { instance, startToHealthyMs: Math.round(performance.now() - startedAt) };
+}
+
+export async function benchCloudwiki(seconds: number, connections: number, log: (line: string) => void): Promise<CloudwikiFigures> {
+  log('building the web tier (npm run build) ...');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+  const cleanup: (() => Promise<void>)[] = [];
+  try {
+    log('starting PostgreSQL 15 and DynamoDB Local ...');
+    const [postgres, dynamodb] = await Promise.all([startPostgres(), startDynamoDbLocal()]);
+    cleanup.push(postgres.stop, dynamodb.stop);
+    const proxy: CountingProxy = await startCountingProxy(dynamodb.url);
+    cleanup.push(proxy.stop);
+    const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
+    await ensureSessionTable(new DynamoDBClient({ region, endpoint: dynamodb.url, credentials }), sessionTable);
+
+    const helloPort = await freePort();
+    const hello = startProcess(process.execPath, [path.join(__dirname, 'express-hello.cjs')], { env: { ...process.env, PORT: String(helloPort) }, cwd: root });
+    cleanup.push(hello.stop);
+    await waitForHttp(`http://127.0.0.1:${helloPort}/`, hello, 10_000, 200);
+    log(`Express hello world: ${connections} connections for ${seconds} s ...`);
+    const helloReport = await attack({ url: `http://127.0.0.1:${helloPort}/`, connections, durationSeconds: seconds });
+    await hello.stop();
+
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      DATABASE_URL: postgres.url,
+      SESSION_STORE: 'dynamodb',
+      SESSION_TABLE: sessionTable,
+      SESSION_SECRET: 'bench-session-secret-that-is-long-enough-0123456789',
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      DYNAMODB_ENDPOINT: proxy.url,
+      // Page views never touch S3; nothing listens here, so any S3 call would show as an error.
+      S3_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
+      ASSETS_BUCKET: 'bench-assets',
+      UPLOADS_BUCKET: 'bench-uploads',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      INSTANCE_ID: 'bench',
+      INSTANCE_AZ: 'local',
+      LOG_LEVEL: 'warn',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    const port = await freePort();
+    log('starting cloudwiki on an empty database (runs migrations) ...');
+    const cold = await startInstance(env, port);
+    await cold.instance.stop();
+    log('starting cloudwiki again on the migrated database ...');
+    const warm = await startInstance(env, port);
+    cleanup.push(warm.instance.stop);
+    const pid = warm.instance.child.pid as number;
+    const idleMemoryMiB = memoryMiB(pid).current;
+    const base = `http://127.0.0.1:${port}`;
+
+    const withInstanceOutput = async <T>(work: Promise<T>): Promise<T> =>
+      work.catch((error: Error) => {
+        throw new Error(`${error.message}\n--- cloudwiki's last output ---\n${warm.instance.output()}`);
+      });
+
+    log(`anonymous page views: ${connections} connections for ${seconds} s ...`);
+    const anonymous = await attack({ url: `${base}/wiki/Home`, connections, durationSeconds: seconds });
+
+    // The session store's cost of an account: measured apart so the page-view figure excludes it.
+    proxy.reset();
+    const signups = 10;
+    await withInstanceOutput(prepareVirtualUsers(base, { mode: 'signup', password: 'bench-password-123' }, signups, `s${Date.now().toString(36)}`, 0));
+    const dynamoDbPerSignup = perOperation(proxy.counts(), signups);
+
+    const scenarioFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-scenario-')), 'logged-in-views.json');
+    writeFileSync(scenarioFile, JSON.stringify({ login: { mode: 'signup', password: 'bench-password-123' }, requests: [{ path: '/wiki/Home' }] }));
+    proxy.reset();
+    log(`logged-in page views: ${connections} virtual users for ${seconds} s ...`);
+    const loggedIn = await withInstanceOutput(attack({ url: base, connections, durationSeconds: seconds, scenarioFile }));
+    const peakMemoryMiB = memoryMiB(pid).peak;
+    const viewCounts = proxy.counts();
+    // Take the virtual users' own signups out, operation by operation, before dividing.
+    for (const [operation, perSignup] of Object.entries(dynamoDbPerSignup)) {
+      viewCounts[operation] = Math.max(0, (viewCounts[operation] ?? 0) - Math.round(perSignup * connections));
+    }
+
+    const halfPeakRate = Math.max(1, Math.round(anonymous.rps / 2));
+    log(`anonymous page views at half of peak, open loop at ${halfPeakRate} req/s for ${seconds} s ...`);
+    const halfPeak = await attack({ url: `${base}/wiki/Home`, connections, durationSeconds: seconds, rate: halfPeakRate });
+
+    const reports = [anonymous, loggedIn, halfPeak];
+    return {
+      helloRps: helloReport.rps,
+      anonymousRps: anonymous.rps,
+      loggedInRps: loggedIn.rps,
+      anonymousRatio: anonymous.rps / helloReport.rps,
+      loggedInRatio: loggedIn.rps / helloReport.rps,
+      dynamoDbPerLoggedInView: perOperation(viewCounts, loggedIn.requests),
+      dynamoDbPerSignup,
+      halfPeakRate,
+      halfPeakP99Ms: halfPeak.latency.p99,
+      halfPeakP50Ms: halfPeak.latency.p50,
+      peakP99Ms: anonymous.latency.p99,
+      coldStartToHealthyMs: cold.startToHealthyMs,
+      warmStartToHealthyMs: warm.startToHealthyMs,
+      peakMemoryMiB: Math.round(peakMemoryMiB),
+      idleMemoryMiB: Math.round(idleMemoryMiB),
+      errors: reports.reduce((sum, report) => sum + report.errors, 0),
+      non2xx: reports.reduce((sum, report) => sum + non2xx(report.statusCodes), 0),
+    };
+  } finally {
+    for (const stop of cleanup.reverse()) await stop().catch(() => undefined);
+  }
+}

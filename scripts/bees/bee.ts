@@ -1,0 +1,185 @@
+import autocannon, { type AutocannonClient, type AutocannonOptions, type AutocannonRequest } from 'autocannon';
+import { createLatencyHistogram, encodeHistogram, recordMillis, type LatencyHistogram } from './histograms';
+import { paceClient } from './pacer';
+import type { BeeProgress, BeeResult, BeeSpec, Route, TimelineSlot } from './spec';
+import { prepareVirtualUsers, type VirtualUser } from './virtual-users';
+
+interface Slot {
+  requests: number;
+  errors: number;
+  latency: LatencyHistogram;
+}
+
+/** Picks routes in proportion to their weights (cumulative weights, one random draw a request). */
+export function weightedPicker(routes: readonly Route[], random: () => number = Math.random): () => Route {
+  if (routes.length === 0) throw new Error('a scenario needs at least one request');
+  const cumulative: number[] = [];
+  let total = 0;
+  for (const route of routes) cumulative.push((total += route.weight));
+  return () => {
+    const draw = random() * total;
+    const index = cumulative.findIndex((upTo) => draw < upTo);
+    return routes[index === -1 ? routes.length - 1 : index] as Route;
+  };
+}
+
+function errorKind(error: Error & { code?: string }): string {
+  if (error.message === 'request timed out') return 'timeout';
+  return error.code ?? error.message;
+}
+
+function setCookieHeaders(headers: Record<string, string | string[]>): string[] {
+  const found = Object.entries(headers).find(([name]) => name.toLowerCase() === 'set-cookie')?.[1];
+  if (found === undefined) return [];
+  return Array.isArray(found) ? found : [found];
+}
+
+/**
+ * Per-connection requests: each connection is one virtual user with its own cookie jar, drawing
+ * its next route from the scenario's weights.
+ */
+function virtualUserRequests(spec: BeeSpec, connection: number, user: VirtualUser | undefined): AutocannonRequest[] {
+  const routes = spec.routes ?? [{ method: spec.method, path: new URL(spec.url).pathname + new URL(spec.url).search, weight: 1 }];
+  const pick = weightedPicker(routes);
+  const vu = String(connection);
+  let sent = 0;
+  return [
+    {
+      setupRequest: (request) => {
+        const route = pick();
+        const path = route.path
+          .replaceAll('[<run>]', spec.runId)
+          .replaceAll('[<bee>]', String(spec.bee))
+          .replaceAll('[<vu>]', vu)
+          .replaceAll('[<n>]', String(sent++));
+        const headers: Record<string, string> = { ...spec.headers, ...route.headers };
+        const cookies = user?.jar.header();
+        if (cookies) headers.cookie = [spec.headers.cookie, cookies].filter(Boolean).join('; ');
+        return {
+          ...request,
+          method: route.method,
+          path,
+          headers,
+          body: route.body ?? spec.body ?? '',
+        };
+      },
+      onResponse: (_status, _body, _context, headers) => user?.jar.absorb(setCookieHeaders(headers)),
+    },
+  ];
+}
+
+/**
+ * Runs one bee's share of the attack with autocannon and returns its exact latency histogram
+ * (plus one a second for the timeline), status codes and errors, ready to merge with other bees'.
+ */
+export async function runBee(spec: BeeSpec, onProgress?: (progress: BeeProgress) => void): Promise<BeeResult> {
+  const setupStarted = performance.now();
+  const users = spec.login
+    ? await prepareVirtualUsers(spec.url, spec.login, spec.connections, spec.runId, spec.bee)
+    : undefined;
+  const setupSeconds = (performance.now() - setupStarted) / 1000;
+
+  const latency = createLatencyHistogram();
+  const timeline = new Map<number, Slot>();
+  const statusCodes: Record<string, number> = {};
+  const errorsByKind: Record<string, number> = {};
+  let requests = 0;
+  let errors = 0;
+  let bytes = 0;
+  let lastEventAt = performance.now();
+
+  const needsPacing = spec.rate !== undefined || spec.rampUpSeconds > 0;
+  // Paced connections get a moment to connect before their first scheduled send.
+  const startedAt = performance.now() + (needsPacing ? 20 : 0);
+  const intendedSendTimes = new WeakMap<AutocannonClient, number>();
+  const openLoop = spec.rate !== undefined;
+  const needsPerClientSetup = Boolean(users || spec.routes);
+  let clientsSetUp = 0;
+
+  const slotAt = (now: number): Slot | undefined => {
+    if (!spec.timeline) return undefined;
+    const second = Math.max(0, Math.floor((now - startedAt) / 1000));
+    let slot = timeline.get(second);
+    if (!slot) timeline.set(second, (slot = { requests: 0, errors: 0, latency: createLatencyHistogram() }));
+    return slot;
+  };
+
+  const options: AutocannonOptions = {
+    url: spec.url,
+    connections: spec.connections,
+    timeout: spec.timeoutSeconds,
+    method: spec.method,
+    headers: spec.headers,
+    body: spec.body,
+  };
+  if (spec.amount !== undefined) options.amount = spec.amount;
+  else options.duration = spec.durationSeconds ?? 10;
+  if (needsPerClientSetup || needsPacing) {
+    options.setupClient = (client) => {
+      const index = clientsSetUp++;
+      if (needsPerClientSetup) client.setRequests(virtualUserRequests(spec, index, users?.[index]));
+      if (needsPacing) {
+        const firstAt = startedAt + (spec.rampUpSeconds * 1000 * index) / spec.connections;
+        // Connections start evenly spread over one interval so the bee's sends are evenly spaced.
+        const intervalMs = openLoop ? (1000 * spec.connections) / (spec.rate as number) : undefined;
+        const offset = intervalMs === undefined ? 0 : (intervalMs * index) / spec.connections;
+        paceClient(client, { firstAt: firstAt + offset, intervalMs }, intendedSendTimes);
+      }
+    };
+  }
+
+  const progressTimer = onProgress
+    ? setInterval(() => onProgress({ bee: spec.bee, requests, errors }), 1000)
+    : undefined;
+
+  await new Promise<void>((resolve, reject) => {
+    const instance = autocannon(options, (error) => (error ? reject(error) : resolve()));
+    instance.on('response', (client: AutocannonClient, statusCode: number, responseBytes: number, responseTime: number) => {
+      const now = performance.now();
+      lastEventAt = now;
+      // Open loop: from when the request was due, so time spent queued behind a slow response counts.
+      const millis = openLoop ? now - (intendedSendTimes.get(client) ?? now - responseTime) : responseTime;
+      requests++;
+      bytes += responseBytes;
+      statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1;
+      recordMillis(latency, millis);
+      const slot = slotAt(now);
+      if (slot) {
+        slot.requests++;
+        recordMillis(slot.latency, millis);
+      }
+    });
+    instance.on('reqError', (error: Error) => {
+      const now = performance.now();
+      lastEventAt = now;
+      errors++;
+      const kind = errorKind(error);
+      errorsByKind[kind] = (errorsByKind[kind] ?? 0) + 1;
+      const slot = slotAt(now);
+      if (slot) slot.errors++;
+    });
+  });
+  if (progressTimer) clearInterval(progressTimer);
+
+  const slots: TimelineSlot[] = [...timeline].map(([second, slot]) => ({
+    second,
+    requests: slot.requests,
+    errors: slot.errors,
+    latency: encodeHistogram(slot.latency),
+  }));
+  return {
+    bee: spec.bee,
+    requests,
+    errors,
+    errorsByKind,
+    statusCodes,
+    // From the first scheduled send to the last answer: autocannon's own duration includes up to
+    // a second of its sampling tick after the work is done.
+    elapsedSeconds: Math.max(0.001, (lastEventAt - startedAt) / 1000),
+    bytes,
+    latency: encodeHistogram(latency),
+    timeline: slots.sort((a, b) => a.second - b.second),
+    virtualUsers: users?.length ?? 0,
+    setupSeconds,
+  };
+}

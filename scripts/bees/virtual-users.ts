@@ -1,0 +1,111 @@
+import type { LoginPlan } from './spec';
+
+/**
+ * One virtual user's cookies. Every bee attacks a single origin, so name → value is all a jar
+ * needs; attributes (Path, Expires) are ignored and a cookie is replaced when the server resends it.
+ */
+export class CookieJar {
+  private readonly cookies = new Map<string, string>();
+
+  constructor(initial: Record<string, string> = {}) {
+    for (const [name, value] of Object.entries(initial)) this.cookies.set(name, value);
+  }
+
+  absorb(setCookieHeaders: readonly string[]): void {
+    for (const header of setCookieHeaders) {
+      const pair = header.split(';', 1)[0] ?? '';
+      const equals = pair.indexOf('=');
+      if (equals <= 0) continue;
+      this.cookies.set(pair.slice(0, equals).trim(), pair.slice(equals + 1).trim());
+    }
+  }
+
+  get(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+
+  header(): string {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+}
+
+export interface VirtualUser {
+  number: number;
+  username: string;
+  jar: CookieJar;
+}
+
+export const sessionCookieName = 'cloudwiki.sid';
+
+const csrfInput = /<input\b[^>]*\bname="_csrf"[^>]*>/i;
+const valueAttribute = /\bvalue="([^"]*)"/i;
+
+function csrfTokenFrom(html: string, url: string): string {
+  const input = csrfInput.exec(html)?.[0];
+  const token = input && valueAttribute.exec(input)?.[1];
+  if (!token) throw new Error(`no hidden _csrf input in the form at ${url}: is this a cloudwiki server?`);
+  return token;
+}
+
+/**
+ * Walks the form flow a browser does (GET the form for its CSRF token and cookie, POST it back
+ * with the credentials) and keeps the resulting session cookie, so the attack's requests carry a
+ * real session that the store has to look up.
+ */
+export async function logIn(baseUrl: string, mode: LoginPlan['mode'], username: string, password: string): Promise<CookieJar> {
+  const jar = new CookieJar();
+  const formUrl = new URL(`/${mode}`, baseUrl).toString();
+  const form = await fetch(formUrl, { redirect: 'manual' });
+  if (form.status !== 200) throw new Error(`GET ${formUrl} answered ${form.status}; expected the ${mode} form`);
+  jar.absorb(form.headers.getSetCookie());
+  const token = csrfTokenFrom(await form.text(), formUrl);
+  const posted = await fetch(formUrl, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header() },
+    body: new URLSearchParams({ username, password, _csrf: token }).toString(),
+  });
+  jar.absorb(posted.headers.getSetCookie());
+  await posted.arrayBuffer();
+  if (posted.status !== 303 || !jar.get(sessionCookieName)) {
+    throw new Error(
+      `POST ${formUrl} as ${username} answered ${posted.status} without a ${sessionCookieName} cookie; ` +
+        `expected 303 and a session (check the password rules and, for login, that the user exists)`,
+    );
+  }
+  return jar;
+}
+
+/** Usernames stay within the contract: 3–32 of letters, digits, `_` and `-`. */
+export function signupName(runId: string, bee: number, number: number): string {
+  return `bee${bee}-${runId}-${number}`.slice(0, 32);
+}
+
+const setupConcurrency = 8;
+
+/** Signs up (or logs in) one user per connection, a few at a time so setup is not itself a spike. */
+export async function prepareVirtualUsers(
+  baseUrl: string,
+  plan: LoginPlan,
+  count: number,
+  runId: string,
+  bee: number,
+): Promise<VirtualUser[]> {
+  const users: VirtualUser[] = new Array(count);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const number = next++;
+      const username =
+        plan.mode === 'signup' ? signupName(runId, bee, number) : pickListed(plan.users ?? [], bee, number, count);
+      users[number] = { number, username, jar: await logIn(baseUrl, plan.mode, username, plan.password) };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(setupConcurrency, count) }, worker));
+  return users;
+}
+
+function pickListed(users: readonly string[], bee: number, number: number, perBee: number): string {
+  if (users.length === 0) throw new Error('login mode needs a list of existing usernames (scenario "login.users")');
+  return users[(bee * perBee + number) % users.length] as string;
+}

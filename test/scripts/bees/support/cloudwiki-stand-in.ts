@@ -1,0 +1,96 @@
+import express from 'express';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+
+// A loopback server that speaks exactly the account part of cloudwiki's contract (DESIGN.md):
+// GET /signup and /login render a form with a hidden _csrf input and set a CSRF cookie; POST
+// takes urlencoded username, password and _csrf with that cookie and answers 303 with the
+// cloudwiki.sid session cookie. Pages answer whoever the session says is logged in.
+
+const usernamePattern = /^[A-Za-z0-9_-]{3,32}$/;
+
+export interface StandIn {
+  url: string;
+  /** Every username that signed up, in order. */
+  signups: string[];
+  /** Requests to /wiki/* per logged-in username, and how many came without a valid session. */
+  pageViewsByUser: Map<string, number>;
+  anonymousPageViews: number;
+  sessionIdsSeen: Set<string>;
+  close: () => Promise<void>;
+}
+
+function readCookie(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return value.join('=');
+  }
+  return undefined;
+}
+
+export async function startCloudwikiStandIn(): Promise<StandIn> {
+  const app = express();
+  const passwords = new Map<string, string>();
+  const sessions = new Map<string, string>();
+  const state = {
+    signups: [] as string[],
+    pageViewsByUser: new Map<string, number>(),
+    anonymousPageViews: 0,
+    sessionIdsSeen: new Set<string>(),
+  };
+
+  app.use(express.urlencoded({ extended: false }));
+  for (const form of ['signup', 'login'] as const) {
+    app.get(`/${form}`, (_request, response) => {
+      const token = randomBytes(12).toString('hex');
+      response.cookie('cw.csrf', token, { httpOnly: true, sameSite: 'strict' });
+      response.type('html').send(`<form method="post" action="/${form}"><input type="hidden" name="_csrf" value="${token}">` +
+        '<input name="username"><input name="password" type="password"></form>');
+    });
+    app.post(`/${form}`, (request, response) => {
+      const { username = '', password = '', _csrf: token } = request.body as Record<string, string>;
+      if (!token || token !== readCookie(request.headers.cookie, 'cw.csrf')) {
+        response.status(403).send('bad CSRF token');
+        return;
+      }
+      if (form === 'signup') {
+        if (!usernamePattern.test(username) || password.length < 8 || passwords.has(username)) {
+          response.status(400).send('invalid signup');
+          return;
+        }
+        passwords.set(username, password);
+        state.signups.push(username);
+      } else if (passwords.get(username) !== password) {
+        response.status(401).send('wrong username or password');
+        return;
+      }
+      const sessionId = randomBytes(16).toString('hex');
+      sessions.set(sessionId, username);
+      response.cookie('cloudwiki.sid', sessionId, { httpOnly: true }).redirect(303, '/wiki/Home');
+    });
+  }
+  app.get('/wiki/:slug', (request, response) => {
+    const sessionId = readCookie(request.headers.cookie, 'cloudwiki.sid');
+    const username = sessionId ? sessions.get(sessionId) : undefined;
+    if (username && sessionId) {
+      state.sessionIdsSeen.add(sessionId);
+      state.pageViewsByUser.set(username, (state.pageViewsByUser.get(username) ?? 0) + 1);
+    } else {
+      state.anonymousPageViews++;
+    }
+    response.send(`<h1>${request.params.slug}</h1><footer>${username ?? 'anonymous'}</footer>`);
+  });
+
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return Object.assign(state, {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  });
+}
