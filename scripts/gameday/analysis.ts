@@ -4,6 +4,8 @@ export interface SecondStats {
   second: number;
   /** Requests answered per instance id ("backup-site" for the static copy). */
   byInstance: Record<string, number>;
+  /** Requests an instance of the wiki answered as it should (not failed, not the backup site). */
+  ok: number;
   failed: number;
   total: number;
   /** p99 latency of the requests sent in this second, per instance, in ms. */
@@ -19,7 +21,7 @@ export interface FaultSummary {
   requests: number;
   failedRequests: number;
   backupResponses: number;
-  /** Seconds in which no request was served by an instance of the wiki. */
+  /** Seconds in which no request got a proper answer from an instance of the wiki. */
   downtimeSeconds: number;
   detectSeconds: number | null;
   /** From the injection to the end of the last second with a failed or backup-served request. */
@@ -70,12 +72,13 @@ export function percentile(values: readonly number[], p: number): number {
 export function timeline(requests: readonly RequestSample[], durationMs: number): SecondStats[] {
   const seconds = Math.max(1, Math.ceil(durationMs / 1000));
   const latencies: Record<string, number[]>[] = Array.from({ length: seconds }, () => ({}));
-  const stats: SecondStats[] = Array.from({ length: seconds }, (_, second) => ({ second, byInstance: {}, failed: 0, total: 0, p99ByInstance: {} }));
+  const stats: SecondStats[] = Array.from({ length: seconds }, (_, second) => ({ second, byInstance: {}, ok: 0, failed: 0, total: 0, p99ByInstance: {} }));
   for (const request of requests) {
     const second = Math.min(seconds - 1, Math.floor(request.at / 1000));
     const bucket = stats[second]!;
     bucket.total += 1;
     if (request.outcome === 'failed') bucket.failed += 1;
+    if (request.outcome === 'ok') bucket.ok += 1;
     if (request.servedBy) {
       bucket.byInstance[request.servedBy] = (bucket.byInstance[request.servedBy] ?? 0) + 1;
       (latencies[second]![request.servedBy] ??= []).push(request.ms);
@@ -92,7 +95,6 @@ export function summarizeFault(fault: FaultRecord, requests: readonly RequestSam
   const startSecond = Math.floor(fault.injectedAt / 1000);
   const endSecond = Math.ceil(fault.windowEnd / 1000);
   const windowSeconds = seconds.filter((s) => s.second >= startSecond && s.second < endSecond && s.total > 0);
-  const served = (s: SecondStats) => Object.entries(s.byInstance).some(([instance, count]) => instance !== backupServer && count > 0);
   // Every request is classified; the fault is over for users after the last bad one.
   const lastBad = inWindow.filter((request) => request.outcome !== 'ok').reduce((latest, request) => Math.max(latest, request.at + request.ms), -1);
   const since = (at: number | undefined) => (at === undefined ? null : round((at - fault.injectedAt) / 1000));
@@ -105,7 +107,7 @@ export function summarizeFault(fault: FaultRecord, requests: readonly RequestSam
     requests: inWindow.length,
     failedRequests: inWindow.filter((request) => request.outcome === 'failed').length,
     backupResponses: inWindow.filter((request) => request.outcome === 'backup').length,
-    downtimeSeconds: windowSeconds.filter((s) => !served(s)).length,
+    downtimeSeconds: windowSeconds.filter((s) => s.ok === 0).length,
     detectSeconds: since(fault.detectedAt),
     recoverSeconds: lastBad < 0 ? 0 : round(Math.max(0, lastBad - fault.injectedAt) / 1000),
     capacityRestoredSeconds: since(fault.capacityRestoredAt),

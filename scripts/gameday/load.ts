@@ -17,6 +17,8 @@ export interface SteadyLoadOptions {
 }
 
 const password = 'gameday-virtual-user-password';
+/** A logged-out user tries to log in again on every this many turns. */
+const reLoginEvery = 3;
 
 interface User {
   number: number;
@@ -29,7 +31,7 @@ interface User {
  * Logged-in virtual users, each with its own cookie jar, at a steady bounded rate: they read a
  * page that shows whether they are still logged in, and now and then create a page through the
  * JSON API. Each request is recorded with who answered it (X-Served-By) and how. A user found
- * logged out counts as a lost session and logs in again, so one loss is not counted forever.
+ * logged out counts as a lost session and logs in again, so each loss is counted once.
  */
 export class SteadyLoad {
   readonly requests: RequestSample[] = [];
@@ -70,8 +72,10 @@ export class SteadyLoad {
     let count = user.number;
     while (this.running) {
       count += 1;
-      if (!user.jar) await this.logInAgain(user);
-      else if (count % this.options.editEvery === 0) await this.edit(user);
+      // A logged-out user keeps reading (anonymously) and tries to log in again now and then,
+      // so the recorded rate stays steady whichever store holds the sessions.
+      if (!user.jar && count % reLoginEvery === 0) await this.logInAgain(user);
+      if (user.jar && count % this.options.editEvery === 0) await this.edit(user);
       else await this.read(user);
       next += intervalMs;
       const wait = next - performance.now();
@@ -113,7 +117,7 @@ export class SteadyLoad {
     const ok = answer.status === 200 || answer.status === 404;
     this.record(user, 'read', answer, ok ? 'ok' : 'failed');
     // The page's header shows a log-out form only to a logged-in user.
-    if (ok && !answer.body.includes('action="/logout"')) this.lost(user, answer.at, answer.servedBy);
+    if (ok && user.jar && !answer.body.includes('action="/logout"')) this.lost(user, answer.at, answer.servedBy);
   }
 
   private async edit(user: User): Promise<void> {

@@ -101,7 +101,7 @@ ${report.requests} requests, ${report.failedRequests} failed · sessions lost: <
 edits acknowledged ${report.editsAcknowledged}, lost <b>${report.editsLost}</b></p>
 <table><thead><tr><th>fault</th><th>failed</th><th>backup site</th><th>downtime</th><th>detect</th><th>recover</th><th>full capacity</th><th>p99</th></tr></thead>
 <tbody>${rows}</tbody></table>
-<p><small>downtime: seconds in which no instance served a request; detect: until the load balancer took the victim out, the deep
+<p><small>downtime: seconds in which no request got a proper answer from an instance; detect: until the load balancer took the victim out, the deep
 health check failed or the backup site took over; recover: until the last failed or backup-served request; full capacity: until
 every desired instance was in service again.</small></p>
 ${lineChart('Requests per second by instance, and failures', 'requests/s', requests, report)}

@@ -90,6 +90,13 @@ export async function runGameDay(options: GameDayOptions): Promise<GameDayRecord
     sessionStore: options.sessionStore,
     log: (line) => log(`lab: ${line}`),
   });
+  // Ctrl-C must not leave PostgreSQL, DynamoDB Local and HAProxy running.
+  const onSignal = (signal: string) => {
+    log(`${signal}: stopping the lab ...`);
+    void lab.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const client = new LabClient(lab.statusUrl);
   const started = Date.now();
   const clock = () => Date.now() - started;
@@ -158,6 +165,8 @@ export async function runGameDay(options: GameDayOptions): Promise<GameDayRecord
     await load?.stop();
     log('stopping the lab ...');
     await lab.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 
@@ -186,9 +195,12 @@ async function runStep(
     await sleep(1000);
     const since = observations.filter((observation) => observation.at >= injectedAt);
     record.detectedAt ??= since.find((observation) => detected(active, observation))?.at;
+    // Full capacity counts only once the fault has been noticed and undone: right after a kill
+    // the load balancer still shows the dead instance UP.
     const undone = record.undoneAt === undefined || clock() >= record.undoneAt;
     const latest = since.at(-1);
-    if (undone && latest?.status && atFullCapacity(latest.status)) record.capacityRestoredAt ??= latest.at;
+    if (undone && record.detectedAt !== undefined && latest?.status && latest.at > record.detectedAt && atFullCapacity(latest.status))
+      record.capacityRestoredAt ??= latest.at;
     const cleanSince = clock() - settleSeconds * 1000;
     const recentBad = load.requests.some((request) => request.at >= cleanSince && request.outcome !== 'ok');
     if (record.capacityRestoredAt !== undefined && record.capacityRestoredAt <= cleanSince && !recentBad) break;
