@@ -162,22 +162,24 @@ function parseTrustProxy(value: string): boolean | number | string {
   return /^\d+$/.test(value) ? Number(value) : value;
 }
 
-/** Runs a server until SIGTERM/SIGINT, then drains it and exits. */
-export function runUntilSignalled(running: RunningServer, onStopped: () => Promise<void> = async () => undefined): void {
-  const stop = (signal: string) => {
-    running
-      .shutdown(signal)
-      .then(onStopped)
-      .then(
-        () => process.exit(0),
-        (error) => {
-          console.error(error);
-          process.exit(1);
-        },
-      );
+/**
+ * Drains and exits on SIGTERM/SIGINT. The handlers go in before start-up begins: a signal that
+ * arrives while the server is still starting must not kill it mid-migration, so it waits for the
+ * start to finish and then shuts down cleanly.
+ */
+export function runUntilSignalled(starting: Promise<RunningServer>, onStopped: () => Promise<void> = async () => undefined): void {
+  const stop = async (signal: string) => {
+    try {
+      await (await starting).shutdown(signal);
+      await onStopped();
+      process.exit(0);
+    } catch (error) {
+      console.error(error);
+      process.exit(1);
+    }
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
 }
 
 // The production entry point: configuration from the environment only, no embedded services.
@@ -189,11 +191,10 @@ if (require.main === module) {
     console.error(error instanceof ConfigError ? error.message : error);
     process.exit(2);
   }
-  startServer(config).then(
-    (running) => runUntilSignalled(running),
-    (error) => {
-      console.error('cloudwiki failed to start:', error);
-      process.exit(1);
-    },
-  );
+  const starting = startServer(config);
+  runUntilSignalled(starting);
+  starting.catch((error) => {
+    console.error('cloudwiki failed to start:', error);
+    process.exit(1);
+  });
 }

@@ -3,28 +3,9 @@ import { connect, type Socket } from 'node:net';
 import path from 'node:path';
 import { loadConfig } from '../app/config';
 import { startServer, type RunningServer } from '../app/server';
-import { env } from './support/app';
-import { testBuckets, testSecret, testSessionTable } from './support/names';
+import { productionEnv } from './support/app';
 
 const root = path.resolve(__dirname, '..');
-
-function productionEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    PORT: '0',
-    DATABASE_URL: env('TEST_DATABASE_URL'),
-    DYNAMODB_ENDPOINT: env('TEST_DYNAMODB_ENDPOINT'),
-    S3_ENDPOINT: env('TEST_S3_ENDPOINT'),
-    SESSION_TABLE: testSessionTable,
-    SESSION_SECRET: testSecret,
-    AWS_REGION: 'us-east-1',
-    ASSETS_BUCKET: testBuckets.assets,
-    UPLOADS_BUCKET: testBuckets.uploads,
-    INSTANCE_ID: 'i-shutdown',
-    INSTANCE_AZ: 'test-1b',
-    LOG_LEVEL: 'silent',
-    ...extra,
-  };
-}
 
 /** Reads everything the server sends on a socket until it closes it. */
 function readUntilClosed(socket: Socket): Promise<string> {

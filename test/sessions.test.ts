@@ -1,6 +1,11 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { sessionMaxAgeMs } from '../app/sessions';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { sign } from 'cookie-signature';
 import request from 'supertest';
 import { buildTestApp, type TestApp } from './support/app';
+import { testSecret, testSessionTable } from './support/names';
 import { visitor } from './support/browser-like';
 
 /** Counts the DynamoDB commands a client sends, by name, from now on. */
@@ -50,6 +55,32 @@ describe('sessions in DynamoDB', () => {
     expect(counter.writes()).toBe(0);
   });
 
+  test('when a session is past half its lifetime, then one request renews it with one write, and the next costs none', async () => {
+    const person = visitor(first.app);
+    await person.signUp();
+    // Age the stored session: as if the user logged in five and a half days ago.
+    const signed = decodeURIComponent(person.jar.get('cloudwiki.sid')!);
+    const key = { id: { S: `sess:${signed.slice(2, signed.lastIndexOf('.'))}` } };
+    const stored = await first.dynamodb.send(new GetItemCommand({ TableName: testSessionTable, Key: key }));
+    const session = JSON.parse(stored.Item!.sess!.S!);
+    session.cookie.expires = new Date(Date.now() + sessionMaxAgeMs / 4).toISOString();
+    await first.dynamodb.send(
+      new PutItemCommand({ TableName: testSessionTable, Item: { ...stored.Item!, sess: { S: JSON.stringify(session) } } }),
+    );
+
+    const counter = countCommands(first.dynamodb);
+    const renewing = await person.get('/pages');
+    expect(counter.writes()).toBe(1);
+    const setCookies = renewing.headers['set-cookie'] as unknown as string[];
+    expect(setCookies.some((cookie) => cookie.startsWith('cloudwiki.sid='))).toBe(true);
+    const renewed = JSON.parse((await first.dynamodb.send(new GetItemCommand({ TableName: testSessionTable, Key: key }))).Item!.sess!.S!);
+    expect(new Date(renewed.cookie.expires).getTime()).toBeGreaterThan(Date.now() + sessionMaxAgeMs * 0.9);
+
+    counter.reset();
+    await person.get('/pages');
+    expect(counter.writes()).toBe(0);
+  });
+
   test('when the next request lands on another instance, then the user is still logged in there', async () => {
     const person = visitor(first.app);
     const { username } = await person.signUp();
@@ -84,6 +115,25 @@ describe('sessions in memory (the stateful "before" picture)', () => {
     } finally {
       await first.close();
       await second.close();
+    }
+  });
+});
+
+describe('when the session store is down', () => {
+  test('then a logged-in request gets a clear 503, and anonymous readers are unaffected', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const wiki = buildTestApp({ dynamodbEndpoint: `http://127.0.0.1:${port}` });
+    try {
+      const cookie = `cloudwiki.sid=${encodeURIComponent(`s:${sign('some-session-id', testSecret)}`)}`;
+      const loggedIn = await request(wiki.app).get('/pages').set('Cookie', cookie);
+      expect(loggedIn.status).toBe(503);
+      expect(loggedIn.text).toContain('session store is unavailable');
+      expect((await request(wiki.app).get('/pages')).status).toBe(200);
+    } finally {
+      await wiki.close();
     }
   });
 });

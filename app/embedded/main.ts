@@ -36,7 +36,9 @@ async function main() {
       INSTANCE_ID: process.env.INSTANCE_ID,
       INSTANCE_AZ: process.env.INSTANCE_AZ,
     });
-    const running = await startServer(config);
+    const starting = startServer(config);
+    runUntilSignalled(starting, () => services.stop());
+    await starting;
     console.log(
       [
         '',
@@ -51,7 +53,6 @@ async function main() {
         '',
       ].join('\n'),
     );
-    runUntilSignalled(running, () => services.stop());
   } catch (error) {
     await services.stop();
     throw error;

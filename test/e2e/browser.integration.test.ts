@@ -2,9 +2,8 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../../app/config';
 import { startServer, type RunningServer } from '../../app/server';
-import { env } from '../support/app';
+import { productionEnv } from '../support/app';
 import { uniqueName } from '../support/browser-like';
-import { testBuckets, testSecret, testSessionTable } from '../support/names';
 
 // A real browser (Debian's chromium) against the production server on the integration services.
 const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
@@ -14,19 +13,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   running = await startServer(
-    loadConfig({
-      PORT: '0',
-      DATABASE_URL: env('TEST_DATABASE_URL'),
-      DYNAMODB_ENDPOINT: env('TEST_DYNAMODB_ENDPOINT'),
-      S3_ENDPOINT: env('TEST_S3_ENDPOINT'),
-      SESSION_TABLE: testSessionTable,
-      SESSION_SECRET: testSecret,
-      AWS_REGION: 'us-east-1',
-      ASSETS_BUCKET: testBuckets.assets,
-      UPLOADS_BUCKET: testBuckets.uploads,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      LOG_LEVEL: 'warn',
-    }),
+    loadConfig(productionEnv({ AWS_EC2_METADATA_DISABLED: 'true', INSTANCE_ID: '', INSTANCE_AZ: '', LOG_LEVEL: 'warn' })),
     { host: '127.0.0.1' },
   );
   browser = await chromium.launch({

@@ -39,7 +39,12 @@ export function env(name: 'TEST_DATABASE_URL' | 'TEST_DYNAMODB_ENDPOINT' | 'TEST
 /** The app as server.ts builds it, on the services the test run started, with no port opened. */
 export function buildTestApp(options: TestAppOptions = {}): TestApp {
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const db = createDatabase({ writerUrl: options.databaseUrl ?? env('TEST_DATABASE_URL'), readerUrl: options.readerUrl, logger, poolSize: 4 });
+  const db = createDatabase({
+    writerUrl: options.databaseUrl ?? env('TEST_DATABASE_URL'),
+    readerUrl: options.readerUrl,
+    logger,
+    poolSize: 4,
+  });
   const dynamodb = createDynamoClient({ region: 'us-east-1', endpoint: options.dynamodbEndpoint ?? env('TEST_DYNAMODB_ENDPOINT') });
   const s3Endpoint = options.s3Endpoint ?? env('TEST_S3_ENDPOINT');
   const s3 = createS3Client({ region: 'us-east-1', endpoint: s3Endpoint });
@@ -82,5 +87,24 @@ export function buildTestApp(options: TestAppOptions = {}): TestApp {
       dynamodb.destroy();
       s3.destroy();
     },
+  };
+}
+
+/** The environment a production start (server.ts) needs to run on the test services. */
+export function productionEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PORT: '0',
+    DATABASE_URL: env('TEST_DATABASE_URL'),
+    DYNAMODB_ENDPOINT: env('TEST_DYNAMODB_ENDPOINT'),
+    S3_ENDPOINT: env('TEST_S3_ENDPOINT'),
+    SESSION_TABLE: testSessionTable,
+    SESSION_SECRET: testSecret,
+    AWS_REGION: 'us-east-1',
+    ASSETS_BUCKET: testBuckets.assets,
+    UPLOADS_BUCKET: testBuckets.uploads,
+    INSTANCE_ID: 'i-shutdown',
+    INSTANCE_AZ: 'test-1b',
+    LOG_LEVEL: 'silent',
+    ...extra,
   };
 }

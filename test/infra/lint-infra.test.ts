@@ -1,0 +1,70 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { defaultTemplates, lintFiles } from '../../scripts/lint-infra';
+
+const fixture = (name: string) => path.join(__dirname, 'fixtures', `${name}.yaml`);
+const problemsOf = (name: string) => lintFiles([fixture(name)])[0]?.problems ?? [];
+
+describe('lint:infra', () => {
+  test('when run over infra/, then every template passes the CloudFormation specification', () => {
+    const results = lintFiles(defaultTemplates());
+    expect(results.map((result) => path.basename(result.file))).toEqual(['01-network.yaml', '02-data.yaml', '03-web.yaml', '04-edge.yaml']);
+    for (const result of results) expect(result).toEqual({ file: result.file, problems: [] });
+  });
+
+  test('when a resource type does not exist, then it is named', () => {
+    expect(problemsOf('unknown-resource-type')).toEqual(['Resources.Vpc.Type: unknown resource type AWS::EC2::VPCC']);
+  });
+
+  test('when a property is misspelled, then the right spelling is suggested', () => {
+    expect(problemsOf('misspelled-property')).toEqual([
+      'Resources.AssetsBucket.Properties.BucketEncription: unknown property (did you mean BucketEncryption?)',
+    ]);
+  });
+
+  test('when a required property is missing, then it is named', () => {
+    expect(problemsOf('missing-required-property')).toEqual(['Resources.WebAutoScalingGroup.Properties: missing required property MaxSize']);
+  });
+
+  test('when values have the wrong type, shape or enumerated value, then each one is reported', () => {
+    expect(problemsOf('wrong-value-types')).toEqual([
+      'Resources.Vpc.Properties.EnableDnsSupport: expects true or false, got string "maybe"',
+      'Resources.Vpc.Properties.Tags: expects a list, got an object',
+      'Resources.WebAutoScalingGroup.Properties.VPCZoneIdentifier: expects a list, got string "subnet-0123456789abcdef0"',
+      'Resources.Volume.Properties.AvailabilityZone: expects a single value, but Fn::GetAZs gives a list',
+      'Resources.Volume.Properties.Size: expects an integer, got string "ten"',
+      'Resources.LoadBalancer.Properties.SecurityGroups: expects a list, but Fn::ImportValue gives a single value',
+      // The spec's list of endpoint types grows; the message must name the value and suggest the fix.
+      expect.stringMatching(/^Resources\.S3GatewayEndpoint\.Properties\.VpcEndpointType: "Gatway" is not one of .*Gateway.* \(did you mean Gateway\?\)$/),
+    ]);
+  });
+
+  test('when Ref, GetAtt, Sub, ImportValue or DependsOn point at nothing, then each is reported', () => {
+    expect(problemsOf('dangling-references')).toEqual(
+      expect.arrayContaining([
+        'Resources.Subnet.DependsOn: no resource named InternetGateway',
+        expect.stringMatching(/^Resources\.Vpc\.Properties\.CidrBlock\.Ref: VpcCidrBlock is neither a parameter nor a resource/),
+        expect.stringMatching(/Fn::Sub: Environment is neither a parameter nor a resource/),
+        'Resources.Vpc.Properties.Tags[1].Value.Fn::GetAtt: AWS::EC2::VPC has no attribute CidrBlok (did you mean CidrBlock?)',
+        'Resources.Vpc.Properties.Tags[2].Value.Fn::Sub: GetAtt of Vpcc, which is not a resource (did you mean Vpc?)',
+        'Resources.Subnet.Properties.VpcId.Fn::ImportValue: nothing exports *:VpcIdd (did you mean *:VpcId?)',
+      ]),
+    );
+    expect(problemsOf('dangling-references')).toHaveLength(6);
+  });
+
+  test('when a short-form tag is unknown, then the template is refused', () => {
+    expect(problemsOf('unknown-yaml-tag')).toEqual([expect.stringMatching(/^Unresolved tag: !Reff at line 7/)]);
+  });
+
+  test('when the command line gets a broken template, then it prints FAIL and exits non-zero', async () => {
+    const root = path.join(__dirname, '..', '..');
+    const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+    const run = promisify(execFile)(tsx, ['scripts/lint-infra.ts', 'infra/01-network.yaml', fixture('misspelled-property')], { cwd: root });
+    await expect(run).rejects.toMatchObject({
+      code: 1,
+      stdout: expect.stringMatching(/PASS infra\/01-network\.yaml\nFAIL test\/infra\/fixtures\/misspelled-property\.yaml\n {2}Resources\.AssetsBucket/),
+    });
+  });
+});

@@ -1,0 +1,78 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { buildRelease, type Release } from '../../scripts/release';
+import {
+  availabilityZone,
+  healthAfterSuccessfulBoot,
+  instanceId,
+  repositoryRoot,
+  signalsSent,
+  startBootHarness,
+  stopApp,
+  type BootHarness,
+} from './bootstrap-harness';
+
+// The boot with the real release: `npm run release` builds the artifact, the bootstrap installs it
+// and the real app starts under the stand-in systemd. What differs from an instance is only where
+// its dependencies are: the test's PostgreSQL, DynamoDB and S3 instead of RDS (and its secret),
+// DynamoDB and S3 on AWS.
+
+let harness: BootHarness;
+let release: Release;
+
+beforeAll(async () => {
+  harness = await startBootHarness();
+  release = buildRelease({ projectRoot: repositoryRoot, outDir: mkdtempSync(path.join(harness.scratch, 'release-')), skipBuild: false });
+}, 300_000);
+
+afterAll(() => harness?.close());
+
+function localDependencies(): Record<string, string | null> {
+  const { TEST_DATABASE_URL, TEST_DYNAMODB_ENDPOINT, TEST_S3_ENDPOINT } = process.env;
+  if (!TEST_DATABASE_URL || !TEST_DYNAMODB_ENDPOINT || !TEST_S3_ENDPOINT) {
+    throw new Error('TEST_DATABASE_URL, TEST_DYNAMODB_ENDPOINT and TEST_S3_ENDPOINT must be set (npm run test:integration sets them)');
+  }
+  return {
+    DATABASE_URL: TEST_DATABASE_URL,
+    DATABASE_READ_URL: null,
+    DATABASE_SECRET_ARN: null,
+    NODE_EXTRA_CA_CERTS: null,
+    DYNAMODB_ENDPOINT: TEST_DYNAMODB_ENDPOINT,
+    S3_ENDPOINT: TEST_S3_ENDPOINT,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+  };
+}
+
+async function waitUntilGone(pid: number): Promise<boolean> {
+  for (let attempt = 0; attempt < 300; attempt += 1) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+describe('EC2 bootstrap with the real release', () => {
+  test('when npm run release is installed, then the real app starts under systemd, answers /health, success is signalled and SIGTERM stops it', async () => {
+    const sha256 = await harness.publishRelease(release.id, release.artifact);
+    expect(sha256).toBe(release.sha256);
+    const result = await harness.boot(release.id, sha256, { serviceEnv: localDependencies() });
+    const pidFile = path.join(result.root, 'run', 'cloudwiki.service.pid');
+    try {
+      const health = await healthAfterSuccessfulBoot(result);
+      expect(health.status).toBe(200);
+      expect(health.headers.get('x-served-by')).toBe(`${instanceId}/${availabilityZone}`);
+      const { version } = JSON.parse(readFileSync(path.join(repositoryRoot, 'package.json'), 'utf8')) as { version: string };
+      expect(await health.json()).toMatchObject({ status: 'ok', instance: instanceId, az: availabilityZone, version });
+      expect(signalsSent(result).map((signal) => signal.exitCode)).toEqual(['0']);
+    } finally {
+      const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined;
+      await stopApp(result.root);
+      if (pid) expect(await waitUntilGone(pid)).toBe(true);
+    }
+  }, 120_000);
+});
