@@ -87,7 +87,10 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   });
 
   let server: ManagedProcess | undefined;
+  // Running means answering, not merely started: a restart is not over until the server is ready.
+  let ready = false;
   const start = async () => {
+    ready = false;
     server = startProcess({
       name: 'dynamodb-local',
       command: 'java',
@@ -112,13 +115,14 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
       timeoutMs: 60_000,
       giveUp: () => (current.hasExited() ? `java exited:\n${current.recentOutput()}` : undefined),
     });
+    ready = true;
   };
   await start();
 
   return {
     endpoint,
     port: options.port,
-    isRunning: () => Boolean(server && !server.hasExited()),
+    isRunning: () => ready && Boolean(server && !server.hasExited()),
     start: async () => {
       if (server && !server.hasExited()) return;
       await start();

@@ -53,6 +53,18 @@ function superuserPasswordFile(dataDir: string): string {
   return `${dataDir}.superuser-password`;
 }
 
+/** PostgreSQL runs as `postgres`: every directory above its data must let that user through. */
+async function checkReachableByPostgres(directory: string): Promise<void> {
+  try {
+    await run('runuser', ['-u', 'postgres', '--', 'test', '-x', directory]);
+  } catch {
+    throw new Error(
+      `PostgreSQL runs as the postgres user, which cannot reach ${directory}: choose a state directory it can reach ` +
+        `(not under /root or a private temporary directory), or let it through with  chmod o+x <each parent directory>`,
+    );
+  }
+}
+
 async function initCluster(dataDir: string, owner: PostgresUser): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   chownSync(dataDir, owner.uid, owner.gid);
@@ -135,6 +147,7 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
   }
   const owner = await lookUpPostgresUser();
   mkdirSync(dirname(options.dataDir), { recursive: true });
+  await checkReachableByPostgres(dirname(options.dataDir));
   if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await initCluster(options.dataDir, owner);
 
   const superuserPassword = readFileSync(superuserPasswordFile(options.dataDir), 'utf8').trim();
@@ -143,7 +156,10 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
   const url = `postgres://${options.user}:${encodeURIComponent(appPassword)}@127.0.0.1:${options.port}/${options.database}`;
 
   let server: ManagedProcess | undefined;
+  // Running means answering, not merely started: a restart is not over until the server is ready.
+  let ready = false;
   const start = async () => {
+    ready = false;
     server = startProcess({
       name: 'postgres',
       command: join(postgresBinDir, 'postgres'),
@@ -186,6 +202,7 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
         giveUp: () => (current.hasExited() ? `postgres exited:\n${current.recentOutput()}` : undefined),
       },
     );
+    ready = true;
   };
 
   await start();
@@ -194,7 +211,7 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
   return {
     url,
     port: options.port,
-    isRunning: () => Boolean(server && !server.hasExited()),
+    isRunning: () => ready && Boolean(server && !server.hasExited()),
     start: async () => {
       if (server && !server.hasExited()) return;
       await start();

@@ -41,23 +41,29 @@ export async function startServices(options: ServicesOptions): Promise<Services>
   };
   try {
     log('starting PostgreSQL 15, DynamoDB Local and s3rver ...');
-    const [postgres, dynamodb, s3] = await Promise.all([
+    // allSettled, not all: when one fails, the others may still be starting, and must be stopped
+    // once they have, not left running.
+    const results = await Promise.allSettled([
       startPostgres({
         dataDir: join(options.stateDir, 'postgres'),
         port: options.ports.postgres,
         database: 'cloudwiki',
         user: 'cloudwiki',
-      }).then((server) => (started.push(server), server)),
+      }),
       startDynamoDbLocal({
         port: options.ports.dynamodb,
         dbPath: options.persistDynamoDb ? join(options.stateDir, 'dynamodb') : undefined,
-      }).then((server) => (started.push(server), server)),
-      startS3({
-        port: options.ports.s3,
-        directory: join(options.stateDir, 's3'),
-        buckets: [localBuckets.assets, localBuckets.uploads],
-      }).then((server) => (started.push(server), server)),
-    ]);
+      }),
+      startS3({ port: options.ports.s3, directory: join(options.stateDir, 's3'), buckets: [localBuckets.assets, localBuckets.uploads] }),
+    ] as const);
+    for (const result of results) if (result.status === 'fulfilled') started.push(result.value);
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
+    const [postgres, dynamodb, s3] = results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as [
+      PostgresServer,
+      DynamoDbLocalServer,
+      S3Server,
+    ];
     const dynamoClient = new DynamoDBClient({
       endpoint: dynamodb.endpoint,
       region: localRegion,

@@ -156,13 +156,11 @@ describe('chaos --aws az', () => {
   });
 
   test('when run with --yes, then it removes the zone subnets, waits, and puts them back', async () => {
-    autoScaling
-      .on(DescribeAutoScalingGroupsCommand)
-      .resolves({
-        AutoScalingGroups: [
-          group({ Instances: [instance('i-1', 'eu-west-1a'), instance('i-2', 'eu-west-1b'), instance('i-3', 'eu-west-1a')] }),
-        ],
-      });
+    autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [
+        group({ Instances: [instance('i-1', 'eu-west-1a'), instance('i-2', 'eu-west-1b'), instance('i-3', 'eu-west-1a')] }),
+      ],
+    });
     autoScaling.on(UpdateAutoScalingGroupCommand).resolves({});
     const run = context(true);
     await availabilityZoneOutage(run, 'web', 'eu-west-1b', 60);
@@ -189,13 +187,11 @@ describe('chaos --aws az', () => {
   });
 
   test('when run without --yes, then the group is not changed', async () => {
-    autoScaling
-      .on(DescribeAutoScalingGroupsCommand)
-      .resolves({
-        AutoScalingGroups: [
-          group({ Instances: [instance('i-1', 'eu-west-1a'), instance('i-2', 'eu-west-1b'), instance('i-3', 'eu-west-1a')] }),
-        ],
-      });
+    autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [
+        group({ Instances: [instance('i-1', 'eu-west-1a'), instance('i-2', 'eu-west-1b'), instance('i-3', 'eu-west-1a')] }),
+      ],
+    });
     await availabilityZoneOutage(context(false), 'web', 'eu-west-1b', 60);
     expect(autoScaling.commandCalls(UpdateAutoScalingGroupCommand)).toHaveLength(0);
   });

@@ -1,0 +1,69 @@
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { localBuckets, localCredentials, localRegion, localSessionTable } from '../../../scripts/services/local-aws';
+import { freePort } from '../../../scripts/services/ports';
+import { backupSiteBucket } from '../../../scripts/services/s3';
+import { startServices, type Services } from '../../../scripts/services/stack';
+
+describe('local services (npm run services)', () => {
+  let services: Services;
+  let stateDir: string;
+  beforeAll(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), 'cloudwiki-services-'));
+    chmodSync(stateDir, 0o711);
+    services = await startServices({ stateDir, ports: { postgres: await freePort(), dynamodb: await freePort(), s3: await freePort() } });
+  }, 120_000);
+  afterAll(async () => {
+    await services?.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }, 60_000);
+
+  test('when started, then the app role owns its database on a real PostgreSQL 15 bound to loopback', async () => {
+    const client = new pg.Client({ connectionString: services.env.DATABASE_URL });
+    await client.connect();
+    const { rows } = await client.query(
+      "SELECT current_user AS role, current_database() AS db, current_setting('server_version_num')::int AS version, current_setting('listen_addresses') AS listen",
+    );
+    await client.end();
+    expect(rows[0]).toMatchObject({ role: 'cloudwiki', db: 'cloudwiki', listen: '127.0.0.1' });
+    expect(Math.floor(rows[0].version / 10000)).toBe(15);
+  });
+
+  test('when started, then the sessions table exists with its TTL attribute', async () => {
+    const dynamodb = new DynamoDBClient({ endpoint: services.env.DYNAMODB_ENDPOINT, region: localRegion, credentials: localCredentials });
+    const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: localSessionTable }));
+    dynamodb.destroy();
+    expect(Table?.KeySchema).toEqual([{ AttributeName: 'id', KeyType: 'HASH' }]);
+  });
+
+  test('when started, then the app buckets and the backup site bucket exist', async () => {
+    const s3 = new S3Client({
+      endpoint: services.env.S3_ENDPOINT,
+      region: localRegion,
+      credentials: localCredentials,
+      forcePathStyle: true,
+    });
+    for (const bucket of [localBuckets.assets, localBuckets.uploads, backupSiteBucket]) {
+      await expect(s3.send(new HeadBucketCommand({ Bucket: bucket }))).resolves.toBeDefined();
+    }
+    s3.destroy();
+  });
+
+  test('when the data directory cannot be reached by the postgres user, then the error says how to fix it', async () => {
+    const privateDir = mkdtempSync(join(tmpdir(), 'cloudwiki-private-'));
+    try {
+      await expect(
+        startServices({
+          stateDir: join(privateDir, 'state'),
+          ports: { postgres: await freePort(), dynamodb: await freePort(), s3: await freePort() },
+        }),
+      ).rejects.toThrow(/postgres user, which cannot reach/);
+    } finally {
+      rmSync(privateDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
