@@ -37,7 +37,9 @@ const sessionTable = 'cloudwiki-bench-sessions';
 const region = 'us-east-1';
 
 function non2xx(statusCodes: Record<string, number>): number {
-  return Object.entries(statusCodes).filter(([code]) => !code.startsWith('2')).reduce((sum, [, n]) => sum + n, 0);
+  return Object.entries(statusCodes)
+    .filter(([code]) => !code.startsWith('2'))
+    .reduce((sum, [, n]) => sum + n, 0);
 }
 
 function perOperation(counts: Record<string, number>, divisor: number): Record<string, number> {
@@ -46,7 +48,10 @@ function perOperation(counts: Record<string, number>, divisor: number): Record<s
 
 async function startInstance(env: NodeJS.ProcessEnv, port: number): Promise<{ instance: Started; startToHealthyMs: number }> {
   const startedAt = performance.now();
-  const instance = startProcess(process.execPath, [path.join(__dirname, 'cloudwiki-instance.cjs')], { env: { ...env, PORT: String(port) }, cwd: root });
+  const instance = startProcess(process.execPath, [path.join(__dirname, 'cloudwiki-instance.cjs')], {
+    env: { ...env, PORT: String(port) },
+    cwd: root,
+  });
   await waitForHttp(`http://127.0.0.1:${port}/health`, instance, 60_000, 200);
   return { instance, startToHealthyMs: Math.round(performance.now() - startedAt) };
 }
@@ -65,10 +70,17 @@ export async function benchCloudwiki(seconds: number, connections: number, log: 
     await ensureSessionTable(new DynamoDBClient({ region, endpoint: dynamodb.url, credentials }), sessionTable);
 
     const helloPort = await freePort();
-    const hello = startProcess(process.execPath, [path.join(__dirname, 'express-hello.cjs')], { env: { ...process.env, PORT: String(helloPort) }, cwd: root });
+    const hello = startProcess(process.execPath, [path.join(__dirname, 'express-hello.cjs')], {
+      env: { ...process.env, PORT: String(helloPort) },
+      cwd: root,
+    });
     cleanup.push(hello.stop);
     await waitForHttp(`http://127.0.0.1:${helloPort}/`, hello, 10_000, 200);
-    log(`Express hello world: ${connections} connections for ${seconds} s ...`);
+    // Each target is warmed up before it is measured: V8 (and DynamoDB Local's JVM) compile the
+    // hot paths in the first seconds, and the first of the runs would otherwise pay for that.
+    const warmUpSeconds = Math.min(3, seconds / 2);
+    log(`Express hello world: ${warmUpSeconds} s warm-up, then ${connections} connections for ${seconds} s ...`);
+    await attack({ url: `http://127.0.0.1:${helloPort}/`, connections, durationSeconds: warmUpSeconds });
     const helloReport = await attack({ url: `http://127.0.0.1:${helloPort}/`, connections, durationSeconds: seconds });
     await hello.stop();
 
@@ -108,19 +120,26 @@ export async function benchCloudwiki(seconds: number, connections: number, log: 
         throw new Error(`${error.message}\n--- cloudwiki's last output ---\n${warm.instance.output()}`);
       });
 
-    log(`anonymous page views: ${connections} connections for ${seconds} s ...`);
+    log(`anonymous page views: ${warmUpSeconds} s warm-up, then ${connections} connections for ${seconds} s ...`);
+    await withInstanceOutput(attack({ url: `${base}/wiki/Home`, connections, durationSeconds: warmUpSeconds }));
     const anonymous = await attack({ url: `${base}/wiki/Home`, connections, durationSeconds: seconds });
 
     // The session store's cost of an account: measured apart so the page-view figure excludes it.
     proxy.reset();
     const signups = 10;
-    await withInstanceOutput(prepareVirtualUsers(base, { mode: 'signup', password: 'bench-password-123' }, signups, `s${Date.now().toString(36)}`, 0));
+    await withInstanceOutput(
+      prepareVirtualUsers(base, { mode: 'signup', password: 'bench-password-123' }, signups, `s${Date.now().toString(36)}`, 0),
+    );
     const dynamoDbPerSignup = perOperation(proxy.counts(), signups);
 
     const scenarioFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-scenario-')), 'logged-in-views.json');
-    writeFileSync(scenarioFile, JSON.stringify({ login: { mode: 'signup', password: 'bench-password-123' }, requests: [{ path: '/wiki/Home' }] }));
+    writeFileSync(
+      scenarioFile,
+      JSON.stringify({ login: { mode: 'signup', password: 'bench-password-123' }, requests: [{ path: '/wiki/Home' }] }),
+    );
+    log(`logged-in page views: ${warmUpSeconds} s warm-up, then ${connections} virtual users for ${seconds} s ...`);
+    await withInstanceOutput(attack({ url: base, connections, durationSeconds: warmUpSeconds, scenarioFile }));
     proxy.reset();
-    log(`logged-in page views: ${connections} virtual users for ${seconds} s ...`);
     const loggedIn = await withInstanceOutput(attack({ url: base, connections, durationSeconds: seconds, scenarioFile }));
     const peakMemoryMiB = memoryMiB(pid).peak;
     const viewCounts = proxy.counts();

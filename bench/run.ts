@@ -2,7 +2,7 @@
 // bounded by --seconds. Figures depend on the machine: the ratios (each against a baseline
 // measured in the same run) are what carries over.
 import { execFileSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { benchGenerators, type GeneratorFigures } from './bees-efficiency';
 import { benchCloudwiki, type CloudwikiFigures } from './cloudwiki';
@@ -27,20 +27,32 @@ function table(rows: string[][]): string {
   return [line(rows[0]!), line(widths.map((width) => '-'.repeat(width))), ...rows.slice(1).map(line)].join('\n');
 }
 
-const format = (value: number, digits = 0): string => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const format = (value: number, digits = 0): string =>
+  value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const perOperation = (counts: Record<string, number>): string =>
-  Object.entries(counts).filter(([, n]) => n > 0).map(([operation, n]) => `${n} ${operation}`).join(', ') || 'none';
+  Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([operation, n]) => `${n} ${operation}`)
+    .join(', ') || 'none';
 
 function generatorRows(figures: GeneratorFigures[]): string[][] {
   const find = (prefix: string) => figures.find((row) => row.tool.startsWith(prefix))!;
   const bees = find('bees --local 1');
   return [
-    ...figures.map((row) => [`load generator: ${row.tool}`, `${format(row.rps)} req/s`, `${format(row.requestsPerCpuSecond)} requests per CPU-second; ${row.command}`]),
+    ...figures.map((row) => [
+      `load generator: ${row.tool}`,
+      `${format(row.rps)} req/s`,
+      `median of ${row.rounds}; ${format(row.requestsPerCpuSecond)} requests per CPU-second; ${row.command}`,
+    ]),
     ['bees ÷ autocannon alone (req/s)', format(bees.rps / find('autocannon').rps, 2), 'same target, connections and duration'],
     ['bees ÷ wrk (req/s)', format(bees.rps / find('wrk').rps, 2), 'wrk is C; one thread'],
     // On two cores the target shares the machine, so req/s can hit the target's ceiling first;
     // requests per CPU-second of the generator is the figure that isolates the tool itself.
-    ['bees ÷ autocannon alone (per CPU-second)', format(bees.requestsPerCpuSecond / find('autocannon').requestsPerCpuSecond, 2), 'includes bees’ start-up: tsx compiles the queen and the bee'],
+    [
+      'bees ÷ autocannon alone (per CPU-second)',
+      format(bees.requestsPerCpuSecond / find('autocannon').requestsPerCpuSecond, 2),
+      'includes bees’ start-up: tsx compiles the queen and the bee',
+    ],
     ['bees ÷ wrk (per CPU-second)', format(bees.requestsPerCpuSecond / find('wrk').requestsPerCpuSecond, 2), ''],
   ];
 }
@@ -48,19 +60,52 @@ function generatorRows(figures: GeneratorFigures[]): string[][] {
 function cloudwikiRows(figures: CloudwikiFigures): string[][] {
   return [
     ['Express hello world (baseline)', `${format(figures.helloRps)} req/s`, 'bare Express 5, same machine, same run'],
-    ['cloudwiki anonymous page views', `${format(figures.anonymousRps)} req/s`, `${format(figures.anonymousRatio, 3)} × hello world; GET /wiki/Home`],
-    ['cloudwiki logged-in page views', `${format(figures.loggedInRps)} req/s`, `${format(figures.loggedInRatio, 3)} × hello world; a session per virtual user`],
-    ['DynamoDB operations per logged-in view', perOperation(figures.dynamoDbPerLoggedInView), `per signup: ${perOperation(figures.dynamoDbPerSignup)}`],
-    ['p99 at half of peak (open loop)', `${figures.halfPeakP99Ms} ms`, `${format(figures.halfPeakRate)} req/s scheduled; p50 ${figures.halfPeakP50Ms} ms; p99 at peak ${figures.peakP99Ms} ms`],
-    ['process start to healthy', `${format(figures.warmStartToHealthyMs)} ms`, `${format(figures.coldStartToHealthyMs)} ms on an empty database (migrations)`],
-    ['memory per instance under load', `${format(figures.peakMemoryMiB)} MiB`, `peak RSS; ${format(figures.idleMemoryMiB)} MiB idle after start`],
-    ['failed requests in cloudwiki runs', `${figures.errors} errors, ${figures.non2xx} non-2xx`, 'any here makes the figures above suspect'],
+    [
+      'cloudwiki anonymous page views',
+      `${format(figures.anonymousRps)} req/s`,
+      `${format(figures.anonymousRatio, 3)} × hello world; GET /wiki/Home`,
+    ],
+    [
+      'cloudwiki logged-in page views',
+      `${format(figures.loggedInRps)} req/s`,
+      `${format(figures.loggedInRatio, 3)} × hello world; a session per virtual user`,
+    ],
+    [
+      'DynamoDB operations per logged-in view',
+      perOperation(figures.dynamoDbPerLoggedInView),
+      `per signup: ${perOperation(figures.dynamoDbPerSignup)}`,
+    ],
+    [
+      'p99 at half of peak (open loop)',
+      `${figures.halfPeakP99Ms} ms`,
+      `${format(figures.halfPeakRate)} req/s scheduled; p50 ${figures.halfPeakP50Ms} ms; p99 at peak ${figures.peakP99Ms} ms`,
+    ],
+    [
+      'process start to healthy',
+      `${format(figures.warmStartToHealthyMs)} ms`,
+      `${format(figures.coldStartToHealthyMs)} ms on an empty database (migrations)`,
+    ],
+    [
+      'memory per instance under load',
+      `${format(figures.peakMemoryMiB)} MiB`,
+      `peak RSS; ${format(figures.idleMemoryMiB)} MiB idle after start`,
+    ],
+    [
+      'failed requests in cloudwiki runs',
+      `${figures.errors} errors, ${figures.non2xx} non-2xx`,
+      'any here makes the figures above suspect',
+    ],
   ];
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '32' }, only: { type: 'string' }, help: { type: 'boolean' } },
+    options: {
+      seconds: { type: 'string', default: '10' },
+      connections: { type: 'string', default: '32' },
+      only: { type: 'string' },
+      help: { type: 'boolean' },
+    },
   });
   if (values.help) {
     console.log(usage);
@@ -71,6 +116,7 @@ async function main(): Promise<void> {
   if (!(seconds > 0) || !Number.isInteger(connections) || connections < 1) throw new Error(`bad --seconds or --connections\n\n${usage}`);
   const log = (line: string) => console.error(`bench: ${line}`);
   const startedAt = Date.now();
+  const loadBefore = loadavg()[0]!;
   const rows: string[][] = [['benchmark', 'result', 'notes']];
   if (values.only !== 'cloudwiki') {
     log(`load generators against a trivial loopback server, ${seconds} s each ...`);
@@ -78,7 +124,10 @@ async function main(): Promise<void> {
   }
   if (values.only !== 'generators') rows.push(...cloudwikiRows(await benchCloudwiki(seconds, connections, log)));
   console.log(`\nMachine: ${machine()}\nCommand: npm run bench -- ${process.argv.slice(2).join(' ')}`.trimEnd());
-  console.log(`Total time: ${Math.round((Date.now() - startedAt) / 1000)} s\n`);
+  // Other work on the machine shows up in every figure; the load average says how much there was.
+  console.log(
+    `Total time: ${Math.round((Date.now() - startedAt) / 1000)} s; 1-minute load average ${loadBefore.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after\n`,
+  );
   console.log(table(rows));
 }
 

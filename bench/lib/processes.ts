@@ -94,10 +94,14 @@ export interface CommandRun {
 /** Runs a command to completion and measures the CPU it and its children used. */
 export async function runMeasured(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CommandRun> {
   const quoted = [command, ...args].map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child = spawn('bash', ['-c', `${quoted} 2>/tmp/.bench-stderr-$$; code=$?; times >&2; cat /tmp/.bench-stderr-$$ >&2; rm -f /tmp/.bench-stderr-$$; exit $code`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env,
-  });
+  const child = spawn(
+    'bash',
+    ['-c', `${quoted} 2>/tmp/.bench-stderr-$$; code=$?; times >&2; cat /tmp/.bench-stderr-$$ >&2; rm -f /tmp/.bench-stderr-$$; exit $code`],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));

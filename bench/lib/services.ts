@@ -37,9 +37,25 @@ export async function startPostgres(): Promise<Service> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'bench-pg-'));
   chownSync(dataDir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
   const asPostgres = (command: string, args: string[]) => ['-u', 'postgres', '--', path.join(postgresBin, command), ...args];
-  execFileSync('runuser', asPostgres('initdb', ['-D', path.join(dataDir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync']), { stdio: 'ignore' });
+  execFileSync('runuser', asPostgres('initdb', ['-D', path.join(dataDir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync']), {
+    stdio: 'ignore',
+  });
   const port = await freePort();
-  const server = startProcess('runuser', asPostgres('postgres', ['-D', path.join(dataDir, 'data'), '-p', String(port), '-k', dataDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200']));
+  const server = startProcess(
+    'runuser',
+    asPostgres('postgres', [
+      '-D',
+      path.join(dataDir, 'data'),
+      '-p',
+      String(port),
+      '-k',
+      dataDir,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'max_connections=200',
+    ]),
+  );
   await waitForPostgres(port, dataDir, server);
   execFileSync('runuser', asPostgres('createdb', ['-h', dataDir, '-p', String(port), 'cloudwiki']), { stdio: 'ignore' });
   return {
@@ -78,7 +94,16 @@ export async function startDynamoDbLocal(): Promise<Service> {
   const port = await freePort();
   const server = startProcess(
     'java',
-    [`-Djava.library.path=${path.join(jarDir, 'DynamoDBLocal_lib')}`, '-jar', path.join(jarDir, 'DynamoDBLocal.jar'), '-inMemory', '-sharedDb', '-disableTelemetry', '-port', String(port)],
+    [
+      `-Djava.library.path=${path.join(jarDir, 'DynamoDBLocal_lib')}`,
+      '-jar',
+      path.join(jarDir, 'DynamoDBLocal.jar'),
+      '-inMemory',
+      '-sharedDb',
+      '-disableTelemetry',
+      '-port',
+      String(port),
+    ],
     { cwd: jarDir },
   );
   const url = `http://127.0.0.1:${port}`;
@@ -101,7 +126,10 @@ export async function startCountingProxy(targetUrl: string): Promise<CountingPro
   let counts: Record<string, number> = {};
   const agent = new http.Agent({ keepAlive: true });
   const server = http.createServer((request, response) => {
-    const operation = String(request.headers['x-amz-target'] ?? 'unknown').split('.').at(-1) ?? 'unknown';
+    const operation =
+      String(request.headers['x-amz-target'] ?? 'unknown')
+        .split('.')
+        .at(-1) ?? 'unknown';
     counts[operation] = (counts[operation] ?? 0) + 1;
     const upstream = http.request(
       { host: target.hostname, port: target.port, method: request.method, path: request.url, headers: request.headers, agent },

@@ -8,12 +8,7 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string | Buffer;
     setupRequest?: (request: AutocannonRequest, context: Record<string, unknown>) => AutocannonRequest;
-    onResponse?: (
-      status: number,
-      body: string,
-      context: Record<string, unknown>,
-      headers: Record<string, string | string[]>,
-    ) => void;
+    onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string | string[]>) => void;
   }
 
   /** One connection. `_doRequest` is private API, wrapped by bees' open-loop pacer (pinned major). */

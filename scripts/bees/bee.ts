@@ -74,9 +74,7 @@ function virtualUserRequests(spec: BeeSpec, connection: number, user: VirtualUse
  */
 export async function runBee(spec: BeeSpec, onProgress?: (progress: BeeProgress) => void): Promise<BeeResult> {
   const setupStarted = performance.now();
-  const users = spec.login
-    ? await prepareVirtualUsers(spec.url, spec.login, spec.connections, spec.runId, spec.bee)
-    : undefined;
+  const users = spec.login ? await prepareVirtualUsers(spec.url, spec.login, spec.connections, spec.runId, spec.bee) : undefined;
   const setupSeconds = (performance.now() - setupStarted) / 1000;
 
   const latency = createLatencyHistogram();
@@ -128,9 +126,7 @@ export async function runBee(spec: BeeSpec, onProgress?: (progress: BeeProgress)
     };
   }
 
-  const progressTimer = onProgress
-    ? setInterval(() => onProgress({ bee: spec.bee, requests, errors }), 1000)
-    : undefined;
+  const progressTimer = onProgress ? setInterval(() => onProgress({ bee: spec.bee, requests, errors }), 1000) : undefined;
 
   await new Promise<void>((resolve, reject) => {
     const instance = autocannon(options, (error) => (error ? reject(error) : resolve()));

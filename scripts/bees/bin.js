@@ -1,13 +1,21 @@
 #!/usr/bin/env node
-// The `bees` bin: the compiled CLI after `npm run build`, otherwise the TypeScript through tsx.
+// The `bees` bin: the TypeScript source through tsx in a development checkout (so it never runs a
+// stale build), the compiled CLI from `npm run build` where tsx is not installed.
 'use strict';
 const path = require('node:path');
-const { existsSync } = require('node:fs');
 
-const compiled = path.join(__dirname, '..', '..', 'dist', 'scripts', 'bees', 'cli.js');
-if (existsSync(compiled)) {
-  require(compiled).main();
-} else {
+function tsxAvailable() {
+  try {
+    require.resolve('tsx/cjs');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+if (tsxAvailable()) {
   require('tsx/cjs');
   require('./cli.ts').main();
+} else {
+  require(path.join(__dirname, '..', '..', 'dist', 'scripts', 'bees', 'cli.js')).main();
 }

@@ -27,16 +27,20 @@ const defaultIo: CliIo = {
   awsClients: (region) => ({ ec2: new EC2Client({ region }), ssm: new SSMClient({ region }), s3: new S3Client({ region }) }),
 };
 
-const whole = (name: string) => (value: string): number => {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`${name} must be a whole number of at least 1`);
-  return parsed;
-};
-const positive = (name: string) => (value: string): number => {
-  const parsed = Number(value);
-  if (!(parsed >= 0) || !Number.isFinite(parsed)) throw new InvalidArgumentError(`${name} must be a number of at least 0`);
-  return parsed;
-};
+const whole =
+  (name: string) =>
+  (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`${name} must be a whole number of at least 1`);
+    return parsed;
+  };
+const positive =
+  (name: string) =>
+  (value: string): number => {
+    const parsed = Number(value);
+    if (!(parsed >= 0) || !Number.isFinite(parsed)) throw new InvalidArgumentError(`${name} must be a number of at least 0`);
+    return parsed;
+  };
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 function parseHeaders(lines: readonly string[], cookies: readonly string[]): Record<string, string> {
@@ -230,18 +234,20 @@ Examples:
     }
     io.stdout.write(`Swarm "${flags.swarm}": ${state.bees.length} bee(s)\n`);
     for (const bee of state.bees) {
-      io.stdout.write(`  ${bee.instanceId}  ${bee.state.padEnd(8)} ${bee.instanceType.padEnd(10)} ${bee.availabilityZone.padEnd(11)} SSM ${bee.ssmPing.padEnd(14)} expires ${bee.expiresAt ?? '?'}\n`);
+      io.stdout.write(
+        `  ${bee.instanceId}  ${bee.state.padEnd(8)} ${bee.instanceType.padEnd(10)} ${bee.availabilityZone.padEnd(11)} SSM ${bee.ssmPing.padEnd(14)} expires ${bee.expiresAt ?? '?'}\n`,
+      );
     }
   });
 
-  swarmOptions(program.command('down').description('terminate every bee of the swarm (a dry run unless --yes)').option('--yes', 'really terminate')).action(
-    async (flags) => {
-      const outcome = await terminateBees(io.awsClients(flags.region), flags.swarm, !flags.yes);
-      if (outcome.instanceIds.length === 0) io.stdout.write(`Swarm "${flags.swarm}" has no live bees.\n`);
-      else if (outcome.dryRun) io.stdout.write(`Dry run: would terminate ${outcome.instanceIds.join(', ')}. Add --yes to terminate.\n`);
-      else io.stdout.write(`Terminating ${outcome.instanceIds.join(', ')}.\n`);
-    },
-  );
+  swarmOptions(
+    program.command('down').description('terminate every bee of the swarm (a dry run unless --yes)').option('--yes', 'really terminate'),
+  ).action(async (flags) => {
+    const outcome = await terminateBees(io.awsClients(flags.region), flags.swarm, !flags.yes);
+    if (outcome.instanceIds.length === 0) io.stdout.write(`Swarm "${flags.swarm}" has no live bees.\n`);
+    else if (outcome.dryRun) io.stdout.write(`Dry run: would terminate ${outcome.instanceIds.join(', ')}. Add --yes to terminate.\n`);
+    else io.stdout.write(`Terminating ${outcome.instanceIds.join(', ')}.\n`);
+  });
   return program;
 }
 

@@ -97,9 +97,7 @@ function isDryRunSuccess(error: unknown): boolean {
  * (it answers DryRunOperation when the real call would have succeeded).
  */
 export async function launchBees(clients: AwsClients, options: LaunchOptions): Promise<LaunchOutcome> {
-  const imageId =
-    options.imageId ??
-    (await clients.ssm.send(new GetParameterCommand({ Name: defaultAmiParameter }))).Parameter?.Value;
+  const imageId = options.imageId ?? (await clients.ssm.send(new GetParameterCommand({ Name: defaultAmiParameter }))).Parameter?.Value;
   if (!imageId) throw new Error(`SSM parameter ${defaultAmiParameter} has no value; pass --ami`);
   const expiresAt = new Date((options.now ?? new Date()).getTime() + options.maxLifetimeMinutes * 60_000).toISOString();
   const tags = [
@@ -181,7 +179,19 @@ export interface Ec2AttackOptions {
 }
 
 const outputKeyPrefix = 'bees-output';
-const finalStatuses = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'Cancelling', 'Undeliverable', 'Terminated', 'InvalidPlatform', 'AccessDenied', 'DeliveryTimedOut', 'ExecutionTimedOut']);
+const finalStatuses = new Set([
+  'Success',
+  'Failed',
+  'TimedOut',
+  'Cancelled',
+  'Cancelling',
+  'Undeliverable',
+  'Terminated',
+  'InvalidPlatform',
+  'AccessDenied',
+  'DeliveryTimedOut',
+  'ExecutionTimedOut',
+]);
 
 /** Shell run on the bee: refuse politely while the bee is still installing. */
 export function agentCommand(spec: BeeSpec): string {
@@ -189,7 +199,13 @@ export function agentCommand(spec: BeeSpec): string {
   return `test -f /opt/bees/ready || { echo "bee not ready yet: user data is still installing; retry in a minute" >&2; exit 3; }\n/opt/bees/agent --spec-base64 ${encoded}`;
 }
 
-async function readBeeOutput(clients: AwsClients, options: Ec2AttackOptions, commandId: string, instanceId: string, inline: string): Promise<string> {
+async function readBeeOutput(
+  clients: AwsClients,
+  options: Ec2AttackOptions,
+  commandId: string,
+  instanceId: string,
+  inline: string,
+): Promise<string> {
   if (!options.outputBucket) return inline;
   // SSM's own key layout for AWS-RunShellScript output in S3.
   const key = `${outputKeyPrefix}/${commandId}/${instanceId}/awsrunShellScript/0.awsrunShellScript/stdout`;
@@ -239,7 +255,12 @@ async function attackWithOneBee(clients: AwsClients, bee: Bee, spec: BeeSpec, op
 }
 
 /** One SSM command a bee, each with its own share of the attack; results are gathered by polling. */
-export async function attackWithEc2Bees(clients: AwsClients, bees: readonly Bee[], specs: readonly BeeSpec[], options: Ec2AttackOptions): Promise<BeeResult[]> {
+export async function attackWithEc2Bees(
+  clients: AwsClients,
+  bees: readonly Bee[],
+  specs: readonly BeeSpec[],
+  options: Ec2AttackOptions,
+): Promise<BeeResult[]> {
   return Promise.all(
     specs.map(async (spec) => {
       const bee = bees[spec.bee];

@@ -3,8 +3,7 @@ import type { AttackReport, TimelinePoint } from './report';
 // A self-contained page: inline SVG charts and no scripts, so it opens offline and can be attached
 // to a ticket as one file.
 
-const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
 const width = 720;
 const height = 240;
@@ -22,8 +21,10 @@ function yAxis(max: number, unit: string): string {
   return [0, 0.5, 1]
     .map((fraction) => {
       const y = margin.top + plotHeight * (1 - fraction);
-      return `<line x1="${margin.left}" x2="${width - margin.right}" y1="${y}" y2="${y}" class="grid"/>` +
-        `<text x="${margin.left - 6}" y="${y + 4}" text-anchor="end">${+(max * fraction).toPrecision(3)} ${unit}</text>`;
+      return (
+        `<line x1="${margin.left}" x2="${width - margin.right}" y1="${y}" y2="${y}" class="grid"/>` +
+        `<text x="${margin.left - 6}" y="${y + 4}" text-anchor="end">${+(max * fraction).toPrecision(3)} ${unit}</text>`
+      );
     })
     .join('');
 }
@@ -53,8 +54,13 @@ function latencyHistogram(report: AttackReport): string {
     .map((bucket, index) => {
       const barHeight = (plotHeight * bucket.count) / max;
       const x = margin.left + index * barWidth;
-      return `<rect x="${(x + 1).toFixed(1)}" y="${(margin.top + plotHeight - barHeight).toFixed(1)}" width="${Math.max(1, barWidth - 2).toFixed(1)}" height="${barHeight.toFixed(1)}"><title>≤ ${bucket.upToMs} ms: ${bucket.count}</title></rect>` +
-        (index % 4 === 0 ? `<text x="${(x + barWidth / 2).toFixed(1)}" y="${height - 8}" text-anchor="middle">${bucket.upToMs}</text>` : '');
+      return (
+        `<rect x="${(x + 1).toFixed(1)}" y="${(margin.top + plotHeight - barHeight).toFixed(1)}" width="${Math.max(1, barWidth - 2).toFixed(1)}" height="${barHeight.toFixed(1)}"><title>≤ ${bucket.upToMs} ms: ${bucket.count}</title></rect>` +
+        // Powers of ten label the bars' upper edges: 0.01, 0.1, 1, 10 ... ms.
+        (/^(10*|0\.0*1)$/.test(String(bucket.upToMs))
+          ? `<text x="${(x + barWidth).toFixed(1)}" y="${height - 8}" text-anchor="middle">${bucket.upToMs}</text>`
+          : '')
+      );
     })
     .join('');
   return `<svg viewBox="0 0 ${width} ${height}" role="img" aria-label="latency histogram, milliseconds on a log scale">
@@ -63,9 +69,14 @@ ${yAxis(max, '')}${bars}</svg>`;
 
 export function formatHtml(report: AttackReport): string {
   const rows = report.perBee
-    .map((bee) => `<tr><td>${bee.bee}</td><td>${bee.requests}</td><td>${bee.errors}</td><td>${bee.rps}</td><td>${bee.latency.p50}</td><td>${bee.latency.p99}</td><td>${bee.latency.max}</td></tr>`)
+    .map(
+      (bee) =>
+        `<tr><td>${bee.bee}</td><td>${bee.requests}</td><td>${bee.errors}</td><td>${bee.rps}</td><td>${bee.latency.p50}</td><td>${bee.latency.p99}</td><td>${bee.latency.max}</td></tr>`,
+    )
     .join('\n');
-  const codes = Object.entries(report.statusCodes).map(([code, count]) => `${code}: ${count}`).join(', ');
+  const codes = Object.entries(report.statusCodes)
+    .map(([code, count]) => `${code}: ${count}`)
+    .join(', ');
   const { latency } = report;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>bees report: ${escapeHtml(report.target)}</title>
@@ -83,7 +94,15 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:right;border-bo
 ${report.verdict.reasons.length ? `<ul>${report.verdict.reasons.map((reason) => `<li>${escapeHtml(reason)}</li>`).join('')}</ul>` : ''}
 <table>
 <tr><th>requests</th><td>${report.requests}</td></tr>
-<tr><th>failed without an answer</th><td>${report.errors}</td></tr>
+<tr><th>failed without an answer</th><td>${report.errors}${
+    report.errors
+      ? ` (${escapeHtml(
+          Object.entries(report.errorsByKind)
+            .map(([kind, count]) => `${kind}: ${count}`)
+            .join(', '),
+        )})`
+      : ''
+  }</td></tr>
 <tr><th>req/s</th><td>${report.rps} <small>(${escapeHtml(report.rpsMeaning)})</small></td></tr>
 <tr><th>status codes</th><td>${escapeHtml(codes)}</td></tr>
 <tr><th>latency ms</th><td>p50 ${latency.p50} · p90 ${latency.p90} · p99 ${latency.p99} · p99.9 ${latency.p999} · max ${latency.max}</td></tr>

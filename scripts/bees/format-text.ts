@@ -25,7 +25,9 @@ export function formatText(report: AttackReport): string {
   );
   if (report.perBee.length > 1) {
     lines.push('');
-    lines.push(`${pad('bee', 4)} ${pad('requests', 10)} ${pad('errors', 7)} ${pad('req/s', 9)} ${pad('p50', 8)} ${pad('p99', 8)} ${pad('max', 8)}`);
+    lines.push(
+      `${pad('bee', 4)} ${pad('requests', 10)} ${pad('errors', 7)} ${pad('req/s', 9)} ${pad('p50', 8)} ${pad('p99', 8)} ${pad('max', 8)}`,
+    );
     for (const bee of report.perBee) {
       lines.push(
         `${pad(bee.bee, 4)} ${pad(number(bee.requests), 10)} ${pad(number(bee.errors), 7)} ${pad(number(bee.rps), 9)} ` +

@@ -58,8 +58,7 @@ const microsToMillis = (micros: number): number => Math.round(micros) / 1000;
 
 export function summarizeLatency(histogram: LatencyHistogram): LatencySummary {
   const empty = histogram.totalCount === 0;
-  const at = (percentile: number): number =>
-    empty ? 0 : microsToMillis(histogram.getValueAtPercentile(percentile));
+  const at = (percentile: number): number => (empty ? 0 : microsToMillis(histogram.getValueAtPercentile(percentile)));
   return {
     p50: at(50),
     p90: at(90),
@@ -83,9 +82,8 @@ export function logBuckets(histogram: LatencyHistogram): HistogramBucket[] {
   if (histogram.totalCount === 0) return [];
   // Four buckets per power of ten (10, 18, 32, 56, 100 ... µs), so loopback and WAN runs both read.
   const bounds: number[] = [];
-  for (let upper = 10; bounds.at(-1) === undefined || (bounds.at(-1) as number) < histogram.maxValue; ) {
-    bounds.push(upper);
-    upper = Math.ceil(upper * 1.778);
+  for (let decade = 10; bounds.length === 0 || (bounds.at(-1) as number) < histogram.maxValue; decade *= 10) {
+    bounds.push(...[1, 1.8, 3.2, 5.6].map((step) => Math.round(decade * step)));
   }
   const counts = bounds.map(() => 0);
   const values = (histogram as unknown as hdr.JsHistogram).recordedValuesIterator;

@@ -10,9 +10,11 @@ function agentExecArgv(): string[] {
   return agentPath.endsWith('.ts') ? ['--import', require.resolve('tsx')] : [];
 }
 
-function runLocalBee(spec: BeeSpec, onProgress: (progress: BeeProgress) => void): Promise<BeeResult> {
+function runLocalBee(spec: BeeSpec, onProgress: (progress: BeeProgress) => void, children: Set<ChildProcess>): Promise<BeeResult> {
   return new Promise((resolve, reject) => {
     const child: ChildProcess = fork(agentPath, [], { execArgv: agentExecArgv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    children.add(child);
+    child.once('exit', () => children.delete(child));
     let settled = false;
     child.on('message', (message: BeeMessage) => {
       if (message.type === 'progress') onProgress({ bee: spec.bee, requests: message.requests, errors: message.errors });
@@ -33,6 +35,13 @@ function runLocalBee(spec: BeeSpec, onProgress: (progress: BeeProgress) => void)
 }
 
 /** Runs each spec in its own process: N processes use N cores, as N EC2 bees use N machines. */
-export function attackWithLocalBees(specs: readonly BeeSpec[], onProgress: (progress: BeeProgress) => void): Promise<BeeResult[]> {
-  return Promise.all(specs.map((spec) => runLocalBee(spec, onProgress)));
+export async function attackWithLocalBees(specs: readonly BeeSpec[], onProgress: (progress: BeeProgress) => void): Promise<BeeResult[]> {
+  const children = new Set<ChildProcess>();
+  try {
+    return await Promise.all(specs.map((spec) => runLocalBee(spec, onProgress, children)));
+  } catch (error) {
+    // One bee failed (a login refused, say): the report would be partial, so stop the others now.
+    for (const child of children) child.kill();
+    throw error;
+  }
 }

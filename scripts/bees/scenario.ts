@@ -4,7 +4,10 @@ import { z } from 'zod';
 import type { LoginPlan, Route } from './spec';
 
 const routeSchema = z.object({
-  method: z.string().regex(/^[A-Z]+$/, 'an upper-case HTTP method').default('GET'),
+  method: z
+    .string()
+    .regex(/^[A-Z]+$/, 'an upper-case HTTP method')
+    .default('GET'),
   path: z.string().startsWith('/', 'a path starting with /'),
   weight: z.number().positive().default(1),
   headers: z.record(z.string(), z.string()).optional(),
@@ -41,7 +44,7 @@ export function loadScenario(file: string): Scenario {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new Error(`cannot read scenario ${file}: ${(error as Error).message}`);
+    throw new Error(`cannot read scenario ${file}: ${(error as Error).message}`, { cause: error });
   }
   const parsed = scenarioSchema.safeParse(raw);
   if (!parsed.success) {

@@ -40,7 +40,9 @@ export function renderUserData({ maxLifetimeMinutes, agentSource }: UserDataOpti
   if (!Number.isInteger(maxLifetimeMinutes) || maxLifetimeMinutes < 5) {
     throw new Error(`--max-lifetime must be a whole number of minutes, at least 5 (got ${maxLifetimeMinutes})`);
   }
-  const agentGzipBase64 = gzipSync(agentSource, { level: 9 }).toString('base64').replace(/(.{76})/g, '$1\n');
+  const agentGzipBase64 = gzipSync(agentSource, { level: 9 })
+    .toString('base64')
+    .replace(/(.{76})/g, '$1\n');
   const script = `#!/usr/bin/env bash
 set -euo pipefail
 

@@ -96,8 +96,7 @@ export async function prepareVirtualUsers(
   const worker = async (): Promise<void> => {
     while (next < count) {
       const number = next++;
-      const username =
-        plan.mode === 'signup' ? signupName(runId, bee, number) : pickListed(plan.users ?? [], bee, number, count);
+      const username = plan.mode === 'signup' ? signupName(runId, bee, number) : pickListed(plan.users ?? [], bee, number, count);
       users[number] = { number, username, jar: await logIn(baseUrl, plan.mode, username, plan.password) };
     }
   };

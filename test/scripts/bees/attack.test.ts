@@ -33,6 +33,19 @@ describe('bees attack --local (real bee processes against a loopback server)', (
     }
   });
 
+  it('when an attack runs with progress on, then the bees report a live progress line while it runs', async () => {
+    const target = await listenOnLoopback((_request, response) => response.end('ok'));
+    try {
+      const run = await bees(['attack', '-u', target.url, '--local', '2', '-d', '2', '-c', '2']);
+
+      expect(run.code).toBe(0);
+      // Not a terminal here, so whole lines rather than one rewritten line.
+      expect(run.stderr).toMatch(/^\[\d+s\] [12] bee\(s\) reporting: [\d,]+ responses, ~[\d,]+ req\/s, 0 errors$/m);
+    } finally {
+      await target.close();
+    }
+  });
+
   it('when the target answers 503 too often, then the verdict fails and the exit code is 1', async () => {
     let served = 0;
     const target = await listenOnLoopback((_request, response) => {
@@ -40,7 +53,20 @@ describe('bees attack --local (real bee processes against a loopback server)', (
       response.end();
     });
     try {
-      const run = await bees(['attack', '-u', target.url, '--local', '1', '-n', '200', '-c', '2', '--max-error-rate', '0.1', '--no-progress']);
+      const run = await bees([
+        'attack',
+        '-u',
+        target.url,
+        '--local',
+        '1',
+        '-n',
+        '200',
+        '-c',
+        '2',
+        '--max-error-rate',
+        '0.1',
+        '--no-progress',
+      ]);
 
       expect(run.code).toBe(1);
       expect(run.stdout).toContain('503: 50');
@@ -93,14 +119,20 @@ describe('bees attack --local (real bee processes against a loopback server)', (
 
       expect(run.code).toBe(0);
       const reads = hits['GET /wiki/Home'] ?? 0;
-      const writes = Object.entries(hits).filter(([key]) => key.startsWith('PUT /api/pages/Bee-')).reduce((sum, [, n]) => sum + n, 0);
+      const writes = Object.entries(hits)
+        .filter(([key]) => key.startsWith('PUT /api/pages/Bee-'))
+        .reduce((sum, [, n]) => sum + n, 0);
       expect(reads + writes).toBe(800);
       // 3:1 of 800 is 600:200; the bounds are many standard deviations wide.
       expect(reads).toBeGreaterThan(500);
       expect(writes).toBeGreaterThan(120);
       expect(bodies[0]).toBe('application/json {"body":"buzz","summary":"load"}');
       // [<bee>]-[<vu>]-[<n>] names a new page on every write.
-      expect(Object.entries(hits).filter(([key]) => key.startsWith('PUT ')).every(([, n]) => n === 1)).toBe(true);
+      expect(
+        Object.entries(hits)
+          .filter(([key]) => key.startsWith('PUT '))
+          .every(([, n]) => n === 1),
+      ).toBe(true);
     } finally {
       await target.close();
     }
@@ -108,11 +140,11 @@ describe('bees attack --local (real bee processes against a loopback server)', (
 
   it('when one response stalls under an open-loop rate, then the requests due during the stall carry the wait (coordinated omission)', async () => {
     const stallMs = 400;
-    const target = await listenOnLoopback((_request, response) => {
+    const target = (await listenOnLoopback((_request, response) => {
       const stall = !target.stalled;
       target.stalled = true;
       setTimeout(() => response.end('ok'), stall ? stallMs : 0);
-    }) as Awaited<ReturnType<typeof listenOnLoopback>> & { stalled?: boolean };
+    })) as Awaited<ReturnType<typeof listenOnLoopback>> & { stalled?: boolean };
     try {
       const argv = ['attack', '-u', target.url, '--local', '1', '-n', '50', '-c', '1', '--json', '--no-progress'];
       // One connection at 50/s: the stall holds up the ~20 requests scheduled behind the first.
@@ -152,7 +184,10 @@ describe('bees attack --local (real bee processes against a loopback server)', (
   it('when a logged-in scenario runs, then each virtual user signs up through the form and sends its own session cookie', async () => {
     const wiki = await startCloudwikiStandIn();
     const scenario = path.join(scratch, 'logged-in.json');
-    writeFileSync(scenario, JSON.stringify({ login: { mode: 'signup', password: 'correct-horse-battery' }, requests: [{ path: '/wiki/Home' }] }));
+    writeFileSync(
+      scenario,
+      JSON.stringify({ login: { mode: 'signup', password: 'correct-horse-battery' }, requests: [{ path: '/wiki/Home' }] }),
+    );
     try {
       const run = await bees(['attack', '-u', wiki.url, '-s', scenario, '--local', '2', '-n', '120', '-c', '4', '--json', '--no-progress']);
 
@@ -170,12 +205,15 @@ describe('bees attack --local (real bee processes against a loopback server)', (
     }
   });
 
-  it('when login fails, then the attack stops before sending load and says why', async () => {
+  it('when login fails, then every bee stops before sending load and the error says why', async () => {
     const wiki = await startCloudwikiStandIn();
     const scenario = path.join(scratch, 'bad-login.json');
-    writeFileSync(scenario, JSON.stringify({ login: { mode: 'login', password: 'not-the-password', users: ['nobody'] }, requests: [{ path: '/wiki/Home' }] }));
+    writeFileSync(
+      scenario,
+      JSON.stringify({ login: { mode: 'login', password: 'not-the-password', users: ['nobody'] }, requests: [{ path: '/wiki/Home' }] }),
+    );
     try {
-      const run = await bees(['attack', '-u', wiki.url, '-s', scenario, '--local', '1', '-n', '10', '-c', '1', '--no-progress']);
+      const run = await bees(['attack', '-u', wiki.url, '-s', scenario, '--local', '2', '-n', '10', '-c', '2', '--no-progress']);
 
       expect(run.code).toBe(2);
       expect(run.stderr).toContain('POST');

@@ -1,9 +1,4 @@
-import {
-  DescribeInstancesCommand,
-  EC2Client,
-  RunInstancesCommand,
-  TerminateInstancesCommand,
-} from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeInstanceInformationCommand,
@@ -13,12 +8,18 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { runBee } from '../../../scripts/bees/bee';
 import { bundleAgent, renderUserData, userDataLimitBytes } from '../../../scripts/bees/user-data';
 import type { AttackReport } from '../../../scripts/bees/report';
 import type { BeeSpec } from '../../../scripts/bees/spec';
 import { bees, listenOnLoopback } from './support/loopback';
+
+const execFileAsync = promisify(execFile);
 
 // AWS is mocked with the SDK's own command classes; everything else is real, including the bee
 // results that SSM hands back, which a real bee produced against a loopback server.
@@ -26,7 +27,11 @@ import { bees, listenOnLoopback } from './support/loopback';
 const ec2 = mockClient(EC2Client);
 const ssm = mockClient(SSMClient);
 const s3 = mockClient(S3Client);
-const awsClients = () => ({ ec2: new EC2Client({ region: 'eu-west-1' }), ssm: new SSMClient({ region: 'eu-west-1' }), s3: new S3Client({ region: 'eu-west-1' }) });
+const awsClients = () => ({
+  ec2: new EC2Client({ region: 'eu-west-1' }),
+  ssm: new SSMClient({ region: 'eu-west-1' }),
+  s3: new S3Client({ region: 'eu-west-1' }),
+});
 
 function dryRunOperation(): Error {
   return Object.assign(new Error('Request would have succeeded, but DryRun flag is set.'), { name: 'DryRunOperation' });
@@ -36,8 +41,19 @@ const twoBees = {
   Reservations: [
     {
       Instances: [
-        { InstanceId: 'i-0bbb', State: { Name: 'running' as const }, InstanceType: 'c7i.large' as const, Placement: { AvailabilityZone: 'eu-west-1b' }, Tags: [{ Key: 'bees:expires-at', Value: '2026-11-25T20:00:00.000Z' }] },
-        { InstanceId: 'i-0aaa', State: { Name: 'running' as const }, InstanceType: 'c7i.large' as const, Placement: { AvailabilityZone: 'eu-west-1a' } },
+        {
+          InstanceId: 'i-0bbb',
+          State: { Name: 'running' as const },
+          InstanceType: 'c7i.large' as const,
+          Placement: { AvailabilityZone: 'eu-west-1b' },
+          Tags: [{ Key: 'bees:expires-at', Value: '2026-11-25T20:00:00.000Z' }],
+        },
+        {
+          InstanceId: 'i-0aaa',
+          State: { Name: 'running' as const },
+          InstanceType: 'c7i.large' as const,
+          Placement: { AvailabilityZone: 'eu-west-1a' },
+        },
       ],
     },
   ],
@@ -50,7 +66,23 @@ beforeEach(() => {
 });
 
 describe('bees up', () => {
-  const upArgs = ['up', '-s', '3', '--swarm', 'lab', '--instance-profile', 'bees-ssm', '--subnet', 'subnet-0123', '--security-group', 'sg-0456', '--max-lifetime', '45', '--tag', 'team=perf'];
+  const upArgs = [
+    'up',
+    '-s',
+    '3',
+    '--swarm',
+    'lab',
+    '--instance-profile',
+    'bees-ssm',
+    '--subnet',
+    'subnet-0123',
+    '--security-group',
+    'sg-0456',
+    '--max-lifetime',
+    '45',
+    '--tag',
+    'team=perf',
+  ];
 
   it('when --yes is not given, then EC2 only checks the launch (DryRun) and nothing starts', async () => {
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'ami-0al2023' } });
@@ -64,7 +96,9 @@ describe('bees up', () => {
   });
 
   it('when --yes is given, then the bees launch tagged, SSM-managed, and set to terminate themselves', async () => {
-    ssm.on(GetParameterCommand, { Name: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' }).resolves({ Parameter: { Value: 'ami-0al2023' } });
+    ssm
+      .on(GetParameterCommand, { Name: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' })
+      .resolves({ Parameter: { Value: 'ami-0al2023' } });
     ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-1' }, { InstanceId: 'i-2' }, { InstanceId: 'i-3' }] });
 
     const run = await bees([...upArgs, '--yes'], awsClients);
@@ -86,7 +120,12 @@ describe('bees up', () => {
     });
     expect(input.KeyName).toBeUndefined();
     const tags = input.TagSpecifications![0]!.Tags!;
-    expect(tags).toEqual(expect.arrayContaining([{ Key: 'bees:swarm', Value: 'lab' }, { Key: 'team', Value: 'perf' }]));
+    expect(tags).toEqual(
+      expect.arrayContaining([
+        { Key: 'bees:swarm', Value: 'lab' },
+        { Key: 'team', Value: 'perf' },
+      ]),
+    );
     expect(tags.find((tag) => tag.Key === 'bees:expires-at')?.Value).toMatch(/^\d{4}-\d\d-\d\dT/);
     const userData = Buffer.from(input.UserData!, 'base64').toString('utf8');
     expect(userData.startsWith('#!/usr/bin/env bash\nset -euo pipefail\n')).toBe(true);
@@ -135,7 +174,10 @@ describe('bees report and down', () => {
     const run = await bees(['down', '--swarm', 'lab', '--yes'], awsClients);
 
     expect(run.code).toBe(0);
-    expect(ec2.commandCalls(TerminateInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: ['i-0aaa', 'i-0bbb', 'i-0ccc'], DryRun: false });
+    expect(ec2.commandCalls(TerminateInstancesCommand)[0]!.args[0].input).toEqual({
+      InstanceIds: ['i-0aaa', 'i-0bbb', 'i-0ccc'],
+      DryRun: false,
+    });
   });
 });
 
@@ -168,7 +210,10 @@ describe('bees attack on the EC2 swarm', () => {
         .rejectsOnce(Object.assign(new Error('invocation not yet'), { name: 'InvocationDoesNotExist' }))
         .callsFake(async (input) => ({ Status: 'Success', StandardOutputContent: await outputFor(input.CommandId) }));
 
-      const run = await bees(['attack', '-u', target.url, '--swarm', 'lab', '-n', '200', '-c', '4', '--poll-seconds', '0', '--json', '--no-progress'], awsClients);
+      const run = await bees(
+        ['attack', '-u', target.url, '--swarm', 'lab', '-n', '200', '-c', '4', '--poll-seconds', '0', '--json', '--no-progress'],
+        awsClients,
+      );
 
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
@@ -176,7 +221,10 @@ describe('bees attack on the EC2 swarm', () => {
       expect(report).toMatchObject({ bees: 2, requests: 200, statusCodes: { 200: 200 } });
       const sends = ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input);
       expect(sends.map((input) => input.InstanceIds)).toEqual([['i-0aaa'], ['i-0bbb']]);
-      expect(sends[0]).toMatchObject({ DocumentName: 'AWS-RunShellScript', Parameters: { executionTimeout: [expect.stringMatching(/^\d+$/)] } });
+      expect(sends[0]).toMatchObject({
+        DocumentName: 'AWS-RunShellScript',
+        Parameters: { executionTimeout: [expect.stringMatching(/^\d+$/)] },
+      });
       expect(sends[0]!.Parameters!.commands![0]).toContain('test -f /opt/bees/ready');
     } finally {
       await target.close();
@@ -189,19 +237,50 @@ describe('bees attack on the EC2 swarm', () => {
       ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [twoBees.Reservations[0]!.Instances[1]!] }] });
       ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
       ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: '{"cut at 24000 chars' });
-      const spec = (): BeeSpec => JSON.parse(Buffer.from(ssm.commandCalls(SendCommandCommand)[0]!.args[0].input.Parameters!.commands![0]!.split('--spec-base64 ')[1]!, 'base64').toString());
-      s3.on(GetObjectCommand, { Bucket: 'bees-out', Key: 'bees-output/cmd-1/i-0aaa/awsrunShellScript/0.awsrunShellScript/stdout' }).callsFake(async () => ({
+      const spec = (): BeeSpec =>
+        JSON.parse(
+          Buffer.from(
+            ssm.commandCalls(SendCommandCommand)[0]!.args[0].input.Parameters!.commands![0]!.split('--spec-base64 ')[1]!,
+            'base64',
+          ).toString(),
+        );
+      s3.on(GetObjectCommand, {
+        Bucket: 'bees-out',
+        Key: 'bees-output/cmd-1/i-0aaa/awsrunShellScript/0.awsrunShellScript/stdout',
+      }).callsFake(async () => ({
         // The SDK's streaming body; only transformToString is read.
         Body: { transformToString: async () => JSON.stringify(await runBee(spec())) } as never,
       }));
 
-      const run = await bees(['attack', '-u', target.url, '--swarm', 'lab', '-n', '50', '-c', '1', '--output-bucket', 'bees-out', '--poll-seconds', '0', '--json', '--no-progress'], awsClients);
+      const run = await bees(
+        [
+          'attack',
+          '-u',
+          target.url,
+          '--swarm',
+          'lab',
+          '-n',
+          '50',
+          '-c',
+          '1',
+          '--output-bucket',
+          'bees-out',
+          '--poll-seconds',
+          '0',
+          '--json',
+          '--no-progress',
+        ],
+        awsClients,
+      );
 
       expect(run.stderr).toBe('');
       const report = JSON.parse(run.stdout) as AttackReport;
       expect(report.requests).toBe(50);
       expect(report.timeline.length).toBeGreaterThan(0);
-      expect(ssm.commandCalls(SendCommandCommand)[0]!.args[0].input).toMatchObject({ OutputS3BucketName: 'bees-out', OutputS3KeyPrefix: 'bees-output' });
+      expect(ssm.commandCalls(SendCommandCommand)[0]!.args[0].input).toMatchObject({
+        OutputS3BucketName: 'bees-out',
+        OutputS3KeyPrefix: 'bees-output',
+      });
     } finally {
       await target.close();
     }
@@ -210,7 +289,9 @@ describe('bees attack on the EC2 swarm', () => {
   it('when a bee is still installing, then the attack fails with the bee’s own explanation', async () => {
     ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [twoBees.Reservations[0]!.Instances[1]!] }] });
     ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
-    ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', StandardErrorContent: 'bee not ready yet: user data is still installing; retry in a minute\n' });
+    ssm
+      .on(GetCommandInvocationCommand)
+      .resolves({ Status: 'Failed', StandardErrorContent: 'bee not ready yet: user data is still installing; retry in a minute\n' });
 
     const run = await bees(['attack', '-u', 'http://127.0.0.1:1/', '--swarm', 'lab', '-n', '10', '--poll-seconds', '0'], awsClients);
 
@@ -226,7 +307,41 @@ describe('bee user data', () => {
     expect(() => execFileSync('bash', ['-n'], { input: script })).not.toThrow();
   });
 
+  it('when the bundled agent runs as SSM would run it, then it attacks and prints one result line', async () => {
+    const target = await listenOnLoopback((_request, response) => response.end('ok'));
+    const dir = mkdtempSync(path.join(tmpdir(), 'bees-agent-'));
+    try {
+      writeFileSync(path.join(dir, 'agent.js'), bundleAgent());
+      const spec: BeeSpec = {
+        bee: 0,
+        runId: 'r1',
+        url: `${target.url}/`,
+        connections: 2,
+        amount: 40,
+        rampUpSeconds: 0,
+        timeoutSeconds: 5,
+        method: 'GET',
+        headers: {},
+        timeline: false,
+      };
+      // On a bee, autocannon and hdr-histogram-js sit in /opt/bees/node_modules; here, the repo's.
+      const env = { ...process.env, NODE_PATH: path.resolve(__dirname, '../../../node_modules') };
+      const { stdout } = await execFileAsync(
+        process.execPath,
+        [path.join(dir, 'agent.js'), '--spec-base64', Buffer.from(JSON.stringify(spec)).toString('base64')],
+        { env },
+      );
+
+      const result = JSON.parse(stdout.trim()) as { requests: number; statusCodes: Record<string, number> };
+      expect(result).toMatchObject({ requests: 40, statusCodes: { 200: 40 } });
+    } finally {
+      await target.close();
+    }
+  });
+
   it('when the lifetime is too short to install, then rendering refuses', () => {
-    expect(() => renderUserData({ maxLifetimeMinutes: 2, agentSource: '' })).toThrow('--max-lifetime must be a whole number of minutes, at least 5');
+    expect(() => renderUserData({ maxLifetimeMinutes: 2, agentSource: '' })).toThrow(
+      '--max-lifetime must be a whole number of minutes, at least 5',
+    );
   });
 });

@@ -30,13 +30,21 @@ describe('bees scenario files', () => {
 
   it('when a scenario is wrong, then every problem is listed with where it is', () => {
     const file = write('bad.json', { login: { password: 'short' }, requests: [{ path: 'no-slash', weight: -1 }] });
-    expect(() => loadScenario(file)).toThrow(/login\.password: cloudwiki passwords are at least 8 characters[\s\S]*requests\.0\.path: a path starting with \/[\s\S]*requests\.0\.weight/);
+    expect(() => loadScenario(file)).toThrow(
+      /login\.password: cloudwiki passwords are at least 8 characters[\s\S]*requests\.0\.path: a path starting with \/[\s\S]*requests\.0\.weight/,
+    );
     expect(() => loadScenario(write('not-json.json', '{'))).toThrow(/cannot read scenario .*not-json\.json/);
   });
 
   it('when routes are picked, then each is chosen in proportion to its weight', () => {
     const draws = [0, 0.2, 0.74, 0.76, 0.99];
-    const pick = weightedPicker([{ method: 'GET', path: '/a', weight: 3 }, { method: 'GET', path: '/b', weight: 1 }], () => draws.shift()!);
+    const pick = weightedPicker(
+      [
+        { method: 'GET', path: '/a', weight: 3 },
+        { method: 'GET', path: '/b', weight: 1 },
+      ],
+      () => draws.shift()!,
+    );
     expect(Array.from({ length: 5 }, () => pick().path)).toEqual(['/a', '/a', '/a', '/b', '/b']);
   });
 });

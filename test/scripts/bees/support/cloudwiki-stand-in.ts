@@ -45,8 +45,12 @@ export async function startCloudwikiStandIn(): Promise<StandIn> {
     app.get(`/${form}`, (_request, response) => {
       const token = randomBytes(12).toString('hex');
       response.cookie('cw.csrf', token, { httpOnly: true, sameSite: 'strict' });
-      response.type('html').send(`<form method="post" action="/${form}"><input type="hidden" name="_csrf" value="${token}">` +
-        '<input name="username"><input name="password" type="password"></form>');
+      response
+        .type('html')
+        .send(
+          `<form method="post" action="/${form}"><input type="hidden" name="_csrf" value="${token}">` +
+            '<input name="username"><input name="password" type="password"></form>',
+        );
     });
     app.post(`/${form}`, (request, response) => {
       const { username = '', password = '', _csrf: token } = request.body as Record<string, string>;

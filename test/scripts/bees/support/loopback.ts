@@ -42,9 +42,11 @@ export async function bees(argv: string[], awsClients?: CliIo['awsClients']): Pr
   const code = await runCli(argv, {
     stdout,
     stderr,
-    awsClients: awsClients ?? (() => {
-      throw new Error('this test expected no AWS call');
-    }),
+    awsClients:
+      awsClients ??
+      (() => {
+        throw new Error('this test expected no AWS call');
+      }),
   });
   return { code, stdout: Buffer.concat(chunks.stdout).toString(), stderr: Buffer.concat(chunks.stderr).toString() };
 }
