@@ -121,7 +121,7 @@ test('when reported, then the text and the HTML show each fault and the verdict,
   const requests = [sample(2100, 'ok'), sample(2500, 'backup'), sample(3000, 'failed')];
   const report = analyze(record({ requests, faults: [fault({ name: '<b>kill</b>', fault: 'all-web' })] }));
   const text = formatText(report);
-  expect(text).toMatch(/<b>kill<\/b>\s+1\s+1\s+1 s\s+1 s\s+3 s\s+3 s/);
+  expect(text).toMatch(/<b>kill<\/b>\s+1\s+1\s+1 s\s+1 s\s+1 s\s+3 s\s+10 ms/);
   expect(text).toContain('verdict: PASS');
   const html = formatHtml(report);
   expect(html).not.toContain('<b>kill</b>');
