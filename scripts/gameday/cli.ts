@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { productionStart } from '../lab/instances';
 import { analyze, type GameDayReport } from './analysis';
 import { gameDayPlan } from './plan';
 import { formatHtml } from './report-html';
@@ -64,7 +65,7 @@ async function main(): Promise<number> {
   const record = await runGameDay({
     root: process.cwd(),
     stateDir: path.resolve(values['state-dir']),
-    appEntry,
+    app: { command: productionStart.command, args: [appEntry] },
     sessionStore,
     plan: gameDayPlan(values.quick),
     log: (line) => console.error(`${stamp()} ${line}`),

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createS3Client } from '../../app/aws-clients';
@@ -8,7 +8,7 @@ import { createPageRepository } from '../../app/data/pages';
 import { createLogger } from '../../app/logger';
 import { LabClient } from '../chaos/local';
 import type { ActiveFault } from '../lab/faults';
-import { productionStart } from '../lab/instances';
+import type { AppCommand } from '../lab/instances';
 import { startLab, type LabStatus } from '../lab/lab';
 import { freePort } from '../services/ports';
 import { backupSiteBucket } from '../services/s3';
@@ -23,7 +23,8 @@ import type { FaultRecord, GameDayRecord } from './samples';
 export interface GameDayOptions {
   root: string;
   stateDir: string;
-  appEntry: string;
+  /** How to start one instance of the app: the built production entry, as the EC2 bootstrap does. */
+  app: AppCommand;
   sessionStore: 'dynamodb' | 'memory';
   plan: GameDayPlan;
   log: (line: string) => void;
@@ -78,6 +79,9 @@ export function detected(fault: ActiveFault, observation: Observation): boolean 
  */
 export async function runGameDay(options: GameDayOptions): Promise<GameDayRecord> {
   const { plan, log } = options;
+  // A fresh lab every time, but never by deleting a directory that is not a lab's.
+  if (existsSync(options.stateDir) && readdirSync(options.stateDir).length > 0 && !existsSync(path.join(options.stateDir, 'haproxy.cfg')))
+    throw new Error(`${options.stateDir} is not empty and is not a lab's state directory: choose another --state-dir`);
   rmSync(options.stateDir, { recursive: true, force: true });
   const [wikiPort, statusPort] = [await freePort(), await freePort()];
   const lab = await startLab({
@@ -86,7 +90,7 @@ export async function runGameDay(options: GameDayOptions): Promise<GameDayRecord
     wikiPort,
     statusPort,
     capacity: { min: 3, max: 6, desired: 3 },
-    app: { command: productionStart.command, args: [options.appEntry] },
+    app: options.app,
     sessionStore: options.sessionStore,
     log: (line) => log(`lab: ${line}`),
   });
