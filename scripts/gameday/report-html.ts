@@ -37,13 +37,18 @@ export function lineChart(title: string, unit: string, series: readonly Series[]
   const max = Math.max(1, ...series.flatMap((s) => s.values));
   const x = (second: number) => left + (second / seconds) * (width - left - 10);
   const y = (value: number) => top + (1 - value / max) * (height - top - bottom);
+  // Each fault is shaded from its injection until users and capacity were both back; labels are
+  // staggered so that faults close together stay readable.
   const bands = report.faults
-    .map(
-      (fault) =>
-        `<rect x="${x(fault.startSecond).toFixed(1)}" y="${top}" width="${Math.max(1, x(fault.endSecond) - x(fault.startSecond)).toFixed(1)}" height="${height - top - bottom}" fill="#f44336" opacity="0.08"/>` +
-        `<line x1="${x(fault.startSecond).toFixed(1)}" x2="${x(fault.startSecond).toFixed(1)}" y1="${top}" y2="${height - bottom}" stroke="${failedColor}" stroke-dasharray="4 3"/>` +
-        `<text x="${(x(fault.startSecond) + 3).toFixed(1)}" y="${top + 10}" font-size="10" fill="${failedColor}">${escape(fault.name)}</text>`,
-    )
+    .map((fault, index) => {
+      const start = x(fault.startSecond);
+      const over = fault.startSecond + Math.max(1, fault.recoverSeconds, fault.capacityRestoredSeconds ?? fault.endSecond - fault.startSecond);
+      return (
+        `<rect x="${start.toFixed(1)}" y="${top}" width="${Math.max(1, x(over) - start).toFixed(1)}" height="${height - top - bottom}" fill="#f44336" opacity="0.1"/>` +
+        `<line x1="${start.toFixed(1)}" x2="${start.toFixed(1)}" y1="${top}" y2="${height - bottom}" stroke="${failedColor}" stroke-dasharray="4 3"/>` +
+        `<text x="${(start + 3).toFixed(1)}" y="${top + 10 + (index % 3) * 12}" font-size="10" fill="${failedColor}">${escape(fault.name)}</text>`
+      );
+    })
     .join('');
   const lines = series
     .map((s) => {
@@ -54,7 +59,8 @@ export function lineChart(title: string, unit: string, series: readonly Series[]
   const ticks = [0, max / 2, max]
     .map((value) => `<text x="${left - 4}" y="${y(value) + 3}" font-size="10" text-anchor="end">${Math.round(value)}</text>`)
     .join('');
-  const timeTicks = Array.from({ length: Math.floor(seconds / 30) + 1 }, (_, i) => i * 30)
+  const tickEvery = seconds <= 150 ? 10 : 30;
+  const timeTicks = Array.from({ length: Math.floor(seconds / tickEvery) + 1 }, (_, i) => i * tickEvery)
     .map((second) => `<text x="${x(second)}" y="${height - 8}" font-size="10" text-anchor="middle">${second}s</text>`)
     .join('');
   const legend = series

@@ -102,7 +102,8 @@ export async function runGameDay(options: GameDayOptions): Promise<GameDayRecord
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const client = new LabClient(lab.statusUrl);
-  const started = Date.now();
+  // Time zero is when the load starts: the report's timeline begins with the first request.
+  let started = Date.now();
   const clock = () => Date.now() - started;
   const observations: Observation[] = [];
   let polling = true;
@@ -133,6 +134,8 @@ export async function runGameDay(options: GameDayOptions): Promise<GameDayRecord
     load = new SteadyLoad({ wikiUrl: lab.wikiUrl, users: plan.users, rate: plan.rate, editEvery: plan.editEvery, runId, clock });
     log(`signing up ${plan.users} virtual users (session store: ${options.sessionStore}) ...`);
     await load.signUp();
+    started = Date.now();
+    observations.length = 0;
     load.start();
     log(`steady load: ${plan.rate} requests/s from ${plan.users} logged-in users; warming up ${plan.warmUpSeconds} s`);
     await sleep(plan.warmUpSeconds * 1000);
