@@ -72,7 +72,14 @@ export function percentile(values: readonly number[], p: number): number {
 export function timeline(requests: readonly RequestSample[], durationMs: number): SecondStats[] {
   const seconds = Math.max(1, Math.ceil(durationMs / 1000));
   const latencies: Record<string, number[]>[] = Array.from({ length: seconds }, () => ({}));
-  const stats: SecondStats[] = Array.from({ length: seconds }, (_, second) => ({ second, byInstance: {}, ok: 0, failed: 0, total: 0, p99ByInstance: {} }));
+  const stats: SecondStats[] = Array.from({ length: seconds }, (_, second) => ({
+    second,
+    byInstance: {},
+    ok: 0,
+    failed: 0,
+    total: 0,
+    p99ByInstance: {},
+  }));
   for (const request of requests) {
     const second = Math.min(seconds - 1, Math.floor(request.at / 1000));
     const bucket = stats[second]!;
@@ -96,7 +103,9 @@ export function summarizeFault(fault: FaultRecord, requests: readonly RequestSam
   const endSecond = Math.ceil(fault.windowEnd / 1000);
   const windowSeconds = seconds.filter((s) => s.second >= startSecond && s.second < endSecond && s.total > 0);
   // Every request is classified; the fault is over for users after the last bad one.
-  const lastBad = inWindow.filter((request) => request.outcome !== 'ok').reduce((latest, request) => Math.max(latest, request.at + request.ms), -1);
+  const lastBad = inWindow
+    .filter((request) => request.outcome !== 'ok')
+    .reduce((latest, request) => Math.max(latest, request.at + request.ms), -1);
   const since = (at: number | undefined) => (at === undefined ? null : round((at - fault.injectedAt) / 1000));
   return {
     name: fault.name,
@@ -111,7 +120,12 @@ export function summarizeFault(fault: FaultRecord, requests: readonly RequestSam
     detectSeconds: since(fault.detectedAt),
     recoverSeconds: lastBad < 0 ? 0 : round(Math.max(0, lastBad - fault.injectedAt) / 1000),
     capacityRestoredSeconds: since(fault.capacityRestoredAt),
-    p99Ms: Math.round(percentile(inWindow.map((request) => request.ms), 99)),
+    p99Ms: Math.round(
+      percentile(
+        inWindow.map((request) => request.ms),
+        99,
+      ),
+    ),
   };
 }
 

@@ -52,7 +52,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const sessionStore = values['session-store'];
-  if (sessionStore !== 'dynamodb' && sessionStore !== 'memory') throw new Error(`--session-store must be dynamodb or memory, got ${sessionStore}`);
+  if (sessionStore !== 'dynamodb' && sessionStore !== 'memory')
+    throw new Error(`--session-store must be dynamodb or memory, got ${sessionStore}`);
   if (!values['no-build']) {
     console.error('building the app (npm run build; skip with --no-build) ...');
     execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });

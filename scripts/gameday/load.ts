@@ -102,8 +102,21 @@ export class SteadyLoad {
     }
   }
 
-  private record(user: User, kind: RequestSample['kind'], answer: { at: number; ms: number; status: number; servedBy: string }, outcome: Outcome) {
-    this.requests.push({ at: answer.at, ms: Math.round(answer.ms * 10) / 10, kind, outcome, status: answer.status, servedBy: answer.servedBy, vu: user.number });
+  private record(
+    user: User,
+    kind: RequestSample['kind'],
+    answer: { at: number; ms: number; status: number; servedBy: string },
+    outcome: Outcome,
+  ) {
+    this.requests.push({
+      at: answer.at,
+      ms: Math.round(answer.ms * 10) / 10,
+      kind,
+      outcome,
+      status: answer.status,
+      servedBy: answer.servedBy,
+      vu: user.number,
+    });
   }
 
   private lost(user: User, at: number, servedBy: string): void {
@@ -126,7 +139,11 @@ export class SteadyLoad {
     const answer = await this.send(user, 'edit', `/api/pages/${slug}`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ body: `Written during the game day by virtual user ${user.number}.`, summary: 'game day', baseRevision: null }),
+      body: JSON.stringify({
+        body: `Written during the game day by virtual user ${user.number}.`,
+        summary: 'game day',
+        baseRevision: null,
+      }),
     });
     if (answer.servedBy === backupServer) return this.record(user, 'edit', answer, 'backup');
     if (answer.status === 200 || answer.status === 201) {

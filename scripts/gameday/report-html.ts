@@ -17,7 +17,8 @@ function escape(text: string): string {
 /** Instances in the order they first answered, then the backup site, each with its colour. */
 function instanceColors(timeline: readonly SecondStats[]): Map<string, string> {
   const names: string[] = [];
-  for (const second of timeline) for (const name of Object.keys(second.byInstance)) if (!names.includes(name) && name !== backupServer) names.push(name);
+  for (const second of timeline)
+    for (const name of Object.keys(second.byInstance)) if (!names.includes(name) && name !== backupServer) names.push(name);
   const colors = new Map(names.map((name, index) => [name, palette[index % palette.length]!]));
   colors.set(backupServer, backupColor);
   return colors;
@@ -42,7 +43,8 @@ export function lineChart(title: string, unit: string, series: readonly Series[]
   const bands = report.faults
     .map((fault, index) => {
       const start = x(fault.startSecond);
-      const over = fault.startSecond + Math.max(1, fault.recoverSeconds, fault.capacityRestoredSeconds ?? fault.endSecond - fault.startSecond);
+      const over =
+        fault.startSecond + Math.max(1, fault.recoverSeconds, fault.capacityRestoredSeconds ?? fault.endSecond - fault.startSecond);
       return (
         `<rect x="${start.toFixed(1)}" y="${top}" width="${Math.max(1, x(over) - start).toFixed(1)}" height="${height - top - bottom}" fill="#f44336" opacity="0.1"/>` +
         `<line x1="${start.toFixed(1)}" x2="${start.toFixed(1)}" y1="${top}" y2="${height - bottom}" stroke="${failedColor}" stroke-dasharray="4 3"/>` +
@@ -83,7 +85,9 @@ export function formatHtml(report: GameDayReport): string {
   const latency = per((second, name) => second.p99ByInstance[name] ?? 0);
   const rows = report.faults
     .map(
-      (fault) => `<tr><td>${escape(fault.name)}<br><small>${escape(fault.description)}</small></td><td>${fault.failedRequests} / ${fault.requests}</td>
+      (
+        fault,
+      ) => `<tr><td>${escape(fault.name)}<br><small>${escape(fault.description)}</small></td><td>${fault.failedRequests} / ${fault.requests}</td>
 <td>${fault.backupResponses}</td><td>${fault.downtimeSeconds} s</td><td>${fault.detectSeconds ?? 'never'}${fault.detectSeconds === null ? '' : ' s'}</td>
 <td>${fault.recoverSeconds} s</td><td>${fault.capacityRestoredSeconds ?? 'never'}${fault.capacityRestoredSeconds === null ? '' : ' s'}</td><td>${fault.p99Ms} ms</td></tr>`,
     )

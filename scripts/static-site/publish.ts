@@ -146,7 +146,12 @@ async function main() {
   const bucket = values.bucket ?? process.env.BACKUP_SITE_BUCKET ?? backupSiteBucket;
   const s3 = createS3Client({ region: settings.AWS_REGION, endpoint: settings.S3_ENDPOINT });
   try {
-    const plan = await publishSite(s3, { dir: path.resolve(values.dir), bucket, dryRun: values['dry-run'], log: (line) => console.error(line) });
+    const plan = await publishSite(s3, {
+      dir: path.resolve(values.dir),
+      bucket,
+      dryRun: values['dry-run'],
+      log: (line) => console.error(line),
+    });
     console.log(
       `${values['dry-run'] ? 'dry run: would upload' : 'uploaded'} ${plan.upload.length}, ` +
         `${values['dry-run'] ? 'would delete' : 'deleted'} ${plan.remove.length}, unchanged ${plan.unchanged.length} (bucket ${bucket})`,
@@ -158,7 +163,11 @@ async function main() {
 
 if (require.main === module) {
   main().catch((error: unknown) => {
-    console.error(error instanceof ConfigError ? error.message : `static-site:publish failed: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(
+      error instanceof ConfigError
+        ? error.message
+        : `static-site:publish failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
     process.exit(1);
   });
 }

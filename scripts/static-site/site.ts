@@ -69,7 +69,12 @@ export function renderSite(pages: readonly SnapshotPage[], snapshotAt: Date): Si
     const root = '../../';
     const html = rewriteWikiLinks(renderMarkdown(page.body, slugs), slugs, root);
     files.push({ key: pageKey(page.slug), body: views.render('page.njk', { ...common, root, title: page.title, page, html }) });
-    searchIndex.pages.push({ slug: page.slug, title: page.title, path: pagePath(page.slug), text: plainText(html).slice(0, searchTextLimit) });
+    searchIndex.pages.push({
+      slug: page.slug,
+      title: page.title,
+      path: pagePath(page.slug),
+      text: plainText(html).slice(0, searchTextLimit),
+    });
   }
 
   const searchJson = JSON.stringify(searchIndex);

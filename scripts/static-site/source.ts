@@ -9,7 +9,10 @@ const concurrency = 4;
  * Reads go to the replica when DATABASE_READ_URL is set (the repository's reader), so taking a
  * snapshot never loads the primary that the live wiki writes to.
  */
-export async function readAllPages(pages: PageRepository, progress: (done: number, total: number) => void = () => {}): Promise<SnapshotPage[]> {
+export async function readAllPages(
+  pages: PageRepository,
+  progress: (done: number, total: number) => void = () => {},
+): Promise<SnapshotPage[]> {
   const listed = await pages.list();
   const found: SnapshotPage[] = [];
   let next = 0;

@@ -1,5 +1,6 @@
 // Client-side search over the prebuilt index (static/search-index.<hash>.json): the backup site
 // has no server to ask. Results are built with textContent only, so page text stays inert.
+/* global document, window -- a browser script, beside the Node code the lint config assumes */
 'use strict';
 
 (function () {

@@ -4,11 +4,28 @@ import { formatText } from '../../../scripts/gameday/report-text';
 import type { FaultRecord, GameDayRecord, RequestSample } from '../../../scripts/gameday/samples';
 
 function sample(at: number, outcome: RequestSample['outcome'], servedBy = 'i-a', ms = 10, vu = 0): RequestSample {
-  return { at, ms, kind: 'read', outcome, status: outcome === 'failed' ? 503 : 200, servedBy: outcome === 'backup' ? 'backup-site' : servedBy, vu };
+  return {
+    at,
+    ms,
+    kind: 'read',
+    outcome,
+    status: outcome === 'failed' ? 503 : 200,
+    servedBy: outcome === 'backup' ? 'backup-site' : servedBy,
+    vu,
+  };
 }
 
 function fault(overrides: Partial<FaultRecord>): FaultRecord {
-  return { name: 'kill one instance', fault: 'instance', description: 'killed i-b', injectedAt: 2000, windowEnd: 6000, detectedAt: 3000, capacityRestoredAt: 5000, ...overrides };
+  return {
+    name: 'kill one instance',
+    fault: 'instance',
+    description: 'killed i-b',
+    injectedAt: 2000,
+    windowEnd: 6000,
+    detectedAt: 3000,
+    capacityRestoredAt: 5000,
+    ...overrides,
+  };
 }
 
 function record(overrides: Partial<GameDayRecord>): GameDayRecord {
@@ -29,19 +46,44 @@ function record(overrides: Partial<GameDayRecord>): GameDayRecord {
 test('percentile is nearest-rank, and 0 for nothing', () => {
   expect(percentile([], 99)).toBe(0);
   expect(percentile([5, 1, 3, 2, 4], 50)).toBe(3);
-  expect(percentile(Array.from({ length: 100 }, (_, i) => i + 1), 99)).toBe(99);
+  expect(
+    percentile(
+      Array.from({ length: 100 }, (_, i) => i + 1),
+      99,
+    ),
+  ).toBe(99);
   expect(percentile([7], 99)).toBe(7);
 });
 
 test('when requests are bucketed, then each second counts them per instance with failures and p99', () => {
   const seconds = timeline(
-    [sample(100, 'ok', 'i-a', 10), sample(200, 'ok', 'i-b', 30), sample(900, 'failed', 'i-b', 50), sample(1500, 'backup', '', 5), sample(1600, 'failed', '', 3000)],
+    [
+      sample(100, 'ok', 'i-a', 10),
+      sample(200, 'ok', 'i-b', 30),
+      sample(900, 'failed', 'i-b', 50),
+      sample(1500, 'backup', '', 5),
+      sample(1600, 'failed', '', 3000),
+    ],
     2000,
   );
   expect(seconds).toHaveLength(2);
-  expect(seconds[0]).toEqual({ second: 0, byInstance: { 'i-a': 1, 'i-b': 2 }, ok: 2, failed: 1, total: 3, p99ByInstance: { 'i-a': 10, 'i-b': 50 } });
+  expect(seconds[0]).toEqual({
+    second: 0,
+    byInstance: { 'i-a': 1, 'i-b': 2 },
+    ok: 2,
+    failed: 1,
+    total: 3,
+    p99ByInstance: { 'i-a': 10, 'i-b': 50 },
+  });
   // A refused connection has no instance to count it against; it is still a failure.
-  expect(seconds[1]).toEqual({ second: 1, byInstance: { 'backup-site': 1 }, ok: 0, failed: 1, total: 2, p99ByInstance: { 'backup-site': 5 } });
+  expect(seconds[1]).toEqual({
+    second: 1,
+    byInstance: { 'backup-site': 1 },
+    ok: 0,
+    failed: 1,
+    total: 2,
+    p99ByInstance: { 'backup-site': 5 },
+  });
 });
 
 test('when an instance dies, then the fault window gives its failures, detection, recovery and downtime', () => {
@@ -68,7 +110,11 @@ test('when an instance dies, then the fault window gives its failures, detection
 
 test('when no request gets a proper answer for whole seconds, then those seconds are downtime, backup or not', () => {
   const requests = [sample(2100, 'failed'), sample(3100, 'backup'), sample(4100, 'backup'), sample(5100, 'ok')];
-  const summary = summarizeFault(fault({ fault: 'all-web', detectedAt: undefined, capacityRestoredAt: undefined }), requests, timeline(requests, 6000));
+  const summary = summarizeFault(
+    fault({ fault: 'all-web', detectedAt: undefined, capacityRestoredAt: undefined }),
+    requests,
+    timeline(requests, 6000),
+  );
   expect(summary.downtimeSeconds).toBe(3);
   expect(summary.backupResponses).toBe(2);
   expect(summary.recoverSeconds).toBe(2.1);
@@ -95,7 +141,10 @@ test('when sessions or edits are lost, or a fault lasts too long for users, then
     record({
       durationMs: 16_000,
       requests,
-      faults: [fault({ windowEnd: 16_000 }), fault({ name: 'everything down', fault: 'all-web', injectedAt: 15_000, windowEnd: 16_000, undoneAt: 15_500 })],
+      faults: [
+        fault({ windowEnd: 16_000 }),
+        fault({ name: 'everything down', fault: 'all-web', injectedAt: 15_000, windowEnd: 16_000, undoneAt: 15_500 }),
+      ],
       sessionLosses: [
         { at: 2000, vu: 0, servedBy: 'i-a' },
         { at: 3000, vu: 0, servedBy: 'i-b' },

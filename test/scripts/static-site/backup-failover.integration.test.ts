@@ -28,8 +28,22 @@ test('when every instance is down, then HAProxy serves the published copy of the
   const s3 = createS3Client({ region: env.AWS_REGION!, endpoint: env.S3_ENDPOINT });
   try {
     const pages = createPageRepository(db);
-    await pages.saveRevision({ slug: 'Runbook', title: 'Runbook', body: 'When the wiki is down, read [[Contacts]].', summary: '', baseRevision: null, authorId: null });
-    await pages.saveRevision({ slug: 'Contacts', title: 'Contacts', body: 'Call the on-call engineer.', summary: '', baseRevision: null, authorId: null });
+    await pages.saveRevision({
+      slug: 'Runbook',
+      title: 'Runbook',
+      body: 'When the wiki is down, read [[Contacts]].',
+      summary: '',
+      baseRevision: null,
+      authorId: null,
+    });
+    await pages.saveRevision({
+      slug: 'Contacts',
+      title: 'Contacts',
+      body: 'Call the on-call engineer.',
+      summary: '',
+      baseRevision: null,
+      authorId: null,
+    });
     const dir = path.join(lab.stateDir, 'static-site');
     writeSite(dir, renderSite(await readAllPages(pages), new Date()));
     await publishSite(s3, { dir, bucket: backupSiteBucket });

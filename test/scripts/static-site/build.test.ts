@@ -42,8 +42,22 @@ test('when pages are in the database, then the build renders each one with the b
   const repo = createPageRepository(db);
   const home = uniqueName('Static_Home');
   const other = uniqueName('Static_Other');
-  await repo.saveRevision({ slug: home, title: home, body: `Welcome. See [[${other}|the other page]].`, summary: '', baseRevision: null, authorId: null });
-  await repo.saveRevision({ slug: other, title: other, body: 'The *other* page, about pelicans.', summary: '', baseRevision: null, authorId: null });
+  await repo.saveRevision({
+    slug: home,
+    title: home,
+    body: `Welcome. See [[${other}|the other page]].`,
+    summary: '',
+    baseRevision: null,
+    authorId: null,
+  });
+  await repo.saveRevision({
+    slug: other,
+    title: other,
+    body: 'The *other* page, about pelicans.',
+    summary: '',
+    baseRevision: null,
+    authorId: null,
+  });
 
   const pages = await readAllPages(repo);
   expect(pages.map((p) => p.slug)).toEqual(expect.arrayContaining([home, other]));

@@ -78,7 +78,9 @@ test('when a site is published, then each file is uploaded with its content type
   expect(css.ContentType).toBe('text/css; charset=utf-8');
   expect(css.CacheControl).toBe(immutableCacheControl);
   const indexKey = published.upload.find((key) => key.endsWith('.json'))!;
-  expect((await s3.send(new GetObjectCommand({ Bucket: backupSiteBucket, Key: indexKey }))).ContentType).toBe('application/json; charset=utf-8');
+  expect((await s3.send(new GetObjectCommand({ Bucket: backupSiteBucket, Key: indexKey }))).ContentType).toBe(
+    'application/json; charset=utf-8',
+  );
 
   // Something put there by hand, and a page deleted from the wiki since: both are stale.
   await s3.send(new PutObjectCommand({ Bucket: backupSiteBucket, Key: 'left-over.txt', Body: 'old' }));
