@@ -20,6 +20,8 @@ export interface FaultSummary {
   endSecond: number;
   requests: number;
   failedRequests: number;
+  /** Failed requests by HTTP status ("0" for no answer: refused, reset or timed out). */
+  failuresByStatus: Record<string, number>;
   backupResponses: number;
   /** Seconds in which no request got a proper answer from an instance of the wiki. */
   downtimeSeconds: number;
@@ -115,6 +117,7 @@ export function summarizeFault(fault: FaultRecord, requests: readonly RequestSam
     endSecond,
     requests: inWindow.length,
     failedRequests: inWindow.filter((request) => request.outcome === 'failed').length,
+    failuresByStatus: countBy(inWindow.filter((request) => request.outcome === 'failed').map((request) => String(request.status))),
     backupResponses: inWindow.filter((request) => request.outcome === 'backup').length,
     downtimeSeconds: windowSeconds.filter((s) => s.ok === 0).length,
     detectSeconds: since(fault.detectedAt),
@@ -127,6 +130,12 @@ export function summarizeFault(fault: FaultRecord, requests: readonly RequestSam
       ),
     ),
   };
+}
+
+function countBy(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
 }
 
 function round(value: number): number {

@@ -72,6 +72,11 @@ async function main(): Promise<number> {
     log: (line) => console.error(`${stamp()} ${line}`),
   });
   const report = analyze(record);
+  // Every request as recorded, for a closer look than the report gives.
+  const rawFile = `.cache/gameday/record-${sessionStore}.json`;
+  mkdirSync(path.dirname(rawFile), { recursive: true });
+  writeFileSync(rawFile, JSON.stringify(record));
+  console.error(`raw record: ${path.resolve(rawFile)}`);
   writeReports(report, values.html ?? `.cache/gameday/report-${sessionStore}.html`, values.json);
   console.log(`\n${formatText(report)}`);
   return report.verdict === 'pass' ? 0 : 1;

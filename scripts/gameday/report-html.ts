@@ -74,6 +74,12 @@ export function lineChart(title: string, unit: string, series: readonly Series[]
 <div class="legend">${legend}</div></figure>`;
 }
 
+/** "503: 120, no answer: 2" under the failure count, so a reader sees what kind of failure it was. */
+function statuses(counts: Record<string, number>): string {
+  const parts = Object.entries(counts).map(([status, count]) => `${status === '0' ? 'no answer' : status}: ${count}`);
+  return parts.length ? `<br><small>${escape(parts.join(', '))}</small>` : '';
+}
+
 export function formatHtml(report: GameDayReport): string {
   const colors = instanceColors(report.timeline);
   const per = (pick: (second: SecondStats, name: string) => number): Series[] =>
@@ -87,7 +93,7 @@ export function formatHtml(report: GameDayReport): string {
     .map(
       (
         fault,
-      ) => `<tr><td>${escape(fault.name)}<br><small>${escape(fault.description)}</small></td><td>${fault.failedRequests} / ${fault.requests}</td>
+      ) => `<tr><td>${escape(fault.name)}<br><small>${escape(fault.description)}</small></td><td>${fault.failedRequests} / ${fault.requests}${statuses(fault.failuresByStatus)}</td>
 <td>${fault.backupResponses}</td><td>${fault.downtimeSeconds} s</td><td>${fault.detectSeconds ?? 'never'}${fault.detectSeconds === null ? '' : ' s'}</td>
 <td>${fault.recoverSeconds} s</td><td>${fault.capacityRestoredSeconds ?? 'never'}${fault.capacityRestoredSeconds === null ? '' : ' s'}</td><td>${fault.p99Ms} ms</td></tr>`,
     )

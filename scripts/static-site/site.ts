@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import nunjucks from 'nunjucks';
 import { listPublicAssets, publicDir } from '../../app/assets';
+import type { Page } from '../../app/data/pages';
 import { renderMarkdown } from '../../app/markdown';
 import { maintenancePath, pageKey, pagePath, rewriteWikiLinks } from './links';
 
@@ -21,14 +22,8 @@ const reusedAppAssets = ['style.css', 'logo.svg'];
 /** Page text kept per page in the search index: enough to find a page, small enough to download. */
 const searchTextLimit = 10_000;
 
-export interface SnapshotPage {
-  slug: string;
-  title: string;
-  body: string;
-  revision: number;
-  updatedAt: Date;
-  updatedBy: string | null;
-}
+/** A page as the repository returns it: the copy shows what the wiki would. */
+export type SnapshotPage = Page;
 
 export interface SiteFile {
   /** Relative path in the output directory, which is also the object key in the bucket. */

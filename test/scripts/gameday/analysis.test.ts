@@ -99,6 +99,7 @@ test('when an instance dies, then the fault window gives its failures, detection
   expect(summary).toMatchObject({
     requests: 4,
     failedRequests: 1,
+    failuresByStatus: { '503': 1 },
     backupResponses: 0,
     downtimeSeconds: 0,
     detectSeconds: 1,
