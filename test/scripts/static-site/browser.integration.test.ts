@@ -18,7 +18,14 @@ let browser: Browser;
 let siteUrl: string;
 
 const at = new Date('2026-11-25T18:00:00Z');
-const page = (slug: string, body: string): SnapshotPage => ({ slug, title: slug.replace(/_/g, ' '), body, revision: 1, updatedAt: at, updatedBy: null });
+const page = (slug: string, body: string): SnapshotPage => ({
+  slug,
+  title: slug.replace(/_/g, ' '),
+  body,
+  revision: 1,
+  updatedAt: at,
+  updatedBy: null,
+});
 
 beforeAll(async () => {
   workDir = mkdtempSync(path.join(tmpdir(), 'static-browser-'));
