@@ -34,14 +34,18 @@ Options:
  * must not delete someone's files.
  */
 export function writeSite(dir: string, files: readonly SiteFile[]): void {
-  if (existsSync(dir) && readdirSync(dir).length > 0 && !existsSync(path.join(dir, errorDocument))) {
-    throw new Error(`${dir} is not empty and is not a previous static-site build: choose another --out, or empty it yourself`);
-  }
+  checkOutputDir(dir);
   rmSync(dir, { recursive: true, force: true });
   for (const file of files) {
     const target = path.join(dir, file.key);
     mkdirSync(path.dirname(target), { recursive: true });
     writeFileSync(target, file.body);
+  }
+}
+
+export function checkOutputDir(dir: string): void {
+  if (existsSync(dir) && readdirSync(dir).length > 0 && !existsSync(path.join(dir, errorDocument))) {
+    throw new Error(`${dir} is not empty and is not a previous static-site build: choose another --out, or empty it yourself`);
   }
 }
 
@@ -51,6 +55,8 @@ async function main() {
   });
   if (values.help) return console.log(help);
   const settings = loadSettings(process.env, ['DATABASE_URL', 'DATABASE_READ_URL']);
+  const out = path.resolve(values.out);
+  checkOutputDir(out);
   const db = createDatabase({
     writerUrl: settings.DATABASE_URL,
     readerUrl: settings.DATABASE_READ_URL,
@@ -68,7 +74,6 @@ async function main() {
       }
     });
     const files = renderSite(pages, snapshotAt);
-    const out = path.resolve(values.out);
     writeSite(out, files);
     console.log(`wrote ${files.length} files (${pages.length} pages) to ${out}`);
   } finally {
