@@ -24,6 +24,7 @@ Options:
   --dir DIR        the built site [${defaultOutputDir}]
   --bucket NAME    the backup bucket [env BACKUP_SITE_BUCKET, else ${backupSiteBucket}]
   --dry-run        list what would be uploaded and deleted, change nothing
+  --force          publish even into a bucket that holds something other than a backup site
   -h, --help       this help`;
 
 export const htmlCacheControl = 'max-age=60';
@@ -57,6 +58,8 @@ export interface PublishOptions {
   dir: string;
   bucket: string;
   dryRun?: boolean;
+  /** Publish even into a bucket whose objects are not a backup site (they get deleted). */
+  force?: boolean;
   log?: (line: string) => void;
 }
 
@@ -90,6 +93,14 @@ export async function publishSite(s3: S3Client, options: PublishOptions): Promis
     throw new Error(`${options.dir} has no ${errorDocument}: build the site first with \`npm run static-site:build\``);
   }
   const remote = await listBucket(s3, options.bucket);
+  // A sync deletes what the build does not have: pointed at the wrong bucket (the uploads!) it
+  // would empty it. A bucket that is neither empty nor a backup site is refused.
+  if (remote.size > 0 && !remote.has(errorDocument) && !options.force) {
+    throw new Error(
+      `bucket ${options.bucket} holds ${remote.size} objects but no ${errorDocument}: it does not look like the backup site, ` +
+        'and publishing would delete them. Check --bucket, or pass --force to replace its contents.',
+    );
+  }
   const plan: PublishPlan = { upload: [], unchanged: [], remove: [] };
   const bodies = new Map<string, Buffer>();
   for (const key of local) {
@@ -138,6 +149,7 @@ async function main() {
       dir: { type: 'string', default: defaultOutputDir },
       bucket: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -150,6 +162,7 @@ async function main() {
       dir: path.resolve(values.dir),
       bucket,
       dryRun: values['dry-run'],
+      force: values.force,
       log: (line) => console.error(line),
     });
     console.log(

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../../app/aws-clients';
 import { freePort } from '../../../scripts/services/ports';
 import { backupSiteBucket, startS3, websiteHost, type S3Server } from '../../../scripts/services/s3';
@@ -97,6 +97,19 @@ test('when a site is published, then each file is uploaded with its content type
   expect(after).not.toContain('left-over.txt');
   expect(after).not.toContain(pageKey('Birds'));
   expect(after).toContain(pageKey('Home'));
+});
+
+test('when the bucket holds something other than a backup site, then publishing refuses to touch it unless forced', async () => {
+  const bucket = 'someone-elses-files';
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'precious.png', Body: 'x' }));
+  const dir = build('foreign', [page('Home', 'x')]);
+  await expect(publishSite(s3, { dir, bucket })).rejects.toThrow(/does not look like the backup site/);
+  const kept = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+  expect(kept.Contents?.map((object) => object.Key)).toEqual(['precious.png']);
+
+  const forced = await publishSite(s3, { dir, bucket, force: true });
+  expect(forced.remove).toEqual(['precious.png']);
 });
 
 test('when the published site is read through the website endpoint, then wiki URLs, links and missing paths resolve', async () => {
