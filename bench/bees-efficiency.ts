@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, runMeasured, startProcess, waitForHttp } from './lib/processes';
+import { freePort, runMeasured, startNodeServer } from './lib/processes';
 
 // How much load bees itself can make: against a target that costs almost nothing per request,
 // each generator gets the same connections and time, and we compare the rates they report and
@@ -98,11 +98,14 @@ const median = (values: number[]): number => {
 export async function benchGenerators(seconds: number, connections: number, rounds = 3): Promise<GeneratorFigures[]> {
   if (!existsSync('/usr/bin/wrk')) throw new Error('wrk is missing: apt-get install -y wrk');
   const port = await freePort();
-  const target = startProcess(process.execPath, [path.join(__dirname, 'trivial-server.cjs')], {
-    env: { ...process.env, PORT: String(port) },
-  });
   const url = `http://127.0.0.1:${port}/`;
-  await waitForHttp(url, target, 10_000, 200);
+  const target = await startNodeServer(
+    'trivial target',
+    path.join(__dirname, 'trivial-server.cjs'),
+    [],
+    { ...process.env, PORT: String(port) },
+    url,
+  );
   const samples = new Map<string, Sample[]>(generators.map((generator) => [generator.tool, []]));
   try {
     for (let round = 0; round < rounds; round++) {

@@ -1,13 +1,12 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ensureSessionTable } from '../app/sessions-table';
 import { prepareVirtualUsers } from '../scripts/bees/virtual-users';
+import { startServices } from '../scripts/services/stack';
+import { startCountingProxy } from './lib/counting-proxy';
 import { attack } from './lib/load';
-import { freePort, memoryMiB, startProcess, waitForHttp, type Started } from './lib/processes';
-import { startCountingProxy, startDynamoDbLocal, startPostgres, type CountingProxy } from './lib/services';
+import { freePort, memoryMiB, startNodeServer, type ManagedProcess } from './lib/processes';
 
 // cloudwiki's web tier on real PostgreSQL 15 and DynamoDB Local, one instance, measured with bees
 // and compared with a bare Express hello world measured in the same run on the same machine.
@@ -33,8 +32,6 @@ export interface CloudwikiFigures {
 }
 
 const root = path.resolve(__dirname, '..');
-const sessionTable = 'cloudwiki-bench-sessions';
-const region = 'us-east-1';
 
 function non2xx(statusCodes: Record<string, number>): number {
   return Object.entries(statusCodes)
@@ -46,13 +43,10 @@ function perOperation(counts: Record<string, number>, divisor: number): Record<s
   return Object.fromEntries(Object.entries(counts).map(([operation, count]) => [operation, Math.round((count / divisor) * 1000) / 1000]));
 }
 
-async function startInstance(env: NodeJS.ProcessEnv, port: number): Promise<{ instance: Started; startToHealthyMs: number }> {
+async function startInstance(env: NodeJS.ProcessEnv, port: number): Promise<{ instance: ManagedProcess; startToHealthyMs: number }> {
   const startedAt = performance.now();
-  const instance = startProcess(process.execPath, [path.join(__dirname, 'cloudwiki-instance.cjs')], {
-    env: { ...env, PORT: String(port) },
-    cwd: root,
-  });
-  await waitForHttp(`http://127.0.0.1:${port}/health`, instance, 60_000, 200);
+  const script = path.join(__dirname, 'cloudwiki-instance.cjs');
+  const instance = await startNodeServer('cloudwiki', script, [], { ...env, PORT: String(port) }, `http://127.0.0.1:${port}/health`);
   return { instance, startToHealthyMs: Math.round(performance.now() - startedAt) };
 }
 
@@ -61,43 +55,41 @@ export async function benchCloudwiki(seconds: number, connections: number, log: 
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
   const cleanup: (() => Promise<void>)[] = [];
   try {
-    log('starting PostgreSQL 15 and DynamoDB Local ...');
-    const [postgres, dynamodb] = await Promise.all([startPostgres(), startDynamoDbLocal()]);
-    cleanup.push(postgres.stop, dynamodb.stop);
-    const proxy: CountingProxy = await startCountingProxy(dynamodb.url);
+    // The same PostgreSQL 15, DynamoDB Local and s3rver as `npm run services`, in a scratch directory.
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'bench-services-'));
+    // mkdtemp makes it private to root; initdb runs as the postgres user and reads files in it.
+    chmodSync(stateDir, 0o755);
+    cleanup.push(async () => rmSync(stateDir, { recursive: true, force: true }));
+    const ports = { postgres: await freePort(), dynamodb: await freePort(), s3: await freePort() };
+    const services = await startServices({ stateDir, ports, log });
+    cleanup.push(services.stop);
+    const proxy = await startCountingProxy(services.dynamodb.endpoint);
     cleanup.push(proxy.stop);
-    const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
-    await ensureSessionTable(new DynamoDBClient({ region, endpoint: dynamodb.url, credentials }), sessionTable);
 
     const helloPort = await freePort();
-    const hello = startProcess(process.execPath, [path.join(__dirname, 'express-hello.cjs')], {
-      env: { ...process.env, PORT: String(helloPort) },
-      cwd: root,
-    });
-    cleanup.push(hello.stop);
-    await waitForHttp(`http://127.0.0.1:${helloPort}/`, hello, 10_000, 200);
+    const helloUrl = `http://127.0.0.1:${helloPort}/`;
+    const hello = await startNodeServer(
+      'hello world',
+      path.join(__dirname, 'express-hello.cjs'),
+      [],
+      { ...process.env, PORT: String(helloPort) },
+      helloUrl,
+    );
+    cleanup.push(() => hello.stop());
     // Each target is warmed up before it is measured: V8 (and DynamoDB Local's JVM) compile the
     // hot paths in the first seconds, and the first of the runs would otherwise pay for that.
     const warmUpSeconds = Math.min(3, seconds / 2);
     log(`Express hello world: ${warmUpSeconds} s warm-up, then ${connections} connections for ${seconds} s ...`);
-    await attack({ url: `http://127.0.0.1:${helloPort}/`, connections, durationSeconds: warmUpSeconds });
-    const helloReport = await attack({ url: `http://127.0.0.1:${helloPort}/`, connections, durationSeconds: seconds });
+    await attack({ url: helloUrl, connections, durationSeconds: warmUpSeconds });
+    const helloReport = await attack({ url: helloUrl, connections, durationSeconds: seconds });
     await hello.stop();
 
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
-      DATABASE_URL: postgres.url,
-      SESSION_STORE: 'dynamodb',
-      SESSION_TABLE: sessionTable,
-      SESSION_SECRET: 'bench-session-secret-that-is-long-enough-0123456789',
-      AWS_REGION: region,
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      ...services.env,
+      // Through the counting proxy, so every session-store operation is seen.
       DYNAMODB_ENDPOINT: proxy.url,
-      // Page views never touch S3; nothing listens here, so any S3 call would show as an error.
-      S3_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
-      ASSETS_BUCKET: 'bench-assets',
-      UPLOADS_BUCKET: 'bench-uploads',
+      SESSION_SECRET: 'bench-session-secret-that-is-long-enough-0123456789',
       AWS_EC2_METADATA_DISABLED: 'true',
       INSTANCE_ID: 'bench',
       INSTANCE_AZ: 'local',
@@ -110,14 +102,14 @@ export async function benchCloudwiki(seconds: number, connections: number, log: 
     await cold.instance.stop();
     log('starting cloudwiki again on the migrated database ...');
     const warm = await startInstance(env, port);
-    cleanup.push(warm.instance.stop);
-    const pid = warm.instance.child.pid as number;
+    cleanup.push(() => warm.instance.stop());
+    const pid = warm.instance.pid;
     const idleMemoryMiB = memoryMiB(pid).current;
     const base = `http://127.0.0.1:${port}`;
 
     const withInstanceOutput = async <T>(work: Promise<T>): Promise<T> =>
       work.catch((error: Error) => {
-        throw new Error(`${error.message}\n--- cloudwiki's last output ---\n${warm.instance.output()}`);
+        throw new Error(`${error.message}\n--- cloudwiki's last output ---\n${warm.instance.recentOutput()}`);
       });
 
     log(`anonymous page views: ${warmUpSeconds} s warm-up, then ${connections} connections for ${seconds} s ...`);

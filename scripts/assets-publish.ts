@@ -68,17 +68,23 @@ async function exists(s3: S3Client, bucket: string, key: string): Promise<boolea
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+  const { values } = parseArgs({
+    options: { 'dry-run': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+  });
   if (values.help) return console.log(help);
   const settings = loadSettings(process.env, ['AWS_REGION', 'ASSETS_BUCKET', 'S3_ENDPOINT']);
   const s3 = createS3Client({ region: settings.AWS_REGION, endpoint: settings.S3_ENDPOINT });
   const result = await publishAssets(s3, settings.ASSETS_BUCKET, { dryRun: values['dry-run'], log: (line) => console.log(line) });
-  console.log(`${values['dry-run'] ? 'Would upload' : 'Uploaded'} ${result.uploaded.length}, skipped ${result.skipped.length} already published.`);
+  console.log(
+    `${values['dry-run'] ? 'Would upload' : 'Uploaded'} ${result.uploaded.length}, skipped ${result.skipped.length} already published.`,
+  );
 }
 
 if (require.main === module) {
   main().catch((error) => {
-    console.error(error instanceof ConfigError ? error.message : `assets:publish failed: ${error instanceof Error ? error.message : error}`);
+    console.error(
+      error instanceof ConfigError ? error.message : `assets:publish failed: ${error instanceof Error ? error.message : error}`,
+    );
     process.exit(1);
   });
 }

@@ -23,6 +23,8 @@ export function weightedPicker(routes: readonly Route[], random: () => number = 
   };
 }
 
+export const lostRequestKind = 'no answer (connection closed)';
+
 function errorKind(error: Error & { code?: string }): string {
   if (error.message === 'request timed out') return 'timeout';
   return error.code ?? error.message;
@@ -156,6 +158,14 @@ export async function runBee(spec: BeeSpec, onProgress?: (progress: BeeProgress)
     });
   });
   if (progressTimer) clearInterval(progressTimer);
+  // autocannon writes a connection's next request as soon as an answer arrives; when the server
+  // closed the connection with that answer, the request is lost without any error event. With -n
+  // every request is accounted for, so the lost ones are counted as errors here.
+  const unanswered = spec.amount === undefined ? 0 : spec.amount - requests - errors;
+  if (unanswered > 0) {
+    errors += unanswered;
+    errorsByKind[lostRequestKind] = (errorsByKind[lostRequestKind] ?? 0) + unanswered;
+  }
 
   const slots: TimelineSlot[] = [...timeline].map(([second, slot]) => ({
     second,

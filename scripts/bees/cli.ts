@@ -3,14 +3,15 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { attackWithEc2Bees, describeSwarm, findBees, launchBees, terminateBees, type AwsClients } from './ec2-swarm';
+import { attackWithEc2Bees, describeSwarm, findBees, launchBees, terminateBees, type AwsClients, type Bee } from './ec2-swarm';
 import { formatHtml } from './format-html';
 import { formatText } from './format-text';
 import { attackWithLocalBees } from './local-swarm';
 import { planAttack, type AttackOptions } from './plan';
-import { ProgressLine } from './progress';
+import { ProgressLine, SwarmWaitLine } from './progress';
 import { buildReport } from './report';
 import { loadScenario } from './scenario';
+import type { BeeResult, BeeSpec } from './spec';
 import { bundleAgent, renderUserData } from './user-data';
 
 export const exitCodes = { ok: 0, thresholdsExceeded: 1, failed: 2 } as const;
@@ -89,6 +90,30 @@ interface AttackFlags {
   pollSeconds: number;
 }
 
+async function attackFromHere(specs: BeeSpec[], flags: AttackFlags, io: CliIo): Promise<BeeResult[]> {
+  const progress = new ProgressLine(io.stderr, flags.progress);
+  try {
+    return await attackWithLocalBees(specs, (update) => progress.update(update));
+  } finally {
+    progress.finish();
+  }
+}
+
+async function attackFromEc2(clients: AwsClients, bees: Bee[], specs: BeeSpec[], flags: AttackFlags, io: CliIo): Promise<BeeResult[]> {
+  const waiting = new SwarmWaitLine(io.stderr, flags.progress, specs.length);
+  try {
+    return await attackWithEc2Bees(clients, bees, specs, {
+      outputBucket: flags.outputBucket,
+      pollIntervalMs: flags.pollSeconds * 1000,
+      // Long enough for the attack itself plus the bee's start-up; SSM stops the agent after it.
+      executionTimeoutSeconds: Math.ceil((flags.duration ?? 600) + 300),
+      onBeeDone: () => waiting.beeDone(),
+    });
+  } finally {
+    waiting.finish();
+  }
+}
+
 async function attack(flags: AttackFlags, io: CliIo): Promise<number> {
   const scenario = flags.scenario ? loadScenario(flags.scenario) : undefined;
   const url = flags.url ?? scenario?.url;
@@ -116,16 +141,7 @@ async function attack(flags: AttackFlags, io: CliIo): Promise<number> {
     timeline: clients === undefined || flags.outputBucket !== undefined,
   };
   const specs = planAttack(options);
-  const progress = new ProgressLine(io.stderr, flags.progress);
-  const results = clients
-    ? await attackWithEc2Bees(clients, ec2Bees, specs, {
-        outputBucket: flags.outputBucket,
-        pollIntervalMs: flags.pollSeconds * 1000,
-        executionTimeoutSeconds: Math.ceil((flags.duration ?? 600) + 300),
-        onBeeDone: (bee, instanceId) => flags.progress && io.stderr.write(`bee ${bee} (${instanceId}) reported\n`),
-      })
-    : await attackWithLocalBees(specs, (update) => progress.update(update));
-  progress.finish();
+  const results = clients ? await attackFromEc2(clients, ec2Bees, specs, flags, io) : await attackFromHere(specs, flags, io);
   const report = buildReport(specs, results, { maxErrorRate: flags.maxErrorRate, maxP99Ms: flags.maxP99 });
   io.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatText(report));
   if (flags.html) {

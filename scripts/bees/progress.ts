@@ -41,3 +41,40 @@ export class ProgressLine {
     if (this.enabled && this.stream.isTTY && this.lastPrintedAt > 0) this.stream.write('\n');
   }
 }
+
+/**
+ * EC2 bees report only when they finish (SSM returns a command's output at its end), so during an
+ * EC2 attack the live line says how long it has run and how many bees are done.
+ */
+export class SwarmWaitLine {
+  private readonly startedAt = Date.now();
+  private done = 0;
+  private readonly timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    enabled: boolean,
+    private readonly bees: number,
+  ) {
+    this.timer = enabled ? setInterval(() => this.print(), stream.isTTY ? 1000 : 10_000) : undefined;
+  }
+
+  beeDone(): void {
+    this.done++;
+    if (this.timer) this.print();
+  }
+
+  describe(now = Date.now()): string {
+    return `[${((now - this.startedAt) / 1000).toFixed(0)}s] ${this.done} of ${this.bees} bee(s) reported; the attack runs on the bees`;
+  }
+
+  finish(): void {
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    if (this.stream.isTTY) this.stream.write('\n');
+  }
+
+  private print(): void {
+    this.stream.write(this.stream.isTTY ? `\r${this.describe()}\u001b[K` : `${this.describe()}\n`);
+  }
+}

@@ -25,7 +25,9 @@ export class LabClient {
         signal: AbortSignal.timeout(30_000),
       });
     } catch (error) {
-      throw new Error(`the lab at ${this.statusUrl} is not answering (${(error as Error).message}): is \`npm run lab\` running?`);
+      throw new Error(`the lab at ${this.statusUrl} is not answering (${(error as Error).message}): is \`npm run lab\` running?`, {
+        cause: error,
+      });
     }
     const answer = (await response.json()) as { error?: string };
     if (!response.ok) throw new Error(`the lab refused: ${answer.error ?? response.statusText}`);

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { stopOnShutdown } from '../services/process';
 import { productionStart } from './instances';
 import { startLab } from './lab';
 import { labStateFile } from './lab-file';
@@ -23,6 +24,7 @@ Options (defaults in brackets):
   --scale-on METRIC    target tracking on "requests" (per instance per second), "cpu" (%), or "none" [requests]
   --target N           the policy's target per instance [50 for requests, 60 for cpu]
   --session-store S    dynamodb, or memory (the stateful "before" picture) [dynamodb]
+  --sticky             sticky sessions at the load balancer (a cookie pins a browser to an instance)
   --wiki-port N        the load balancer's port [8080]
   --status-port N      the status page and control API's port [8081]
   --app PATH           the app's entry point, run with node [dist/app/server.js]
@@ -62,6 +64,7 @@ async function main() {
       'scale-on': { type: 'string', default: 'requests' },
       target: { type: 'string' },
       'session-store': { type: 'string', default: 'dynamodb' },
+      sticky: { type: 'boolean', default: false },
       'wiki-port': { type: 'string', default: '8080' },
       'status-port': { type: 'string', default: '8081' },
       app: { type: 'string', default: 'dist/app/server.js' },
@@ -104,6 +107,7 @@ async function main() {
     capacity,
     app: { command: productionStart.command, args: [entry] },
     sessionStore,
+    sticky: values.sticky,
     policy,
     log: (line) => console.error(`${new Date().toISOString().slice(11, 19)} ${line}`),
     onInstanceLine: values.verbose ? (id, line) => console.error(`[${id}] ${line}`) : undefined,
@@ -112,21 +116,14 @@ async function main() {
   writeFileSync(stateFile, JSON.stringify({ pid: process.pid, wikiUrl: lab.wikiUrl, statusUrl: lab.statusUrl, stateDir }, null, 2));
 
   console.log(`\nwiki:    ${lab.wikiUrl}\nstatus:  ${lab.statusUrl}\n`);
-  console.error(`lab state in ${stateDir}; HAProxy runtime API: socat - UNIX:${join(stateDir, 'haproxy.sock')}`);
+  console.error(`lab state in ${stateDir}; HAProxy runtime API: echo 'show stat' | socat - UNIX:${join(stateDir, 'haproxy.sock')}`);
   console.error('Ctrl-C stops everything.');
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.error(`\n${signal}: stopping instances, HAProxy and services ...`);
+  stopOnShutdown('instances, HAProxy and services', async () => {
     await lab.stop();
     rmSync(stateFile, { force: true });
     console.error('stopped; nothing left running.');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  });
 }
 
 main().catch((error: unknown) => {

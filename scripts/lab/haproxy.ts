@@ -16,6 +16,12 @@ export interface HaproxyConfigOptions {
   s3Port: number;
   /** How many instances the pool can hold at once: the ASG's max size. */
   slots: number;
+  /**
+   * Sticky sessions (the ALB's target group stickiness): a cookie pins each browser to the
+   * instance that first served it. Off by default: the stateless app does not need it, and with
+   * SESSION_STORE=memory it shows how stickiness hides the problem only until an instance dies.
+   */
+  sticky?: boolean;
   socketPath: string;
 }
 
@@ -37,7 +43,6 @@ global
 
 defaults
   mode http
-  option httplog
   timeout connect 2s
   timeout client 30s
   timeout server 30s
@@ -52,7 +57,7 @@ frontend wiki
 
 backend ${webBackend}
   balance roundrobin
-  option httpchk
+${options.sticky ? "  # dynamic: the cookie value is derived from each server's address, so runtime-registered slots get one.\n  cookie LABSTICKY insert indirect nocache dynamic\n  dynamic-cookie-key cloudwiki-lab\n" : ''}  option httpchk
   http-check send meth GET uri /health ver HTTP/1.1 hdr Host lab
   http-check expect status 200
   default-server inter 1s fastinter 500ms fall 2 rise 2
@@ -145,12 +150,18 @@ export async function startHaproxy(options: HaproxyConfigOptions & { configPath:
     socketPath: options.socketPath,
     stats: async () => parseServerStats(await runtimeCommand(options.socketPath, 'show stat')),
     register: async (slot, port) => {
-      await runChecked(options.socketPath, `set server ${server(slot)} addr 127.0.0.1 port ${port}`);
-      // Start out of rotation: it takes traffic only after `rise` passed checks, as a new target
-      // behind an ALB does, instead of receiving requests before it listens.
-      await runChecked(options.socketPath, `set server ${server(slot)} health down`);
-      await runChecked(options.socketPath, `enable health ${server(slot)}`);
-      await runChecked(options.socketPath, `set server ${server(slot)} state ready`);
+      // One line, so HAProxy runs the commands back to back. `health down` comes last because
+      // leaving maintenance resets a server to UP: this way it takes traffic only after `rise`
+      // passed checks, as a new target behind an ALB does, not before it listens.
+      await runChecked(
+        options.socketPath,
+        [
+          `set server ${server(slot)} addr 127.0.0.1 port ${port}`,
+          `enable health ${server(slot)}`,
+          `set server ${server(slot)} state ready`,
+          `set server ${server(slot)} health down`,
+        ].join('; '),
+      );
     },
     deregister: async (slot) => {
       await runChecked(options.socketPath, `set server ${server(slot)} state maint`);

@@ -25,6 +25,8 @@ export interface LabOptions {
   capacity: { min: number; max: number; desired: number };
   app: AppCommand;
   sessionStore: 'dynamodb' | 'memory';
+  /** Load balancer stickiness (a cookie pins a browser to one instance). */
+  sticky?: boolean;
   policy?: ScalingPolicy;
   healthCheckGracePeriodMs?: number;
   drainTimeoutMs?: number;
@@ -104,6 +106,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       backupSitePort,
       s3Port,
       slots,
+      sticky: options.sticky,
       socketPath: join(options.stateDir, 'haproxy.sock'),
       configPath: join(options.stateDir, 'haproxy.cfg'),
     });

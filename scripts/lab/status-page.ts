@@ -5,6 +5,7 @@ export const statusPage = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <title>cloudwiki lab</title>
+<link rel="icon" href="data:,">
 <style>
   body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1b1b1b; background: #fafafa; }
   h1 { font-size: 1.3rem; margin: 0 0 .25rem; } h2 { font-size: 1.05rem; margin: 1.5rem 0 .5rem; }

@@ -2,18 +2,21 @@ import './quiet-sdk-warning';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { stopOnShutdown } from './process';
 import { startServices } from './stack';
 
 const help = `npm run services [-- options]
 
-Starts real local servers for \`npm run test:integration\` on 127.0.0.1, until Ctrl-C or SIGTERM:
-PostgreSQL 15 (fresh cluster each start), DynamoDB Local (in memory; note: it listens on all
-interfaces, it has no option to bind to loopback) and s3rver. Creates the sessions table and the
-buckets, prints the app's settings and writes them to .cache/services.env:
+Starts real local servers on 127.0.0.1 until Ctrl-C, SIGTERM, or npm exiting: PostgreSQL 15 (a
+fresh cluster each start), DynamoDB Local (in memory; note: it listens on ALL interfaces, it has no
+option to bind to loopback) and s3rver. Creates the sessions table and the buckets, prints the
+app's settings and the TEST_ names the test suites read, and writes them to .cache/services.env:
 
   npm run services &            # or in another terminal
   set -a; . .cache/services.env; set +a
-  npm run test:integration
+  npx jest --config jest.integration.config.js test/sessions.test.ts
+
+(\`npm run test:integration\` starts and stops its own servers; this is for working by hand.)
 
 Options (defaults in brackets):
   --postgres-port N   PostgreSQL port [55432]
@@ -74,17 +77,10 @@ async function main() {
   console.log(lines.join('\n'));
   console.error(`\nready; settings written to ${envFile}. Ctrl-C stops everything.`);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.error(`${signal}: stopping services ...`);
+  stopOnShutdown('services', async () => {
     await services.stop();
     rmSync(envFile, { force: true });
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  });
 }
 
 main().catch((error: unknown) => {

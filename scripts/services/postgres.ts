@@ -5,8 +5,7 @@ import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { startProcess, type ManagedProcess } from './process';
-import { waitUntil } from './wait';
+import { startRestartableServer, type RestartableServer } from './restartable-server';
 
 const run = promisify(execFile);
 
@@ -22,15 +21,11 @@ export interface PostgresOptions {
   onLine?: (line: string) => void;
 }
 
-export interface PostgresServer {
+/** stop() is a fast shutdown and start() brings it back with its data: the chaos `database` fault. */
+export interface PostgresServer extends RestartableServer {
   /** The app's connection string (its own role, not the superuser). */
   readonly url: string;
   readonly port: number;
-  readonly isRunning: () => boolean;
-  /** Starts the server again after stop(): the chaos `database` fault. Data is kept. */
-  readonly start: () => Promise<void>;
-  /** Fast shutdown: open connections are cut, as in a crash or failover of the primary. */
-  readonly stop: () => Promise<void>;
 }
 
 interface PostgresUser {
@@ -102,7 +97,7 @@ async function initCluster(dataDir: string, owner: PostgresUser): Promise<void> 
       'C.UTF-8',
     ]);
   } catch (error) {
-    throw new Error(`initdb failed for ${dataDir}: ${(error as { stderr?: string }).stderr ?? error}`);
+    throw new Error(`initdb failed for ${dataDir}: ${(error as { stderr?: string }).stderr ?? error}`, { cause: error });
   } finally {
     rmSync(initdbPasswordFile, { force: true });
   }
@@ -155,12 +150,9 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
   const appPassword = readOrCreateSecret(appPasswordFile(options.dataDir));
   const url = `postgres://${options.user}:${encodeURIComponent(appPassword)}@127.0.0.1:${options.port}/${options.database}`;
 
-  let server: ManagedProcess | undefined;
-  // Running means answering, not merely started: a restart is not over until the server is ready.
-  let ready = false;
-  const start = async () => {
-    ready = false;
-    server = startProcess({
+  const server = await startRestartableServer({
+    what: `PostgreSQL on 127.0.0.1:${options.port}`,
+    process: {
       name: 'postgres',
       command: join(postgresBinDir, 'postgres'),
       args: [
@@ -184,40 +176,19 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
       gid: owner.gid,
       env: { PATH: process.env.PATH, LANG: 'C.UTF-8' },
       onLine: options.onLine,
-    });
-    const current = server;
-    await waitUntil(
-      async () => {
-        const client = new pg.Client({
-          connectionString: superuserUrl,
-          connectionTimeoutMillis: 1000,
-        });
-        await client.connect();
-        await client.end();
-        return true;
-      },
-      {
-        what: `PostgreSQL on 127.0.0.1:${options.port}`,
-        timeoutMs: 30_000,
-        giveUp: () => (current.hasExited() ? `postgres exited:\n${current.recentOutput()}` : undefined),
-      },
-    );
-    ready = true;
-  };
-
-  await start();
+    },
+    isReady: async () => {
+      const client = new pg.Client({ connectionString: superuserUrl, connectionTimeoutMillis: 1000 });
+      await client.connect();
+      await client.end();
+      return true;
+    },
+    readyTimeoutMs: 30_000,
+    // Fast shutdown: open connections are cut, as in a crash or failover of the primary.
+    stopSignal: 'SIGINT',
+    stopGraceMs: 15_000,
+  });
   await createAppRoleAndDatabase(superuserUrl, options.database, options.user, appPassword);
 
-  return {
-    url,
-    port: options.port,
-    isRunning: () => ready && Boolean(server && !server.hasExited()),
-    start: async () => {
-      if (server && !server.hasExited()) return;
-      await start();
-    },
-    stop: async () => {
-      await server?.stop('SIGINT', 15_000);
-    },
-  };
+  return { url, port: options.port, ...server };
 }

@@ -90,3 +90,31 @@ export function startProcess(options: StartProcessOptions): ManagedProcess {
     },
   };
 }
+
+/**
+ * Runs `stop` once, then exits, on Ctrl-C, SIGTERM, or when the process that started us goes away:
+ * `npm run` does not pass a SIGTERM on to its script, so CI killing npm would otherwise orphan
+ * every server we started. An orphan is re-parented, so its parent pid changes. A second Ctrl-C
+ * exits at once (the exit hook above still kills the children).
+ */
+export function stopOnShutdown(what: string, stop: () => Promise<void>): void {
+  let stopping = false;
+  const shutDown = (reason: string) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    console.error(`\n${reason}: stopping ${what} ...`);
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`while stopping: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutDown('SIGINT'));
+  process.on('SIGTERM', () => shutDown('SIGTERM'));
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent && !stopping) shutDown('the parent process (npm) exited');
+  }, 1000).unref();
+}

@@ -1,4 +1,4 @@
-import { ProgressLine } from '../../../scripts/bees/progress';
+import { ProgressLine, SwarmWaitLine } from '../../../scripts/bees/progress';
 
 function fakeStream(isTTY: boolean): NodeJS.WriteStream & { written: string[] } {
   const written: string[] = [];
@@ -25,5 +25,16 @@ describe('bees live progress line', () => {
     progress.update({ bee: 0, requests: 5, errors: 0 });
     progress.finish();
     expect(stream.written).toEqual([]);
+  });
+
+  it('when EC2 bees finish one by one, then the line counts them as they report', () => {
+    const stream = fakeStream(true);
+    const waiting = new SwarmWaitLine(stream, true, 2);
+
+    waiting.beeDone();
+    waiting.finish();
+
+    expect(stream.written[0]).toMatch(/^\r\[\d+s\] 1 of 2 bee\(s\) reported; the attack runs on the bees\u001b\[K$/);
+    expect(stream.written.at(-1)).toBe('\n');
   });
 });

@@ -21,6 +21,20 @@ describe('HAProxy configuration', () => {
   });
 });
 
+describe('sticky sessions', () => {
+  const options = { frontendPort: 8080, backupSitePort: 9001, s3Port: 9002, slots: 4, socketPath: '/tmp/x.sock' };
+
+  test('when off (the default), then no stickiness cookie is inserted', () => {
+    expect(renderHaproxyConfig(options)).not.toContain('cookie ');
+  });
+
+  test('when on, then a dynamic cookie pins browsers to the servers registered at runtime', () => {
+    expect(renderHaproxyConfig({ ...options, sticky: true })).toMatch(
+      /cookie LABSTICKY insert indirect nocache dynamic\n\s+dynamic-cookie-key /,
+    );
+  });
+});
+
 describe('show stat parsing', () => {
   const csv = [
     '# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight',
