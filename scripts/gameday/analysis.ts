@@ -46,6 +46,7 @@ export interface Verdict {
 
 export interface GameDayReport {
   sessionStore: string;
+  sticky: boolean;
   startedAt: string;
   durationSeconds: number;
   virtualUsers: number;
@@ -184,6 +185,7 @@ export function analyze(record: GameDayRecord, thresholds = defaultThresholds): 
   const result = verdict(record, faults, thresholds);
   return {
     sessionStore: record.sessionStore,
+    sticky: record.sticky,
     startedAt: record.startedAt,
     durationSeconds: round(record.durationMs / 1000),
     virtualUsers: record.virtualUsers,

@@ -27,8 +27,10 @@ more than 5% failed requests when one instance dies, or the backup site never an
 Options (defaults in brackets):
   --quick               short faults and waits: the whole day fits in 5 minutes
   --session-store S     dynamodb, or memory (the stateful "before" picture, which fails) [dynamodb]
+  --sticky              sticky sessions at the load balancer (the lab's --sticky): memory sessions
+                        then survive until their instance dies
   --json FILE           also write the figures as JSON (faults[], sessionsLost, editsLost, verdict)
-  --html FILE           the HTML report [.cache/gameday/report-<store>.html]
+  --html FILE           the HTML report [.cache/gameday/report-<store>[-sticky].html]
   --state-dir DIR       the lab's data, deleted at start [.cache/gameday/lab]
   --no-build            do not run \`npm run build\` first (dist/app/server.js must exist)
   -h, --help            this help
@@ -40,6 +42,7 @@ async function main(): Promise<number> {
     options: {
       quick: { type: 'boolean', default: false },
       'session-store': { type: 'string', default: 'dynamodb' },
+      sticky: { type: 'boolean', default: false },
       json: { type: 'string' },
       html: { type: 'string' },
       'state-dir': { type: 'string', default: '.cache/gameday/lab' },
@@ -61,6 +64,7 @@ async function main(): Promise<number> {
   const appEntry = path.resolve('dist/app/server.js');
   if (!existsSync(appEntry)) throw new Error(`${appEntry} does not exist: run \`npm run build\` (or drop --no-build)`);
 
+  const label = `${sessionStore}${values.sticky ? '-sticky' : ''}`;
   const started = Date.now();
   const stamp = () => `${String(Math.round((Date.now() - started) / 1000)).padStart(4)}s`;
   const record = await runGameDay({
@@ -68,16 +72,17 @@ async function main(): Promise<number> {
     stateDir: path.resolve(values['state-dir']),
     app: { command: productionStart.command, args: [appEntry] },
     sessionStore,
+    sticky: values.sticky,
     plan: gameDayPlan(values.quick),
     log: (line) => console.error(`${stamp()} ${line}`),
   });
   const report = analyze(record);
   // Every request as recorded, for a closer look than the report gives.
-  const rawFile = `.cache/gameday/record-${sessionStore}.json`;
+  const rawFile = `.cache/gameday/record-${label}.json`;
   mkdirSync(path.dirname(rawFile), { recursive: true });
   writeFileSync(rawFile, JSON.stringify(record));
   console.error(`raw record: ${path.resolve(rawFile)}`);
-  writeReports(report, values.html ?? `.cache/gameday/report-${sessionStore}.html`, values.json);
+  writeReports(report, values.html ?? `.cache/gameday/report-${label}.html`, values.json);
   console.log(`\n${formatText(report)}`);
   return report.verdict === 'pass' ? 0 : 1;
 }

@@ -112,7 +112,7 @@ figure{margin:1.5rem 0}figcaption{font-weight:600}.unit{color:#5b6478;font-weigh
 <h1>cloudwiki game day</h1>
 <p class="verdict ${report.verdict}">Verdict: ${report.verdict.toUpperCase()}</p>
 ${reasons ? `<ul>${reasons}</ul>` : ''}
-<p>${escape(report.startedAt)} · session store <b>${escape(report.sessionStore)}</b> · ${report.durationSeconds} s · ${report.virtualUsers} logged-in virtual users ·
+<p>${escape(report.startedAt)} · session store <b>${escape(report.sessionStore)}</b>${report.sticky ? ' (sticky load balancer)' : ''} · ${report.durationSeconds} s · ${report.virtualUsers} logged-in virtual users ·
 ${report.requests} requests, ${report.failedRequests} failed · sessions lost: <b>${report.sessionsLost}</b> (${report.loggedOutResponses} logged-out answers) ·
 edits acknowledged ${report.editsAcknowledged}, lost <b>${report.editsLost}</b></p>
 <table><thead><tr><th>fault</th><th>failed</th><th>backup site</th><th>downtime</th><th>detect</th><th>recover</th><th>full capacity</th><th>p99</th></tr></thead>

@@ -5,7 +5,7 @@ const seconds = (value: number | null) => (value === null ? 'never' : `${value} 
 /** The terminal report: one line per fault, then sessions, edits and the verdict. */
 export function formatText(report: GameDayReport): string {
   const lines = [
-    `game day (${report.sessionStore} sessions): ${report.durationSeconds} s, ${report.virtualUsers} logged-in users, ` +
+    `game day (${report.sessionStore} sessions${report.sticky ? ', sticky load balancer' : ''}): ${report.durationSeconds} s, ${report.virtualUsers} logged-in users, ` +
       `${report.requests} requests, ${report.failedRequests} failed`,
     '',
     'fault                                  failed  backup  down  detect  recover  capacity  p99',

@@ -26,6 +26,8 @@ export interface GameDayOptions {
   /** How to start one instance of the app: the built production entry, as the EC2 bootstrap does. */
   app: AppCommand;
   sessionStore: 'dynamodb' | 'memory';
+  /** Sticky sessions at the load balancer (the lab's --sticky): the virtual users keep its cookie. */
+  sticky?: boolean;
   plan: GameDayPlan;
   log: (line: string) => void;
 }
@@ -92,6 +94,7 @@ export async function runGameDay(options: GameDayOptions): Promise<GameDayRecord
     capacity: { min: 3, max: 6, desired: 3 },
     app: options.app,
     sessionStore: options.sessionStore,
+    sticky: options.sticky,
     log: (line) => log(`lab: ${line}`),
   });
   // Ctrl-C must not leave PostgreSQL, DynamoDB Local and HAProxy running.
@@ -158,6 +161,7 @@ export async function runGameDay(options: GameDayOptions): Promise<GameDayRecord
     const missingEdits = await missingAcknowledgedEdits(lab.wikiUrl, load);
     return {
       sessionStore: options.sessionStore,
+      sticky: Boolean(options.sticky),
       startedAt: new Date(started).toISOString(),
       durationMs: endedAt,
       virtualUsers: plan.users,

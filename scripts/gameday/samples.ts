@@ -45,6 +45,8 @@ export interface FaultRecord {
 
 export interface GameDayRecord {
   sessionStore: 'dynamodb' | 'memory';
+  /** The load balancer pinned each user to an instance with a cookie. */
+  sticky: boolean;
   startedAt: string;
   durationMs: number;
   virtualUsers: number;

@@ -31,6 +31,7 @@ function fault(overrides: Partial<FaultRecord>): FaultRecord {
 function record(overrides: Partial<GameDayRecord>): GameDayRecord {
   return {
     sessionStore: 'dynamodb',
+    sticky: false,
     startedAt: '2026-11-25T18:00:00.000Z',
     durationMs: 6000,
     virtualUsers: 2,
