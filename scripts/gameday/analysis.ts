@@ -1,4 +1,4 @@
-import type { FaultRecord, GameDayRecord, RequestSample } from './samples';
+import type { FaultRecord, GameDayRecord, RequestSample, SessionLoss } from './samples';
 
 export interface SecondStats {
   second: number;
@@ -30,6 +30,8 @@ export interface FaultSummary {
   recoverSeconds: number;
   capacityRestoredSeconds: number | null;
   p99Ms: number;
+  /** Virtual users found logged out during this fault's window. */
+  sessionsLost: number;
 }
 
 export interface Thresholds {
@@ -55,6 +57,8 @@ export interface GameDayReport {
   timeline: SecondStats[];
   faults: FaultSummary[];
   sessionsLost: number;
+  /** Users logged out before the first fault: no fault needed (memory sessions, round robin). */
+  sessionsLostBeforeFaults: number;
   loggedOutResponses: number;
   editsAcknowledged: number;
   editsLost: number;
@@ -100,7 +104,16 @@ export function timeline(requests: readonly RequestSample[], durationMs: number)
   return stats;
 }
 
-export function summarizeFault(fault: FaultRecord, requests: readonly RequestSample[], seconds: readonly SecondStats[]): FaultSummary {
+function distinctUsersLost(losses: readonly SessionLoss[], from: number, to: number): number {
+  return new Set(losses.filter((loss) => loss.at >= from && loss.at < to).map((loss) => loss.vu)).size;
+}
+
+export function summarizeFault(
+  fault: FaultRecord,
+  requests: readonly RequestSample[],
+  seconds: readonly SecondStats[],
+  losses: readonly SessionLoss[] = [],
+): FaultSummary {
   const inWindow = requests.filter((request) => request.at >= fault.injectedAt && request.at < fault.windowEnd);
   const startSecond = Math.floor(fault.injectedAt / 1000);
   const endSecond = Math.ceil(fault.windowEnd / 1000);
@@ -130,6 +143,7 @@ export function summarizeFault(fault: FaultRecord, requests: readonly RequestSam
         99,
       ),
     ),
+    sessionsLost: distinctUsersLost(losses, fault.injectedAt, fault.windowEnd),
   };
 }
 
@@ -181,7 +195,7 @@ export function verdict(record: GameDayRecord, summaries: readonly FaultSummary[
 
 export function analyze(record: GameDayRecord, thresholds = defaultThresholds): GameDayReport {
   const seconds = timeline(record.requests, record.durationMs);
-  const faults = record.faults.map((fault) => summarizeFault(fault, record.requests, seconds));
+  const faults = record.faults.map((fault) => summarizeFault(fault, record.requests, seconds, record.sessionLosses));
   const result = verdict(record, faults, thresholds);
   return {
     sessionStore: record.sessionStore,
@@ -194,6 +208,7 @@ export function analyze(record: GameDayRecord, thresholds = defaultThresholds): 
     timeline: seconds,
     faults,
     sessionsLost: new Set(record.sessionLosses.map((loss) => loss.vu)).size,
+    sessionsLostBeforeFaults: distinctUsersLost(record.sessionLosses, 0, record.faults[0]?.injectedAt ?? record.durationMs),
     loggedOutResponses: record.sessionLosses.length,
     editsAcknowledged: record.acknowledgedEdits.length,
     editsLost: record.missingEdits.length,

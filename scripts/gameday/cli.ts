@@ -1,6 +1,6 @@
 import '../services/quiet-sdk-warning';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { productionStart } from '../lab/instances';
@@ -9,6 +9,7 @@ import { gameDayPlan } from './plan';
 import { formatHtml } from './report-html';
 import { formatText } from './report-text';
 import { runGameDay } from './run';
+import type { GameDayRecord } from './samples';
 
 const help = `npm run gameday [-- options]
 
@@ -33,6 +34,8 @@ Options (defaults in brackets):
   --html FILE           the HTML report [.cache/gameday/report-<store>[-sticky].html]
   --state-dir DIR       the lab's data, deleted at start [.cache/gameday/lab]
   --no-build            do not run \`npm run build\` first (dist/app/server.js must exist)
+  --from-record FILE    run nothing: report again from a raw record a game day wrote
+                        (.cache/gameday/record-<store>.json)
   -h, --help            this help
 
 Needs what the lab needs (Debian): postgresql haproxy openjdk-17-jre-headless; runs as root.`;
@@ -47,12 +50,21 @@ async function main(): Promise<number> {
       html: { type: 'string' },
       'state-dir': { type: 'string', default: '.cache/gameday/lab' },
       'no-build': { type: 'boolean', default: false },
+      'from-record': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     console.log(help);
     return 0;
+  }
+  if (values['from-record']) {
+    const record = JSON.parse(readFileSync(values['from-record'], 'utf8')) as GameDayRecord;
+    const report = analyze(record);
+    const label = `${record.sessionStore}${record.sticky ? '-sticky' : ''}`;
+    writeReports(report, values.html ?? `.cache/gameday/report-${label}.html`, values.json);
+    console.log(formatText(report));
+    return report.verdict === 'pass' ? 0 : 1;
   }
   const sessionStore = values['session-store'];
   if (sessionStore !== 'dynamodb' && sessionStore !== 'memory')

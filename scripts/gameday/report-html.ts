@@ -95,7 +95,7 @@ export function formatHtml(report: GameDayReport): string {
         fault,
       ) => `<tr><td>${escape(fault.name)}<br><small>${escape(fault.description)}</small></td><td>${fault.failedRequests} / ${fault.requests}${statuses(fault.failuresByStatus)}</td>
 <td>${fault.backupResponses}</td><td>${fault.downtimeSeconds} s</td><td>${fault.detectSeconds ?? 'never'}${fault.detectSeconds === null ? '' : ' s'}</td>
-<td>${fault.recoverSeconds} s</td><td>${fault.capacityRestoredSeconds ?? 'never'}${fault.capacityRestoredSeconds === null ? '' : ' s'}</td><td>${fault.p99Ms} ms</td></tr>`,
+<td>${fault.recoverSeconds} s</td><td>${fault.capacityRestoredSeconds ?? 'never'}${fault.capacityRestoredSeconds === null ? '' : ' s'}</td><td>${fault.p99Ms} ms</td><td>${fault.sessionsLost}</td></tr>`,
     )
     .join('\n');
   const reasons = report.reasons.map((reason) => `<li>${escape(reason)}</li>`).join('');
@@ -113,9 +113,9 @@ figure{margin:1.5rem 0}figcaption{font-weight:600}.unit{color:#5b6478;font-weigh
 <p class="verdict ${report.verdict}">Verdict: ${report.verdict.toUpperCase()}</p>
 ${reasons ? `<ul>${reasons}</ul>` : ''}
 <p>${escape(report.startedAt)} · session store <b>${escape(report.sessionStore)}</b>${report.sticky ? ' (sticky load balancer)' : ''} · ${report.durationSeconds} s · ${report.virtualUsers} logged-in virtual users ·
-${report.requests} requests, ${report.failedRequests} failed · sessions lost: <b>${report.sessionsLost}</b> (${report.loggedOutResponses} logged-out answers) ·
+${report.requests} requests, ${report.failedRequests} failed · sessions lost: <b>${report.sessionsLost}</b>, ${report.sessionsLostBeforeFaults} before any fault (${report.loggedOutResponses} logged-out answers) ·
 edits acknowledged ${report.editsAcknowledged}, lost <b>${report.editsLost}</b></p>
-<table><thead><tr><th>fault</th><th>failed</th><th>backup site</th><th>downtime</th><th>detect</th><th>recover</th><th>full capacity</th><th>p99</th></tr></thead>
+<table><thead><tr><th>fault</th><th>failed</th><th>backup site</th><th>downtime</th><th>detect</th><th>recover</th><th>full capacity</th><th>p99</th><th>logged out</th></tr></thead>
 <tbody>${rows}</tbody></table>
 <p><small>downtime: seconds in which no request got a proper answer from an instance; detect: until the load balancer took the victim out, the deep
 health check failed or the backup site took over; recover: until the last failed or backup-served request; full capacity: until

@@ -8,7 +8,7 @@ export function formatText(report: GameDayReport): string {
     `game day (${report.sessionStore} sessions${report.sticky ? ', sticky load balancer' : ''}): ${report.durationSeconds} s, ${report.virtualUsers} logged-in users, ` +
       `${report.requests} requests, ${report.failedRequests} failed`,
     '',
-    'fault                                  failed  backup  down  detect  recover  capacity  p99',
+    'fault                                  failed  backup  down  detect  recover  capacity      p99  logged out',
   ];
   for (const fault of report.faults) {
     lines.push(
@@ -21,12 +21,14 @@ export function formatText(report: GameDayReport): string {
         `${fault.recoverSeconds} s`.padStart(8),
         seconds(fault.capacityRestoredSeconds).padStart(9),
         `${fault.p99Ms} ms`.padStart(8),
+        String(fault.sessionsLost).padStart(11),
       ].join(' '),
     );
   }
   lines.push(
     '',
-    `sessions lost: ${report.sessionsLost} of ${report.virtualUsers} users (${report.loggedOutResponses} logged-out answers)`,
+    `sessions lost: ${report.sessionsLost} of ${report.virtualUsers} users, ${report.sessionsLostBeforeFaults} of them before any fault ` +
+      `(${report.loggedOutResponses} logged-out answers)`,
     `edits: ${report.editsAcknowledged} acknowledged, ${report.editsLost} lost${report.missingEdits.length ? ` (${report.missingEdits.slice(0, 5).join(', ')})` : ''}`,
     '',
     `verdict: ${report.verdict.toUpperCase()}`,

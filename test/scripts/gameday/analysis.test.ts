@@ -148,6 +148,7 @@ test('when sessions or edits are lost, or a fault lasts too long for users, then
         fault({ name: 'everything down', fault: 'all-web', injectedAt: 15_000, windowEnd: 16_000, undoneAt: 15_500 }),
       ],
       sessionLosses: [
+        { at: 500, vu: 1, servedBy: 'i-c' },
         { at: 2000, vu: 0, servedBy: 'i-a' },
         { at: 3000, vu: 0, servedBy: 'i-b' },
         { at: 3000, vu: 1, servedBy: 'i-b' },
@@ -157,7 +158,9 @@ test('when sessions or edits are lost, or a fault lasts too long for users, then
   );
   expect(report.verdict).toBe('fail');
   expect(report.sessionsLost).toBe(2);
-  expect(report.loggedOutResponses).toBe(3);
+  expect(report.sessionsLostBeforeFaults).toBe(1);
+  expect(report.faults.map((summary) => summary.sessionsLost)).toEqual([2, 0]);
+  expect(report.loggedOutResponses).toBe(4);
   expect(report.editsLost).toBe(1);
   expect(report.reasons).toEqual([
     '2 of 2 virtual users were logged out (sessions lost)',
@@ -172,7 +175,7 @@ test('when reported, then the text and the HTML show each fault and the verdict,
   const requests = [sample(2100, 'ok'), sample(2500, 'backup'), sample(3000, 'failed')];
   const report = analyze(record({ requests, faults: [fault({ name: '<b>kill</b>', fault: 'all-web' })] }));
   const text = formatText(report);
-  expect(text).toMatch(/<b>kill<\/b>\s+1\s+1\s+1 s\s+1 s\s+1 s\s+3 s\s+10 ms/);
+  expect(text).toMatch(/<b>kill<\/b>\s+1\s+1\s+1 s\s+1 s\s+1 s\s+3 s\s+10 ms\s+0\n/);
   expect(text).toContain('verdict: PASS');
   const html = formatHtml(report);
   expect(html).not.toContain('<b>kill</b>');

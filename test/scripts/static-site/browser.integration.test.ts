@@ -2,13 +2,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createS3Client } from '../../../app/aws-clients';
 import { freePort } from '../../../scripts/services/ports';
 import { backupSiteBucket, startS3, websiteHost, type S3Server } from '../../../scripts/services/s3';
 import { writeSite } from '../../../scripts/static-site/build';
 import { publishSite } from '../../../scripts/static-site/publish';
 import { renderSite, type SnapshotPage } from '../../../scripts/static-site/site';
+import { launchChromium } from '../../support/chromium';
 
 // A real browser (Debian's chromium) on the published copy, served by s3rver as the bucket's
 // website endpoint: the host name is resolved to loopback, as DNS would resolve it on AWS.
@@ -47,18 +48,7 @@ beforeAll(async () => {
   s3.destroy();
   const host = websiteHost(backupSiteBucket);
   siteUrl = `http://${host}:${s3rver.port}`;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      `--host-resolver-rules=MAP ${host} 127.0.0.1`,
-    ],
-  });
+  browser = await launchChromium([`--host-resolver-rules=MAP ${host} 127.0.0.1`]);
 });
 
 afterAll(async () => {
