@@ -1,9 +1,10 @@
 /// <reference lib="dom" />
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { loadConfig } from '../../app/config';
 import { startServer, type RunningServer } from '../../app/server';
 import { productionEnv } from '../support/app';
 import { uniqueName } from '../support/browser-like';
+import { launchChromium } from '../support/chromium';
 
 // A real browser (Debian's chromium) against the production server on the integration services.
 const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
@@ -16,19 +17,7 @@ beforeAll(async () => {
     loadConfig(productionEnv({ AWS_EC2_METADATA_DISABLED: 'true', INSTANCE_ID: '', INSTANCE_AZ: '', LOG_LEVEL: 'warn' })),
     { host: '127.0.0.1' },
   );
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    // Playwright gives each launch a fresh temporary profile. Background networking is off
-    // because this machine has no internet, and Chromium would retry its lookups many times.
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { deepHealthPath, healthPath } from '../../app/routes/health';
 import { sessionTableKey, sessionTtlAttribute } from '../../app/sessions-table';
 import { readTemplate, type Template } from '../../scripts/infra/cfn-yaml';
+import { backupSiteErrorDocument, backupSiteIndexDocument } from '../../scripts/services/s3';
 
 // The high-availability and security rules of the design, checked on the parsed templates.
 
@@ -174,6 +175,11 @@ describe('agreement with the app', () => {
     expect(table.TimeToLiveSpecification).toEqual({ AttributeName: sessionTtlAttribute, Enabled: true });
     expect(table.BillingMode).toBe('PAY_PER_REQUEST');
     expect(table.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+  });
+
+  test('when the backup site is hosted, then the bucket serves the pages static-site:build writes', () => {
+    const website = (templates.data.Resources as Record<string, Node>).BackupSiteBucket!.Properties.WebsiteConfiguration;
+    expect(website).toEqual({ IndexDocument: backupSiteIndexDocument, ErrorDocument: backupSiteErrorDocument });
   });
 });
 

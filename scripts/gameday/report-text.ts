@@ -1,0 +1,38 @@
+import type { GameDayReport } from './analysis';
+
+const seconds = (value: number | null) => (value === null ? 'never' : `${value} s`);
+
+/** The terminal report: one line per fault, then sessions, edits and the verdict. */
+export function formatText(report: GameDayReport): string {
+  const lines = [
+    `game day (${report.sessionStore} sessions${report.sticky ? ', sticky load balancer' : ''}): ${report.durationSeconds} s, ${report.virtualUsers} logged-in users, ` +
+      `${report.requests} requests, ${report.failedRequests} failed`,
+    '',
+    'fault                                  failed  backup  down  detect  recover  capacity      p99  logged out',
+  ];
+  for (const fault of report.faults) {
+    lines.push(
+      [
+        fault.name.padEnd(38),
+        String(fault.failedRequests).padStart(6),
+        String(fault.backupResponses).padStart(7),
+        `${fault.downtimeSeconds} s`.padStart(5),
+        seconds(fault.detectSeconds).padStart(7),
+        `${fault.recoverSeconds} s`.padStart(8),
+        seconds(fault.capacityRestoredSeconds).padStart(9),
+        `${fault.p99Ms} ms`.padStart(8),
+        String(fault.sessionsLost).padStart(11),
+      ].join(' '),
+    );
+  }
+  lines.push(
+    '',
+    `sessions lost: ${report.sessionsLost} of ${report.virtualUsers} users, ${report.sessionsLostBeforeFaults} of them before any fault ` +
+      `(${report.loggedOutResponses} logged-out answers)`,
+    `edits: ${report.editsAcknowledged} acknowledged, ${report.editsLost} lost${report.missingEdits.length ? ` (${report.missingEdits.slice(0, 5).join(', ')})` : ''}`,
+    '',
+    `verdict: ${report.verdict.toUpperCase()}`,
+    ...report.reasons.map((reason) => `  - ${reason}`),
+  );
+  return lines.join('\n');
+}

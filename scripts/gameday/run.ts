@@ -1,0 +1,262 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createS3Client } from '../../app/aws-clients';
+import { createDatabase } from '../../app/data/db';
+import { createPageRepository } from '../../app/data/pages';
+import { createLogger } from '../../app/logger';
+import { LabClient } from '../chaos/local';
+import type { ActiveFault } from '../lab/faults';
+import type { AppCommand } from '../lab/instances';
+import { startLab, type LabStatus } from '../lab/lab';
+import { freePort } from '../services/ports';
+import { backupSiteBucket } from '../services/s3';
+import { writeSite } from '../static-site/build';
+import { publishSite } from '../static-site/publish';
+import { renderSite } from '../static-site/site';
+import { readAllPages } from '../static-site/source';
+import { SteadyLoad } from './load';
+import type { FaultStep, GameDayPlan } from './plan';
+import type { FaultRecord, GameDayRecord } from './samples';
+
+export interface GameDayOptions {
+  root: string;
+  stateDir: string;
+  /** How to start one instance of the app: the built production entry, as the EC2 bootstrap does. */
+  app: AppCommand;
+  sessionStore: 'dynamodb' | 'memory';
+  /** Sticky sessions at the load balancer (the lab's --sticky): the virtual users keep its cookie. */
+  sticky?: boolean;
+  plan: GameDayPlan;
+  log: (line: string) => void;
+}
+
+interface Observation {
+  at: number;
+  status?: LabStatus;
+  deepHealthy?: boolean;
+}
+
+/** Every instance the group wants is in service, healthy and UP in the load balancer; no fault is active. */
+export function atFullCapacity(status: LabStatus): boolean {
+  const ready = status.instances.filter(
+    (instance) => instance.lifecycle === 'InService' && instance.health === 'Healthy' && instance.loadBalancerStatus.startsWith('UP'),
+  );
+  return (
+    ready.length >= status.group.desired &&
+    status.faults.active.length === 0 &&
+    status.services.postgres === 'running' &&
+    status.services.dynamodb === 'running' &&
+    !status.loadBalancer.servingBackupSite
+  );
+}
+
+/**
+ * When the system showed it had noticed the fault: the load balancer took the killed instance out
+ * (instance), the deep health check that Route 53 uses failed (database), or the load balancer
+ * switched to the backup site (all-web).
+ */
+export function detected(fault: ActiveFault, observation: Observation): boolean {
+  const status = observation.status;
+  switch (fault.fault) {
+    case 'instance': {
+      const victim = /killed (\S+)/.exec(fault.description)?.[1];
+      const instance = status?.instances.find((candidate) => candidate.id === victim);
+      return Boolean(status) && (!instance || !instance.loadBalancerStatus.startsWith('UP'));
+    }
+    case 'database':
+      return observation.deepHealthy === false;
+    case 'all-web':
+      return Boolean(status?.loadBalancer.servingBackupSite);
+    default:
+      return observation.deepHealthy === false;
+  }
+}
+
+/**
+ * One game day: the lab up, logged-in users at a steady rate, the scripted faults through the
+ * lab's control API, recovery after each, then the check that no acknowledged edit was lost.
+ * Returns the raw record; analysis.ts turns it into figures and a verdict.
+ */
+export async function runGameDay(options: GameDayOptions): Promise<GameDayRecord> {
+  const { plan, log } = options;
+  // A fresh lab every time, but never by deleting a directory that is not a lab's.
+  if (existsSync(options.stateDir) && readdirSync(options.stateDir).length > 0 && !existsSync(path.join(options.stateDir, 'haproxy.cfg')))
+    throw new Error(`${options.stateDir} is not empty and is not a lab's state directory: choose another --state-dir`);
+  rmSync(options.stateDir, { recursive: true, force: true });
+  const [wikiPort, statusPort] = [await freePort(), await freePort()];
+  const lab = await startLab({
+    root: options.root,
+    stateDir: options.stateDir,
+    wikiPort,
+    statusPort,
+    capacity: { min: 3, max: 6, desired: 3 },
+    app: options.app,
+    sessionStore: options.sessionStore,
+    sticky: options.sticky,
+    log: (line) => log(`lab: ${line}`),
+  });
+  // Ctrl-C must not leave PostgreSQL, DynamoDB Local and HAProxy running.
+  const onSignal = (signal: string) => {
+    log(`${signal}: stopping the lab ...`);
+    void lab.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const client = new LabClient(lab.statusUrl);
+  // Time zero is when the load starts: the report's timeline begins with the first request.
+  let started = Date.now();
+  const clock = () => Date.now() - started;
+  const observations: Observation[] = [];
+  let polling = true;
+  let load: SteadyLoad | undefined;
+  try {
+    log(`lab up: wiki ${lab.wikiUrl}, status ${lab.statusUrl}; waiting for 3 instances in service ...`);
+    await waitFor(async () => atFullCapacity(await client.status()), 120, 'the lab to have 3 instances in service');
+
+    log('publishing the backup site from the lab database ...');
+    await publishBackupSite(lab.services.env, options.stateDir);
+
+    const poller = (async () => {
+      while (polling) {
+        const at = clock();
+        const [status, deep] = await Promise.all([
+          client.status().catch(() => undefined),
+          fetch(new URL('/health/deep', lab.wikiUrl), { signal: AbortSignal.timeout(3000) }).then(
+            (response) => response.status === 200 && response.headers.get('x-served-by')?.startsWith('backup') !== true,
+            () => false,
+          ),
+        ]);
+        observations.push({ at, status, deepHealthy: deep });
+        await sleep(Math.max(0, 1000 - (clock() - at)));
+      }
+    })();
+
+    const runId = randomBytes(3).toString('hex');
+    load = new SteadyLoad({ wikiUrl: lab.wikiUrl, users: plan.users, rate: plan.rate, editEvery: plan.editEvery, runId, clock });
+    log(`signing up ${plan.users} virtual users (session store: ${options.sessionStore}) ...`);
+    await load.signUp();
+    started = Date.now();
+    observations.length = 0;
+    load.start();
+    log(`steady load: ${plan.rate} requests/s from ${plan.users} logged-in users; warming up ${plan.warmUpSeconds} s`);
+    await sleep(plan.warmUpSeconds * 1000);
+
+    const faults: FaultRecord[] = [];
+    for (const step of plan.steps) {
+      const record = await runStep(step, client, load, observations, clock, plan.settleSeconds, log);
+      const previous = faults.at(-1);
+      if (previous) previous.windowEnd = record.injectedAt;
+      faults.push(record);
+    }
+    await sleep(plan.settleSeconds * 1000);
+    await load.stop();
+    const endedAt = clock();
+    faults.at(-1)!.windowEnd = endedAt;
+    polling = false;
+    await poller;
+
+    log('checking that every acknowledged edit is in the database ...');
+    const missingEdits = await missingAcknowledgedEdits(lab.wikiUrl, load);
+    return {
+      sessionStore: options.sessionStore,
+      sticky: Boolean(options.sticky),
+      startedAt: new Date(started).toISOString(),
+      durationMs: endedAt,
+      virtualUsers: plan.users,
+      requests: load.requests.sort((a, b) => a.at - b.at),
+      sessionLosses: load.sessionLosses,
+      acknowledgedEdits: load.acknowledgedEdits,
+      missingEdits,
+      faults,
+    };
+  } finally {
+    polling = false;
+    await load?.stop();
+    log('stopping the lab ...');
+    await lab.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function runStep(
+  step: FaultStep,
+  client: LabClient,
+  load: SteadyLoad,
+  observations: Observation[],
+  clock: () => number,
+  settleSeconds: number,
+  log: (line: string) => void,
+): Promise<FaultRecord> {
+  const injectedAt = clock();
+  const active = await client.inject({ fault: step.fault, ...(step.seconds ? { seconds: step.seconds } : {}) });
+  log(`fault: ${step.name}: ${active.description}`);
+  const record: FaultRecord = {
+    name: step.name,
+    fault: step.fault,
+    description: active.description,
+    injectedAt,
+    windowEnd: injectedAt,
+    ...(step.seconds ? { undoneAt: injectedAt + step.seconds * 1000 } : {}),
+  };
+  const deadline = injectedAt + step.maxWaitSeconds * 1000;
+  while (clock() < deadline) {
+    await sleep(1000);
+    const since = observations.filter((observation) => observation.at >= injectedAt);
+    record.detectedAt ??= since.find((observation) => detected(active, observation))?.at;
+    // Full capacity counts only once the fault has been noticed and undone: right after a kill
+    // the load balancer still shows the dead instance UP.
+    const undone = record.undoneAt === undefined || clock() >= record.undoneAt;
+    const latest = since.at(-1);
+    if (undone && record.detectedAt !== undefined && latest?.status && latest.at > record.detectedAt && atFullCapacity(latest.status))
+      record.capacityRestoredAt ??= latest.at;
+    const cleanSince = clock() - settleSeconds * 1000;
+    const recentBad = load.requests.some((request) => request.at >= cleanSince && request.outcome !== 'ok');
+    if (record.capacityRestoredAt !== undefined && record.capacityRestoredAt <= cleanSince && !recentBad) break;
+  }
+  const seconds = (at?: number) => (at === undefined ? 'never' : `${((at - injectedAt) / 1000).toFixed(1)} s`);
+  log(`  detected after ${seconds(record.detectedAt)}, full capacity after ${seconds(record.capacityRestoredAt)}`);
+  return record;
+}
+
+async function waitFor(check: () => Promise<boolean>, seconds: number, what: string): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await sleep(1000);
+  }
+  throw new Error(`gave up after ${seconds} s waiting for ${what}`);
+}
+
+/** The real backup site, built from the lab's database and published to its website bucket. */
+async function publishBackupSite(env: Record<string, string>, stateDir: string): Promise<void> {
+  const db = createDatabase({ writerUrl: env.DATABASE_URL!, logger: createLogger('warn'), poolSize: 2 });
+  const s3 = createS3Client({ region: env.AWS_REGION!, endpoint: env.S3_ENDPOINT });
+  try {
+    const dir = path.join(stateDir, 'static-site');
+    writeSite(dir, renderSite(await readAllPages(createPageRepository(db)), new Date()));
+    await publishSite(s3, { dir, bucket: backupSiteBucket });
+  } finally {
+    s3.destroy();
+    await db.close();
+  }
+}
+
+/** Reads the page list through the wiki once it answers, and names every acknowledged edit not in it. */
+async function missingAcknowledgedEdits(wikiUrl: string, load: SteadyLoad): Promise<string[]> {
+  let listed: { slug: string; revision: number }[] | undefined;
+  await waitFor(
+    async () => {
+      const response = await fetch(new URL('/api/pages', wikiUrl), { signal: AbortSignal.timeout(10_000) });
+      if (!response.ok || !response.headers.get('content-type')?.includes('json')) return false;
+      listed = ((await response.json()) as { pages: { slug: string; revision: number }[] }).pages;
+      return true;
+    },
+    60,
+    'the wiki to list its pages',
+  );
+  const revisions = new Map(listed!.map((page) => [page.slug, page.revision]));
+  return load.acknowledgedEdits.filter((edit) => (revisions.get(edit.slug) ?? 0) < edit.revision).map((edit) => edit.slug);
+}

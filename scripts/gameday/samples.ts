@@ -1,0 +1,59 @@
+/** What the game day records; kept apart from the code that records it so analysis stays pure. */
+
+export type Outcome = 'ok' | 'backup' | 'failed';
+
+export interface RequestSample {
+  /** Milliseconds since the game day started, when the request was sent. */
+  at: number;
+  ms: number;
+  kind: 'read' | 'edit';
+  outcome: Outcome;
+  /** HTTP status, or 0 when no answer came (refused, reset, timed out). */
+  status: number;
+  /** The instance id from X-Served-By; "backup-site" for the static copy; "" without an answer. */
+  servedBy: string;
+  vu: number;
+}
+
+export interface SessionLoss {
+  at: number;
+  vu: number;
+  servedBy: string;
+}
+
+export interface AcknowledgedEdit {
+  slug: string;
+  revision: number;
+  at: number;
+}
+
+export interface FaultRecord {
+  name: string;
+  /** The lab's fault type (instance, database, all-web ...). */
+  fault: string;
+  description: string;
+  injectedAt: number;
+  /** When the fault's duration ends (the lab undoes it); absent for a killed instance. */
+  undoneAt?: number;
+  /** End of the window measured for this fault: the next fault's start, or the end of the run. */
+  windowEnd: number;
+  /** When the lab showed it had noticed (see detectionOf in run.ts); absent if never seen. */
+  detectedAt?: number;
+  /** When the group was back at its desired capacity, every instance in service and UP. */
+  capacityRestoredAt?: number;
+}
+
+export interface GameDayRecord {
+  sessionStore: 'dynamodb' | 'memory';
+  /** The load balancer pinned each user to an instance with a cookie. */
+  sticky: boolean;
+  startedAt: string;
+  durationMs: number;
+  virtualUsers: number;
+  requests: RequestSample[];
+  sessionLosses: SessionLoss[];
+  acknowledgedEdits: AcknowledgedEdit[];
+  /** Acknowledged edits missing from the database (or at an older revision) at the end. */
+  missingEdits: string[];
+  faults: FaultRecord[];
+}

@@ -1,0 +1,186 @@
+import '../services/quiet-sdk-warning';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../app/aws-clients';
+import { ConfigError, loadSettings } from '../../app/config';
+import { backupSiteBucket } from '../services/s3';
+import { defaultOutputDir } from './build';
+import { errorDocument, immutablePrefix } from './site';
+
+const help = `npm run static-site:publish [-- options]
+
+Syncs a built backup site (npm run static-site:build) to the backup bucket, which S3 website
+hosting serves with index.html as the index document and ${errorDocument} as the error document:
+uploads new and changed files with their content types, deletes keys the build no longer has,
+and leaves unchanged files alone (same MD5 as the object's ETag).
+Caching: HTML and anything else unhashed "Cache-Control: max-age=60" (a failover shows fresh
+pages within a minute); the content-hashed files under ${immutablePrefix} for a year, immutable.
+
+Environment: AWS_REGION, and S3_ENDPOINT for a local s3rver (the lab's is in .lab/).
+Options:
+  --dir DIR        the built site [${defaultOutputDir}]
+  --bucket NAME    the backup bucket [env BACKUP_SITE_BUCKET, else ${backupSiteBucket}]
+  --dry-run        list what would be uploaded and deleted, change nothing
+  --force          publish even into a bucket that holds something other than a backup site
+  -h, --help       this help`;
+
+export const htmlCacheControl = 'max-age=60';
+export const immutableCacheControl = 'public, max-age=31536000, immutable';
+
+const contentTypes: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+};
+
+export function contentTypeOf(key: string): string {
+  return contentTypes[path.extname(key).toLowerCase()] ?? 'application/octet-stream';
+}
+
+export function cacheControlOf(key: string): string {
+  return key.startsWith(immutablePrefix) ? immutableCacheControl : htmlCacheControl;
+}
+
+export interface PublishPlan {
+  upload: string[];
+  unchanged: string[];
+  remove: string[];
+}
+
+export interface PublishOptions {
+  dir: string;
+  bucket: string;
+  dryRun?: boolean;
+  /** Publish even into a bucket whose objects are not a backup site (they get deleted). */
+  force?: boolean;
+  log?: (line: string) => void;
+}
+
+/** Every file under dir as its object key (the relative path with forward slashes). */
+export function listSiteFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
+    .sort();
+}
+
+async function listBucket(s3: S3Client, bucket: string): Promise<Map<string, string>> {
+  const etags = new Map<string, string>();
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) if (object.Key) etags.set(object.Key, (object.ETag ?? '').replace(/"/g, ''));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return etags;
+}
+
+/**
+ * Uploads before it deletes, and the error and index documents last among the uploads, so a
+ * reader during the sync never gets a page whose assets are not there yet.
+ */
+export async function publishSite(s3: S3Client, options: PublishOptions): Promise<PublishPlan> {
+  const log = options.log ?? (() => {});
+  const local = listSiteFiles(options.dir);
+  if (!local.includes(errorDocument)) {
+    throw new Error(`${options.dir} has no ${errorDocument}: build the site first with \`npm run static-site:build\``);
+  }
+  const remote = await listBucket(s3, options.bucket);
+  // A sync deletes what the build does not have: pointed at the wrong bucket (the uploads!) it
+  // would empty it. A bucket that is neither empty nor a backup site is refused.
+  if (remote.size > 0 && !remote.has(errorDocument) && !options.force) {
+    throw new Error(
+      `bucket ${options.bucket} holds ${remote.size} objects but no ${errorDocument}: it does not look like the backup site, ` +
+        'and publishing would delete them. Check --bucket, or pass --force to replace its contents.',
+    );
+  }
+  const plan: PublishPlan = { upload: [], unchanged: [], remove: [] };
+  const bodies = new Map<string, Buffer>();
+  for (const key of local) {
+    const body = readFileSync(path.join(options.dir, key));
+    const md5 = createHash('md5').update(body).digest('hex');
+    if (remote.get(key) === md5) plan.unchanged.push(key);
+    else {
+      plan.upload.push(key);
+      bodies.set(key, body);
+    }
+  }
+  const localKeys = new Set(local);
+  plan.remove = [...remote.keys()].filter((key) => !localKeys.has(key)).sort();
+  const lastOfAll = (key: string) => (key.endsWith('.html') ? 1 : 0);
+  plan.upload.sort((a, b) => lastOfAll(a) - lastOfAll(b) || a.localeCompare(b));
+
+  const verb = options.dryRun ? 'would upload' : 'uploaded';
+  for (const [index, key] of plan.upload.entries()) {
+    if (!options.dryRun) {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: options.bucket,
+          Key: key,
+          Body: bodies.get(key),
+          ContentType: contentTypeOf(key),
+          CacheControl: cacheControlOf(key),
+        }),
+      );
+    }
+    log(`[${index + 1}/${plan.upload.length}] ${verb} ${key} (${contentTypeOf(key)}, ${cacheControlOf(key)})`);
+  }
+  // DeleteObjects takes at most 1000 keys a call.
+  for (let start = 0; start < plan.remove.length; start += 1000) {
+    const batch = plan.remove.slice(start, start + 1000);
+    if (!options.dryRun) {
+      await s3.send(new DeleteObjectsCommand({ Bucket: options.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+    }
+    for (const key of batch) log(`${options.dryRun ? 'would delete' : 'deleted'} ${key}`);
+  }
+  return plan;
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      dir: { type: 'string', default: defaultOutputDir },
+      bucket: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return console.log(help);
+  const settings = loadSettings(process.env, ['AWS_REGION', 'S3_ENDPOINT']);
+  const bucket = values.bucket ?? process.env.BACKUP_SITE_BUCKET ?? backupSiteBucket;
+  const s3 = createS3Client({ region: settings.AWS_REGION, endpoint: settings.S3_ENDPOINT });
+  try {
+    const plan = await publishSite(s3, {
+      dir: path.resolve(values.dir),
+      bucket,
+      dryRun: values['dry-run'],
+      force: values.force,
+      log: (line) => console.error(line),
+    });
+    console.log(
+      `${values['dry-run'] ? 'dry run: would upload' : 'uploaded'} ${plan.upload.length}, ` +
+        `${values['dry-run'] ? 'would delete' : 'deleted'} ${plan.remove.length}, unchanged ${plan.unchanged.length} (bucket ${bucket})`,
+    );
+  } finally {
+    s3.destroy();
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(
+      error instanceof ConfigError
+        ? error.message
+        : `static-site:publish failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    process.exit(1);
+  });
+}

@@ -1,0 +1,186 @@
+import { analyze, percentile, summarizeFault, timeline } from '../../../scripts/gameday/analysis';
+import { formatHtml } from '../../../scripts/gameday/report-html';
+import { formatText } from '../../../scripts/gameday/report-text';
+import type { FaultRecord, GameDayRecord, RequestSample } from '../../../scripts/gameday/samples';
+
+function sample(at: number, outcome: RequestSample['outcome'], servedBy = 'i-a', ms = 10, vu = 0): RequestSample {
+  return {
+    at,
+    ms,
+    kind: 'read',
+    outcome,
+    status: outcome === 'failed' ? 503 : 200,
+    servedBy: outcome === 'backup' ? 'backup-site' : servedBy,
+    vu,
+  };
+}
+
+function fault(overrides: Partial<FaultRecord>): FaultRecord {
+  return {
+    name: 'kill one instance',
+    fault: 'instance',
+    description: 'killed i-b',
+    injectedAt: 2000,
+    windowEnd: 6000,
+    detectedAt: 3000,
+    capacityRestoredAt: 5000,
+    ...overrides,
+  };
+}
+
+function record(overrides: Partial<GameDayRecord>): GameDayRecord {
+  return {
+    sessionStore: 'dynamodb',
+    sticky: false,
+    startedAt: '2026-11-25T18:00:00.000Z',
+    durationMs: 6000,
+    virtualUsers: 2,
+    requests: [],
+    sessionLosses: [],
+    acknowledgedEdits: [],
+    missingEdits: [],
+    faults: [],
+    ...overrides,
+  };
+}
+
+test('percentile is nearest-rank, and 0 for nothing', () => {
+  expect(percentile([], 99)).toBe(0);
+  expect(percentile([5, 1, 3, 2, 4], 50)).toBe(3);
+  expect(
+    percentile(
+      Array.from({ length: 100 }, (_, i) => i + 1),
+      99,
+    ),
+  ).toBe(99);
+  expect(percentile([7], 99)).toBe(7);
+});
+
+test('when requests are bucketed, then each second counts them per instance with failures and p99', () => {
+  const seconds = timeline(
+    [
+      sample(100, 'ok', 'i-a', 10),
+      sample(200, 'ok', 'i-b', 30),
+      sample(900, 'failed', 'i-b', 50),
+      sample(1500, 'backup', '', 5),
+      sample(1600, 'failed', '', 3000),
+    ],
+    2000,
+  );
+  expect(seconds).toHaveLength(2);
+  expect(seconds[0]).toEqual({
+    second: 0,
+    byInstance: { 'i-a': 1, 'i-b': 2 },
+    ok: 2,
+    failed: 1,
+    total: 3,
+    p99ByInstance: { 'i-a': 10, 'i-b': 50 },
+  });
+  // A refused connection has no instance to count it against; it is still a failure.
+  expect(seconds[1]).toEqual({
+    second: 1,
+    byInstance: { 'backup-site': 1 },
+    ok: 0,
+    failed: 1,
+    total: 2,
+    p99ByInstance: { 'backup-site': 5 },
+  });
+});
+
+test('when an instance dies, then the fault window gives its failures, detection, recovery and downtime', () => {
+  const requests = [
+    sample(1000, 'ok'),
+    sample(2100, 'ok', 'i-a', 20),
+    sample(2200, 'failed', '', 1000), // in flight to the victim; answered (badly) at 3.2 s
+    sample(3500, 'ok', 'i-a', 40),
+    sample(4500, 'ok', 'i-a', 10),
+    sample(6500, 'failed'), // after the window: belongs to the next fault
+  ];
+  const summary = summarizeFault(fault({}), requests, timeline(requests, 7000));
+  expect(summary).toMatchObject({
+    requests: 4,
+    failedRequests: 1,
+    failuresByStatus: { '503': 1 },
+    backupResponses: 0,
+    downtimeSeconds: 0,
+    detectSeconds: 1,
+    recoverSeconds: 1.2,
+    capacityRestoredSeconds: 3,
+    p99Ms: 1000,
+  });
+});
+
+test('when no request gets a proper answer for whole seconds, then those seconds are downtime, backup or not', () => {
+  const requests = [sample(2100, 'failed'), sample(3100, 'backup'), sample(4100, 'backup'), sample(5100, 'ok')];
+  const summary = summarizeFault(
+    fault({ fault: 'all-web', detectedAt: undefined, capacityRestoredAt: undefined }),
+    requests,
+    timeline(requests, 6000),
+  );
+  expect(summary.downtimeSeconds).toBe(3);
+  expect(summary.backupResponses).toBe(2);
+  expect(summary.recoverSeconds).toBe(2.1);
+  expect(summary.detectSeconds).toBeNull();
+  expect(summary.capacityRestoredSeconds).toBeNull();
+});
+
+test('when nothing went wrong, then the verdict passes with every figure at zero', () => {
+  const requests = [sample(2100, 'ok'), sample(3100, 'ok')];
+  const report = analyze(record({ requests, faults: [fault({})], acknowledgedEdits: [{ slug: 'A', revision: 1, at: 2100 }] }));
+  expect(report.verdict).toBe('pass');
+  expect(report.reasons).toEqual([]);
+  expect(report.faults[0]).toMatchObject({ failedRequests: 0, recoverSeconds: 0 });
+  expect(report).toMatchObject({ sessionsLost: 0, editsLost: 0, editsAcknowledged: 1 });
+});
+
+test('when sessions or edits are lost, or a fault lasts too long for users, then the verdict fails and says why', () => {
+  const requests = [
+    ...Array.from({ length: 10 }, (_, i) => sample(2000 + i * 100, 'ok')),
+    sample(2050, 'failed'),
+    sample(14_000, 'failed'),
+  ];
+  const report = analyze(
+    record({
+      durationMs: 16_000,
+      requests,
+      faults: [
+        fault({ windowEnd: 16_000 }),
+        fault({ name: 'everything down', fault: 'all-web', injectedAt: 15_000, windowEnd: 16_000, undoneAt: 15_500 }),
+      ],
+      sessionLosses: [
+        { at: 500, vu: 1, servedBy: 'i-c' },
+        { at: 2000, vu: 0, servedBy: 'i-a' },
+        { at: 3000, vu: 0, servedBy: 'i-b' },
+        { at: 3000, vu: 1, servedBy: 'i-b' },
+      ],
+      missingEdits: ['Lost_page'],
+    }),
+  );
+  expect(report.verdict).toBe('fail');
+  expect(report.sessionsLost).toBe(2);
+  expect(report.sessionsLostBeforeFaults).toBe(1);
+  expect(report.faults.map((summary) => summary.sessionsLost)).toEqual([2, 0]);
+  expect(report.loggedOutResponses).toBe(4);
+  expect(report.editsLost).toBe(1);
+  expect(report.reasons).toEqual([
+    '2 of 2 virtual users were logged out (sessions lost)',
+    '1 acknowledged edits are not in the database',
+    'kill one instance: users saw errors for 12 s, more than 10 s',
+    'kill one instance: 2 of 12 requests failed, more than 5%',
+    'everything down: the backup site never answered',
+  ]);
+});
+
+test('when reported, then the text and the HTML show each fault and the verdict, and the HTML escapes names', () => {
+  const requests = [sample(2100, 'ok'), sample(2500, 'backup'), sample(3000, 'failed')];
+  const report = analyze(record({ requests, faults: [fault({ name: '<b>kill</b>', fault: 'all-web' })] }));
+  const text = formatText(report);
+  expect(text).toMatch(/<b>kill<\/b>\s+1\s+1\s+1 s\s+1 s\s+1 s\s+3 s\s+10 ms\s+0\n/);
+  expect(text).toContain('verdict: PASS');
+  const html = formatHtml(report);
+  expect(html).not.toContain('<b>kill</b>');
+  expect(html).toContain('&#60;b&#62;kill&#60;/b&#62;');
+  expect(html.match(/<svg /g)).toHaveLength(2);
+  expect(html).toContain('<polyline');
+  expect(html).not.toMatch(/<script|https?:\/\//);
+});

@@ -1,0 +1,62 @@
+import { atFullCapacity, detected } from '../../../scripts/gameday/run';
+import type { ActiveFault } from '../../../scripts/lab/faults';
+import type { InstanceStatus, LabStatus } from '../../../scripts/lab/lab';
+
+function instance(id: string, overrides: Partial<InstanceStatus> = {}): InstanceStatus {
+  return {
+    id,
+    az: 'lab-a',
+    slot: 1,
+    lifecycle: 'InService',
+    health: 'Healthy',
+    loadBalancerStatus: 'UP',
+    requests: 0,
+    requestsPerSecond: 0,
+    cpuPercent: 0,
+    launchedAt: '2026-11-25T18:00:00.000Z',
+    ...overrides,
+  };
+}
+
+function status(instances: InstanceStatus[], overrides: Partial<LabStatus> = {}): LabStatus {
+  return {
+    wikiUrl: 'http://127.0.0.1:1/',
+    statusUrl: 'http://127.0.0.1:2/',
+    group: { min: 3, max: 6, desired: 3, suspendedProcesses: [], policy: null },
+    zones: [],
+    instances,
+    loadBalancer: { servingBackupSite: false, backupSiteRequests: 0 },
+    services: { postgres: 'running', dynamodb: 'running', s3: 'running' },
+    faults: { active: [], history: [] },
+    activities: [],
+    ...overrides,
+  };
+}
+
+const fault = (kind: ActiveFault['fault'], description: string): ActiveFault => ({ id: 1, fault: kind, description, startedAt: 0 });
+const three = [instance('i-a'), instance('i-b'), instance('i-c')];
+
+test('when every desired instance is in service and UP with no fault active, then the group is at full capacity', () => {
+  expect(atFullCapacity(status(three))).toBe(true);
+  expect(atFullCapacity(status([...three.slice(0, 2), instance('i-c', { loadBalancerStatus: 'DOWN 1/2' })]))).toBe(false);
+  expect(atFullCapacity(status([...three.slice(0, 2), instance('i-c', { lifecycle: 'Pending' })]))).toBe(false);
+  expect(atFullCapacity(status(three, { services: { postgres: 'stopped', dynamodb: 'running', s3: 'running' } }))).toBe(false);
+  expect(atFullCapacity(status(three, { faults: { active: [fault('database', 'PostgreSQL stopped')], history: [] } }))).toBe(false);
+  expect(atFullCapacity(status(three, { loadBalancer: { servingBackupSite: true, backupSiteRequests: 1 } }))).toBe(false);
+});
+
+test('when the load balancer takes the killed instance out, then the instance fault counts as detected', () => {
+  const kill = fault('instance', 'killed i-b in lab-a (SIGKILL: a crash, no draining)');
+  expect(detected(kill, { at: 1, status: status(three) })).toBe(false);
+  expect(detected(kill, { at: 2, status: status([three[0]!, instance('i-b', { loadBalancerStatus: 'DOWN' }), three[2]!]) })).toBe(true);
+  expect(detected(kill, { at: 3, status: status([three[0]!, three[2]!]) })).toBe(true);
+  expect(detected(kill, { at: 4 })).toBe(false);
+});
+
+test('when the deep health check fails or the backup site serves, then database and all-web faults count as detected', () => {
+  expect(detected(fault('database', 'PostgreSQL stopped'), { at: 1, deepHealthy: true })).toBe(false);
+  expect(detected(fault('database', 'PostgreSQL stopped'), { at: 1, deepHealthy: false })).toBe(true);
+  const allWeb = fault('all-web', 'killed all 3 instances');
+  expect(detected(allWeb, { at: 1, status: status(three) })).toBe(false);
+  expect(detected(allWeb, { at: 1, status: status([], { loadBalancer: { servingBackupSite: true, backupSiteRequests: 3 } }) })).toBe(true);
+});
