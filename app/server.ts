@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import packageJson from '../package.json';
 import { createApp } from './app';
 import { createAssets } from './assets';
@@ -8,6 +7,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { createDatabase } from './data/db';
 import { migrate } from './data/migrate';
 import { createPageRepository } from './data/pages';
+import { secretPassword } from './data/secret-password';
 import { seedHomePage } from './data/seed';
 import { createUploadRepository } from './data/uploads';
 import { createUserRepository } from './data/users';
@@ -137,23 +137,6 @@ async function migrateWithRetry(url: string, logger: ReturnType<typeof createLog
       await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * attempt, 5000)));
     }
   }
-}
-
-/**
- * RDS rotates a managed master password on its own schedule. Reading it from Secrets Manager
- * for each new connection (cached briefly) means a rotation never needs a redeploy.
- */
-function secretPassword(secretArn: string, region: string): () => Promise<string> {
-  const client = new SecretsManagerClient({ region });
-  let cached: { value: string; fetchedAt: number } | undefined;
-  return async () => {
-    if (cached && Date.now() - cached.fetchedAt < 5 * 60_000) return cached.value;
-    const secret = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
-    const { password } = JSON.parse(secret.SecretString ?? '{}') as { password?: string };
-    if (!password) throw new Error(`Secret ${secretArn} has no "password" field`);
-    cached = { value: password, fetchedAt: Date.now() };
-    return password;
-  };
 }
 
 function parseTrustProxy(value: string): boolean | number | string {

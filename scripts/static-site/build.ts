@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadSettings } from '../../app/config';
 import { createDatabase } from '../../app/data/db';
+import { secretPassword } from '../../app/data/secret-password';
 import { createPageRepository } from '../../app/data/pages';
 import { createLogger } from '../../app/logger';
 import { errorDocument, renderSite, type SiteFile } from './site';
@@ -23,7 +24,8 @@ Output: index.html (all pages), search.html (client-side search over static/sear
 wiki/<slug>/index.html (each page), maintenance.html (the bucket's error document) and hashed
 assets under static/. The output directory is emptied first.
 
-Environment: DATABASE_URL, DATABASE_READ_URL (optional).
+Environment: DATABASE_URL, DATABASE_READ_URL (optional), DATABASE_SECRET_ARN and AWS_REGION (optional:
+the RDS-managed password, as the app reads it).
 Options:
   --out DIR   where to write the site [${defaultOutputDir}]
   -h, --help  this help`;
@@ -54,12 +56,16 @@ async function main() {
     options: { out: { type: 'string', default: defaultOutputDir }, help: { type: 'boolean', short: 'h', default: false } },
   });
   if (values.help) return console.log(help);
-  const settings = loadSettings(process.env, ['DATABASE_URL', 'DATABASE_READ_URL']);
+  const settings = loadSettings(process.env, ['DATABASE_URL', 'DATABASE_READ_URL', 'DATABASE_SECRET_ARN']);
   const out = path.resolve(values.out);
   checkOutputDir(out);
   const db = createDatabase({
     writerUrl: settings.DATABASE_URL,
     readerUrl: settings.DATABASE_READ_URL,
+    // On AWS the password is RDS's rotated secret, as for the app itself.
+    password: settings.DATABASE_SECRET_ARN
+      ? secretPassword(settings.DATABASE_SECRET_ARN, loadSettings(process.env, ['AWS_REGION']).AWS_REGION)
+      : undefined,
     logger: createLogger('warn'),
     poolSize: 4,
   });
