@@ -61,7 +61,9 @@ export interface StoredUpload {
 }
 
 export function createAssets(options: AssetsOptions) {
-  const assets = new Map(listPublicAssets().map((asset) => [asset.name, asset]));
+  const published = listPublicAssets();
+  const assets = new Map(published.map((asset) => [asset.name, asset]));
+  const byHashedName = new Map(published.map((asset) => [asset.hashedName, asset]));
   const base = options.assetBaseUrl?.replace(/\/+$/, '');
 
   return {
@@ -77,8 +79,7 @@ export function createAssets(options: AssetsOptions) {
     },
 
     resolveHashedName(hashedName: string): PublicAsset | undefined {
-      for (const asset of assets.values()) if (asset.hashedName === hashedName) return asset;
-      return undefined;
+      return byHashedName.get(hashedName);
     },
 
     async putUpload(key: string, body: Buffer, contentType: string): Promise<void> {

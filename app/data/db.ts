@@ -12,8 +12,6 @@ export interface DatabaseOptions {
   /** Supplies the password for each new connection (Secrets Manager, rotated by RDS). */
   password?: () => Promise<string>;
   poolSize?: number;
-  connectTimeoutMs?: number;
-  statementTimeoutMs?: number;
   logger: Logger;
 }
 
@@ -31,6 +29,10 @@ export interface Database {
   readonly hasReader: boolean;
   close(): Promise<void>;
 }
+
+// Fail fast: a request waiting on a dead database holds a connection the load balancer needs.
+const connectTimeoutMs = 3_000;
+const statementTimeoutMs = 5_000;
 
 export class DatabaseUnavailableError extends Error {
   constructor(cause: unknown) {
@@ -120,15 +122,14 @@ export function createDatabase(options: DatabaseOptions): Database {
   };
 
   function createPool(url: string, role: string, settings: DatabaseOptions): pg.Pool {
-    const statementTimeout = settings.statementTimeoutMs ?? 5_000;
     const pool = new pg.Pool({
       connectionString: url,
       ...(settings.password ? { password: settings.password } : {}),
       max: settings.poolSize ?? 10,
-      connectionTimeoutMillis: settings.connectTimeoutMs ?? 3_000,
+      connectionTimeoutMillis: connectTimeoutMs,
       // Client-side bound as well as the server-side one: a dead primary never answers at all.
-      query_timeout: statementTimeout + 1_000,
-      statement_timeout: statementTimeout,
+      query_timeout: statementTimeoutMs + 1_000,
+      statement_timeout: statementTimeoutMs,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,

@@ -15,7 +15,6 @@ import { PGliteWireServer } from './pglite-wire';
 export interface EmbeddedOptions {
   /** Where data survives restarts; undefined keeps everything in memory/temp (tests). */
   dataDir?: string;
-  ports?: { postgres?: number; dynamodb?: number; s3?: number };
   sessionTable: string;
   buckets: string[];
 }
@@ -28,6 +27,8 @@ export interface EmbeddedServices {
 }
 
 const host = '127.0.0.1';
+// Ports are picked by the OS and reported in the URLs, so two runs never collide.
+const anyFreePort = 0;
 
 export async function startEmbeddedServices(options: EmbeddedOptions): Promise<EmbeddedServices> {
   const root = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'cloudwiki-'));
@@ -37,11 +38,11 @@ export async function startEmbeddedServices(options: EmbeddedOptions): Promise<E
     if (!options.dataDir) rmSync(root, { recursive: true, force: true });
   };
   try {
-    const postgres = await startPostgres(options.dataDir ? path.join(root, 'postgres') : undefined, options.ports?.postgres);
+    const postgres = await startPostgres(options.dataDir ? path.join(root, 'postgres') : undefined);
     stops.push(postgres.stop);
-    const dynamodb = await startDynamo(options.dataDir ? path.join(root, 'dynamodb') : undefined, options.ports?.dynamodb);
+    const dynamodb = await startDynamo(options.dataDir ? path.join(root, 'dynamodb') : undefined);
     stops.push(dynamodb.stop);
-    const s3 = await startS3(path.join(root, 's3'), options.buckets, options.ports?.s3);
+    const s3 = await startS3(path.join(root, 's3'), options.buckets);
     stops.push(s3.stop);
 
     const client = createDynamoClient({ region: 'local', endpoint: dynamodb.endpoint });
@@ -55,11 +56,11 @@ export async function startEmbeddedServices(options: EmbeddedOptions): Promise<E
   }
 }
 
-async function startPostgres(dataDir: string | undefined, port = 0) {
+async function startPostgres(dataDir: string | undefined) {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const db = await PGlite.create(dataDir ?? 'memory://');
   const server = new PGliteWireServer(db);
-  const actualPort = await server.listen(port, host);
+  const actualPort = await server.listen(anyFreePort, host);
   return {
     url: `postgres://postgres:postgres@${host}:${actualPort}/postgres?sslmode=disable`,
     stop: async () => {
@@ -69,12 +70,12 @@ async function startPostgres(dataDir: string | undefined, port = 0) {
   };
 }
 
-async function startDynamo(dataDir: string | undefined, port = 0) {
+async function startDynamo(dataDir: string | undefined) {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const server = dynalite({ path: dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    server.listen(anyFreePort, host, () => resolve());
   });
   const { port: actualPort } = server.address() as AddressInfo;
   return {
@@ -83,11 +84,11 @@ async function startDynamo(dataDir: string | undefined, port = 0) {
   };
 }
 
-async function startS3(directory: string, buckets: string[], port = 0) {
+async function startS3(directory: string, buckets: string[]) {
   mkdirSync(directory, { recursive: true });
   const server = new S3rver({
     address: host,
-    port,
+    port: anyFreePort,
     directory,
     silent: true,
     configureBuckets: buckets.map((name) => ({ name })),
