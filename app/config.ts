@@ -4,6 +4,11 @@ import { z } from 'zod';
 // names (test/infra keeps them in step); .env.example documents each one for people.
 const settings = {
   PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('TCP port to listen on (0: any free port).'),
+  HOST: z
+    .union([z.ipv4(), z.ipv6(), z.literal('localhost')], { error: 'must be an IP address such as 127.0.0.1 or 0.0.0.0, or localhost' })
+    .default('0.0.0.0')
+    .describe('Address to listen on: all interfaces behind a load balancer; npm start uses 127.0.0.1.'),
+  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional().describe('Worker processes (one per vCPU when unset).'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).describe('Writer (primary) PostgreSQL URL.'),
   DATABASE_READ_URL: z
     .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' })
@@ -57,6 +62,15 @@ const settings = {
     .transform((value) => value === 'true')
     .describe('true off EC2: skip the metadata lookup and report hostname/pid.'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DRAIN_DELAY_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(300_000)
+    .default(25_000)
+    .describe(
+      'After SIGTERM, how long /health answers 503 while requests are still served, so the load balancer stops routing here first.',
+    ),
   DRAIN_TIMEOUT_MS: z.coerce
     .number()
     .int()
