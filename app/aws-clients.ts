@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { local } from './contracts';
 
 export interface AwsClientOptions {
   region: string;
@@ -7,9 +8,9 @@ export interface AwsClientOptions {
   endpoint?: string;
 }
 
-// The SDK insists on credentials to sign with. s3rver checks for its fixed pair; dynalite and
-// DynamoDB Local accept any. On AWS the default chain finds the instance profile's role.
-const localCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+// The SDK insists on credentials to sign with: local stand-ins get the fixed local pair. On AWS
+// the default chain finds the instance profile's role.
+const localCredentials = local.credentials;
 
 // Short timeouts: a request that waits on a dead dependency holds a connection the ALB needs.
 const requestHandler = { connectionTimeout: 1_000, requestTimeout: 3_000 };

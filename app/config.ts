@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { local } from './contracts';
 
 // Every setting the web tier reads. The infra templates and the EC2 bootstrap write exactly these
-// names (test/infra keeps them in step); .env.example documents each one for people.
+// names; .env.example documents each one for people. test/config.test.ts holds .env.example to
+// them, and test/scripts/bootstrap.test.ts the environment file the bootstrap writes.
 const settings = {
   PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('TCP port to listen on (0: any free port).'),
   HOST: z
@@ -26,7 +28,7 @@ const settings = {
   SESSION_TABLE: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name')
-    .default('cloudwiki-sessions'),
+    .default(local.sessionTable),
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters (use a random string)'),
   AWS_REGION: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1'),
   DYNAMODB_ENDPOINT: z.url().optional().describe('Local DynamoDB (dynalite, DynamoDB Local); unset on AWS.'),

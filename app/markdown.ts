@@ -1,4 +1,5 @@
 import MarkdownIt from 'markdown-it';
+import type { UploadRecord } from './data/uploads';
 import { isValidSlug, slugFromTitle } from './slug';
 
 // Page bodies are written by anyone with an account, so they are untrusted input. markdown-it
@@ -79,4 +80,10 @@ function collectWikiLinks(tokens: MarkdownIt.Token[], into: Set<string>): void {
 /** Renders in one step when the caller already knows which pages exist (the static backup site). */
 export function renderMarkdown(source: string, existingPages: Set<string>): string {
   return parseMarkdown(source).render(existingPages);
+}
+
+/** The markdown a person pastes to show an attachment: an image inline, any other file as a link. */
+export function uploadLink(upload: Pick<UploadRecord, 'key' | 'filename' | 'contentType'>): string {
+  const label = upload.filename.replace(/[[\]]/g, '');
+  return `${upload.contentType.startsWith('image/') ? '!' : ''}[${label}](/uploads/${upload.key})`;
 }

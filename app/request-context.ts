@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type { ReadOptions } from './data/pages';
+import { parseRevision } from './contracts';
 import { HttpError } from './http-error';
 import { isValidSlug, slugRules } from './slug';
 
@@ -33,9 +34,8 @@ export function slugParam(req: Request): string {
 }
 
 export function revisionParam(value: unknown, name = 'revision'): number {
-  const text = String(value ?? '');
-  const revision = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
-  if (!Number.isInteger(revision) || revision < 1) throw new HttpError(400, `The ${name} must be a revision number such as 1 or 12.`);
+  const revision = parseRevision(value);
+  if (revision === null) throw new HttpError(400, `The ${name} must be a revision number such as 1 or 12.`);
   return revision;
 }
 

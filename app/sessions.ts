@@ -3,6 +3,7 @@ import connectDynamoDB from 'connect-dynamodb';
 import type { RequestHandler } from 'express';
 import session from 'express-session';
 import type { Logger } from 'pino';
+import { sessionCookieName } from './contracts';
 
 declare module 'express-session' {
   interface SessionData {
@@ -11,7 +12,6 @@ declare module 'express-session' {
   }
 }
 
-export const sessionCookieName = 'cloudwiki.sid';
 export const sessionMaxAgeMs = 7 * 24 * 60 * 60 * 1000;
 
 export type SessionStoreKind = 'dynamodb' | 'memory';

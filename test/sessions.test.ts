@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { sign } from 'cookie-signature';
 import request from 'supertest';
 import { buildTestApp, type TestApp } from './support/app';
-import { testSecret, testSessionTable } from './support/names';
+import { local } from '../app/contracts';
+import { testSecret } from './support/names';
 import { visitor } from './support/browser-like';
 
 /** Counts the DynamoDB commands a client sends, by name, from now on. */
@@ -61,11 +62,11 @@ describe('sessions in DynamoDB', () => {
     // Age the stored session: as if the user logged in five and a half days ago.
     const signed = decodeURIComponent(person.jar.get('cloudwiki.sid')!);
     const key = { id: { S: `sess:${signed.slice(2, signed.lastIndexOf('.'))}` } };
-    const stored = await first.dynamodb.send(new GetItemCommand({ TableName: testSessionTable, Key: key }));
+    const stored = await first.dynamodb.send(new GetItemCommand({ TableName: local.sessionTable, Key: key }));
     const session = JSON.parse(stored.Item!.sess!.S!);
     session.cookie.expires = new Date(Date.now() + sessionMaxAgeMs / 4).toISOString();
     await first.dynamodb.send(
-      new PutItemCommand({ TableName: testSessionTable, Item: { ...stored.Item!, sess: { S: JSON.stringify(session) } } }),
+      new PutItemCommand({ TableName: local.sessionTable, Item: { ...stored.Item!, sess: { S: JSON.stringify(session) } } }),
     );
 
     const counter = countCommands(first.dynamodb);
@@ -73,7 +74,7 @@ describe('sessions in DynamoDB', () => {
     expect(counter.writes()).toBe(1);
     const setCookies = renewing.headers['set-cookie'] as unknown as string[];
     expect(setCookies.some((cookie) => cookie.startsWith('cloudwiki.sid='))).toBe(true);
-    const renewed = JSON.parse((await first.dynamodb.send(new GetItemCommand({ TableName: testSessionTable, Key: key }))).Item!.sess!.S!);
+    const renewed = JSON.parse((await first.dynamodb.send(new GetItemCommand({ TableName: local.sessionTable, Key: key }))).Item!.sess!.S!);
     expect(new Date(renewed.cookie.expires).getTime()).toBeGreaterThan(Date.now() + sessionMaxAgeMs * 0.9);
 
     counter.reset();

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../config';
+import { local } from '../contracts';
 import { runUntilSignalled, startServer } from '../server';
 import { startEmbeddedServices } from './services';
 
@@ -10,8 +11,7 @@ import { startEmbeddedServices } from './services';
 // Data stays in ./.data between runs.
 
 const dataDir = path.resolve('.data');
-const sessionTable = 'cloudwiki-sessions';
-const buckets = { assets: 'cloudwiki-assets', uploads: 'cloudwiki-uploads' };
+const { sessionTable, buckets } = local;
 
 async function main() {
   mkdirSync(dataDir, { recursive: true });

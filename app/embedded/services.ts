@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import dynalite from 'dynalite';
-import S3rver from 's3rver';
 import { createDynamoClient } from '../aws-clients';
 import { ensureSessionTable } from '../sessions-table';
 import { PGliteWireServer } from './pglite-wire';
+import { startS3rver } from './s3rver';
 
 // The one-machine stand-ins for RDS, DynamoDB and S3. Each speaks the real wire protocol, so the
 // app talks to them through the same pg and AWS SDK code it uses in production.
@@ -42,7 +42,7 @@ export async function startEmbeddedServices(options: EmbeddedOptions): Promise<E
     stops.push(postgres.stop);
     const dynamodb = await startDynamo(options.dataDir ? path.join(root, 'dynamodb') : undefined);
     stops.push(dynamodb.stop);
-    const s3 = await startS3(path.join(root, 's3'), options.buckets);
+    const s3 = await startS3rver({ port: anyFreePort, directory: path.join(root, 's3'), buckets: options.buckets });
     stops.push(s3.stop);
 
     const client = createDynamoClient({ region: 'local', endpoint: dynamodb.endpoint });
@@ -82,17 +82,4 @@ async function startDynamo(dataDir: string | undefined) {
     endpoint: `http://${host}:${actualPort}`,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-async function startS3(directory: string, buckets: string[]) {
-  mkdirSync(directory, { recursive: true });
-  const server = new S3rver({
-    address: host,
-    port: anyFreePort,
-    directory,
-    silent: true,
-    configureBuckets: buckets.map((name) => ({ name })),
-  });
-  const { port: actualPort } = (await server.run()) as AddressInfo;
-  return { endpoint: `http://${host}:${actualPort}`, stop: () => server.close() };
 }

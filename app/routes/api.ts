@@ -1,15 +1,19 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
+import { pageRules, parseRevision, sessionCookieName } from '../contracts';
 import type { PageRepository } from '../data/pages';
 import { HttpError } from '../http-error';
 import { currentUser, markRecentWrite, readOptions, slugParam } from '../request-context';
 import { titleFromSlug } from '../slug';
-import { pageBodyLimit } from './pages';
 
 const putPage = z.object({
-  body: z.string().max(pageBodyLimit, `body is longer than ${pageBodyLimit} characters`),
-  summary: z.string().max(200, 'summary is longer than 200 characters').default(''),
-  baseRevision: z.number().int().positive().nullable().default(null),
+  body: z.string().max(pageRules.bodyMaxChars, `body is longer than ${pageRules.bodyMaxChars} characters`),
+  summary: z.string().max(pageRules.summaryMaxChars, `summary is longer than ${pageRules.summaryMaxChars} characters`).default(''),
+  baseRevision: z
+    .number()
+    .refine((value) => parseRevision(value) !== null, 'must be a revision number such as 1 or 12, or null')
+    .nullable()
+    .default(null),
 });
 
 export function createApiRouter({ pages }: { pages: PageRepository }): Router {
@@ -34,7 +38,7 @@ export function createApiRouter({ pages }: { pages: PageRepository }): Router {
   async function savePage(req: Request, res: Response) {
     const slug = slugParam(req);
     const user = currentUser(req);
-    if (!user) throw new HttpError(401, 'Log in first: send the cloudwiki.sid cookie from POST /login.');
+    if (!user) throw new HttpError(401, `Log in first: send the ${sessionCookieName} cookie from POST /login.`);
     const input = putPage.safeParse(req.body);
     if (!input.success)
       throw new HttpError(400, input.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; '));

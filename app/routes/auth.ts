@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
+import { sessionCookieName } from '../contracts';
 import type { UserRepository } from '../data/users';
 import { hashPassword, verifyPassword } from '../passwords';
 
@@ -85,7 +86,7 @@ export function createAuthRouter({ users, loginAttemptsPerWindow = 10 }: AuthRou
 
   async function logOut(req: Request, res: Response) {
     if (req.session) await promisify((done) => req.session.destroy(done));
-    res.clearCookie('cloudwiki.sid');
+    res.clearCookie(sessionCookieName);
     res.redirect(303, '/wiki/Home');
   }
 }

@@ -1,10 +1,11 @@
 import { diffLines } from 'diff';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
+import { pageRules, parseRevision, uploadRules } from '../contracts';
 import type { PageRepository, ReadOptions } from '../data/pages';
 import type { UploadRepository } from '../data/uploads';
 import { HttpError } from '../http-error';
-import { parseMarkdown } from '../markdown';
+import { parseMarkdown, uploadLink } from '../markdown';
 import {
   cacheIfAnonymous,
   currentUser,
@@ -15,18 +16,15 @@ import {
   type CurrentUser,
 } from '../request-context';
 import { titleFromSlug } from '../slug';
-import { uploadLimitLabel, uploadMarkdown } from './uploads';
-
-export const pageBodyLimit = 100_000;
 
 const editForm = z.object({
-  body: z.string().max(pageBodyLimit, `The text is longer than ${pageBodyLimit.toLocaleString('en')} characters.`),
-  summary: z.string().max(200, 'The summary is longer than 200 characters.').default(''),
+  body: z.string().max(pageRules.bodyMaxChars, `The text is longer than ${pageRules.bodyMaxChars.toLocaleString('en')} characters.`),
+  summary: z.string().max(pageRules.summaryMaxChars, `The summary is longer than ${pageRules.summaryMaxChars} characters.`).default(''),
   baseRevision: z
     .string()
-    .regex(/^\d{0,9}$/, 'The base revision must be a number.')
     .default('')
-    .transform((value) => (value === '' ? null : Number(value))),
+    .refine((value) => value === '' || parseRevision(value) !== null, 'The base revision must be a revision number.')
+    .transform((value) => (value === '' ? null : parseRevision(value))),
 });
 
 export interface PagesRouterDeps {
@@ -69,8 +67,8 @@ export function createPagesRouter({ pages, uploads, isCsrfValid }: PagesRouterDe
       title: page.title,
       page,
       html,
-      uploads: attachments.map((upload) => ({ ...upload, markdown: uploadMarkdown(upload) })),
-      uploadLimit: uploadLimitLabel,
+      uploads: attachments.map((upload) => ({ ...upload, markdown: uploadLink(upload) })),
+      uploadLimit: uploadRules.maxLabel,
     });
   }
 
@@ -102,7 +100,7 @@ export function createPagesRouter({ pages, uploads, isCsrfValid }: PagesRouterDe
       body: page?.body ?? '',
       baseRevision: page?.revision ?? null,
       summary: '',
-      bodyLimit: pageBodyLimit,
+      bodyLimit: pageRules.bodyMaxChars,
     });
   }
 
@@ -115,7 +113,7 @@ export function createPagesRouter({ pages, uploads, isCsrfValid }: PagesRouterDe
       body: typeof req.body?.body === 'string' ? req.body.body : '',
       summary: typeof req.body?.summary === 'string' ? req.body.summary : '',
       baseRevision: typeof req.body?.baseRevision === 'string' ? req.body.baseRevision : '',
-      bodyLimit: pageBodyLimit,
+      bodyLimit: pageRules.bodyMaxChars,
     };
     const user = currentUser(req);
     // Whatever goes wrong, the editor comes back with the person's text in it.

@@ -3,12 +3,10 @@ import { Router, type NextFunction, type Request, type RequestHandler, type Resp
 import { fileTypeFromBuffer } from 'file-type';
 import multer from 'multer';
 import type { Assets } from '../assets';
-import type { UploadRecord, UploadRepository } from '../data/uploads';
+import { uploadRules } from '../contracts';
+import type { UploadRepository } from '../data/uploads';
 import { HttpError } from '../http-error';
 import { currentUser, markRecentWrite, readOptions, slugParam } from '../request-context';
-
-export const uploadLimitBytes = 5 * 1024 * 1024;
-export const uploadLimitLabel = '5 MB';
 
 // What may be uploaded, keyed by the type found in the file's own bytes (not its name or the
 // browser's claim). Images are shown inline; everything else downloads as an attachment.
@@ -22,11 +20,6 @@ const allowedTypes: Record<string, { extension: string; inline: boolean }> = {
 };
 const allowedLabel = 'PNG, JPEG, GIF, WebP, PDF or plain text';
 
-export function uploadMarkdown(upload: Pick<UploadRecord, 'key' | 'filename' | 'contentType'>): string {
-  const label = upload.filename.replace(/[[\]]/g, '');
-  return `${upload.contentType.startsWith('image/') ? '!' : ''}[${label}](/uploads/${upload.key})`;
-}
-
 export interface UploadsRouterDeps {
   uploads: UploadRepository;
   assets: Assets;
@@ -37,7 +30,7 @@ export interface UploadsRouterDeps {
 export function createUploadsRouter({ uploads, assets, csrfProtection }: UploadsRouterDeps): Router {
   const router = Router();
   // Held in memory only up to the limit, then streamed to S3: nothing touches the local disk.
-  const receiveFile = multer({ storage: multer.memoryStorage(), limits: { fileSize: uploadLimitBytes, files: 1, fields: 5 } }).single(
+  const receiveFile = multer({ storage: multer.memoryStorage(), limits: { fileSize: uploadRules.maxBytes, files: 1, fields: 5 } }).single(
     'file',
   );
 
@@ -56,7 +49,7 @@ export function createUploadsRouter({ uploads, assets, csrfProtection }: Uploads
       if (error instanceof multer.MulterError) {
         const message =
           error.code === 'LIMIT_FILE_SIZE'
-            ? `The file is larger than ${uploadLimitLabel}.`
+            ? `The file is larger than ${uploadRules.maxLabel}.`
             : `The upload was not understood: ${error.message}.`;
         return next(new HttpError(error.code === 'LIMIT_FILE_SIZE' ? 413 : 400, message));
       }

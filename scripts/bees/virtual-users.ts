@@ -1,3 +1,4 @@
+import { sessionCookieName } from '../../app/contracts';
 import type { LoginPlan } from './spec';
 
 /**
@@ -34,8 +35,6 @@ export interface VirtualUser {
   username: string;
   jar: CookieJar;
 }
-
-export const sessionCookieName = 'cloudwiki.sid';
 
 const csrfInput = /<input\b[^>]*\bname="_csrf"[^>]*>/i;
 const valueAttribute = /\bvalue="([^"]*)"/i;

@@ -1,5 +1,5 @@
 import { HeadObjectCommand, NotFound, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { localCredentials, localRegion } from '../services/local-aws';
+import { local } from '../../app/contracts';
 import { backupSiteBucket, backupSiteErrorDocument, backupSiteIndexDocument } from '../services/s3';
 
 const placeholder = (title: string) => `<!doctype html>
@@ -18,7 +18,7 @@ publishes the read-only copy of the wiki.</small></p></body></html>
  * An existing site (published by static-site:publish) is left alone.
  */
 export async function publishPlaceholderBackupSite(s3Endpoint: string): Promise<void> {
-  const s3 = new S3Client({ endpoint: s3Endpoint, region: localRegion, credentials: localCredentials, forcePathStyle: true });
+  const s3 = new S3Client({ endpoint: s3Endpoint, region: local.region, credentials: local.credentials, forcePathStyle: true });
   try {
     if (await exists(s3, backupSiteIndexDocument)) return;
     for (const key of [backupSiteIndexDocument, backupSiteErrorDocument]) {

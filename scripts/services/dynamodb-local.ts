@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { startRestartableServer, type RestartableServer } from './restartable-server';
-import { localCredentials, localRegion } from './local-aws';
+import { local } from '../../app/contracts';
 
 const run = promisify(execFile);
 
@@ -78,8 +78,8 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   const endpoint = `http://127.0.0.1:${options.port}`;
   const client = new DynamoDBClient({
     endpoint,
-    region: localRegion,
-    credentials: localCredentials,
+    region: local.region,
+    credentials: local.credentials,
     maxAttempts: 1,
   });
 

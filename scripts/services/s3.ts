@@ -1,7 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import S3rver from 's3rver';
-import { localRegion } from './local-aws';
+import { local } from '../../app/contracts';
+import { startS3rver, type S3rverServer } from '../../app/embedded/s3rver';
 
 /**
  * The static backup site's bucket (S3 website hosting). static-site:publish writes to it; in the
@@ -22,7 +20,7 @@ const websiteConfiguration = `<?xml version="1.0" encoding="UTF-8"?>
  * The Host header that makes s3rver answer as the website endpoint of `bucket` (index and error
  * documents, no XML errors), like `<bucket>.s3-website-<region>.amazonaws.com` on AWS.
  */
-export function websiteHost(bucket: string, region = localRegion): string {
+export function websiteHost(bucket: string, region = local.region): string {
   return `${bucket}.s3-website-${region}.amazonaws.com`;
 }
 
@@ -34,29 +32,9 @@ export interface S3Options {
   buckets: string[];
 }
 
-export interface S3Server {
-  readonly endpoint: string;
-  readonly port: number;
-  readonly stop: () => Promise<void>;
-}
+export type S3Server = S3rverServer;
 
-/** s3rver in this process on 127.0.0.1, with the buckets and the backup site's website bucket. */
-export async function startS3(options: S3Options): Promise<S3Server> {
-  mkdirSync(options.directory, { recursive: true });
-  const s3rver = new S3rver({
-    address: '127.0.0.1',
-    port: options.port,
-    directory: options.directory,
-    silent: true,
-    configureBuckets: [
-      ...options.buckets.map((name) => ({ name, configs: [] })),
-      { name: backupSiteBucket, configs: [websiteConfiguration] },
-    ],
-  });
-  const address = (await s3rver.run()) as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${address.port}`,
-    port: address.port,
-    stop: () => s3rver.close(),
-  };
+/** s3rver with the given buckets and the backup site's website bucket. */
+export function startS3(options: S3Options): Promise<S3Server> {
+  return startS3rver({ ...options, websites: [{ name: backupSiteBucket, configuration: websiteConfiguration }] });
 }

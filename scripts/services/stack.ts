@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
 import { ensureSessionTable } from '../../app/sessions-table';
 import { startDynamoDbLocal, type DynamoDbLocalServer } from './dynamodb-local';
-import { localBuckets, localCredentials, localRegion, localSessionTable } from './local-aws';
+import { local } from '../../app/contracts';
 import { startPostgres, type PostgresServer } from './postgres';
 import { startS3, type S3Server } from './s3';
 import { requireSystemCommands } from './system';
@@ -54,7 +54,7 @@ export async function startServices(options: ServicesOptions): Promise<Services>
         port: options.ports.dynamodb,
         dbPath: options.persistDynamoDb ? join(options.stateDir, 'dynamodb') : undefined,
       }),
-      startS3({ port: options.ports.s3, directory: join(options.stateDir, 's3'), buckets: [localBuckets.assets, localBuckets.uploads] }),
+      startS3({ port: options.ports.s3, directory: join(options.stateDir, 's3'), buckets: [local.buckets.assets, local.buckets.uploads] }),
     ] as const);
     for (const result of results) if (result.status === 'fulfilled') started.push(result.value);
     const failure = results.find((result) => result.status === 'rejected');
@@ -66,23 +66,23 @@ export async function startServices(options: ServicesOptions): Promise<Services>
     ];
     const dynamoClient = new DynamoDBClient({
       endpoint: dynamodb.endpoint,
-      region: localRegion,
-      credentials: localCredentials,
+      region: local.region,
+      credentials: local.credentials,
     });
-    await ensureSessionTable(dynamoClient, localSessionTable);
+    await ensureSessionTable(dynamoClient, local.sessionTable);
     dynamoClient.destroy();
 
     const env = {
       DATABASE_URL: postgres.url,
       SESSION_STORE: 'dynamodb',
-      SESSION_TABLE: localSessionTable,
+      SESSION_TABLE: local.sessionTable,
       DYNAMODB_ENDPOINT: dynamodb.endpoint,
       S3_ENDPOINT: s3.endpoint,
-      ASSETS_BUCKET: localBuckets.assets,
-      UPLOADS_BUCKET: localBuckets.uploads,
-      AWS_REGION: localRegion,
-      AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+      ASSETS_BUCKET: local.buckets.assets,
+      UPLOADS_BUCKET: local.buckets.uploads,
+      AWS_REGION: local.region,
+      AWS_ACCESS_KEY_ID: local.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: local.credentials.secretAccessKey,
     };
     return { postgres, dynamodb, s3, env, stop: stopAll };
   } catch (error) {

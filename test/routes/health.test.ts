@@ -9,7 +9,7 @@ import request from 'supertest';
 import { createDynamoClient } from '../../app/aws-clients';
 import { ensureSessionTable } from '../../app/sessions-table';
 import { buildTestApp, type TestApp } from '../support/app';
-import { testBuckets, testSessionTable } from '../support/names';
+import { local } from '../../app/contracts';
 
 // This file starts its own DynamoDB and S3 stand-ins so that it can stop them.
 let dynamo: Server;
@@ -22,7 +22,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve));
   const dynamodbEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
   const client = createDynamoClient({ region: 'us-east-1', endpoint: dynamodbEndpoint });
-  await ensureSessionTable(client, testSessionTable);
+  await ensureSessionTable(client, local.sessionTable);
   client.destroy();
   s3Dir = mkdtempSync(path.join(tmpdir(), 'health-s3-'));
   s3 = new S3rver({
@@ -30,7 +30,7 @@ beforeAll(async () => {
     port: 0,
     directory: s3Dir,
     silent: true,
-    configureBuckets: Object.values(testBuckets).map((name) => ({ name })),
+    configureBuckets: Object.values(local.buckets).map((name) => ({ name })),
   });
   const { port } = await s3.run();
   wiki = buildTestApp({ dynamodbEndpoint, s3Endpoint: `http://127.0.0.1:${port}` });

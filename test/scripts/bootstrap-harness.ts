@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { readTemplate } from '../../scripts/infra/cfn-yaml';
+import { local } from '../../app/contracts';
 
 // Runs a web instance's boot on this machine: the user data from infra/03-web.yaml, then
 // scripts/bootstrap/bootstrap.sh, in a scratch root. The release comes from a local s3rver
@@ -152,7 +153,7 @@ export async function startBootHarness(): Promise<BootHarness> {
     endpoint: s3Endpoint,
     region: 'us-east-1',
     forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    credentials: local.credentials,
   });
   const upload = (key: string, body: Buffer) => s3.send(new PutObjectCommand({ Bucket: releasesBucket, Key: key, Body: body }));
 

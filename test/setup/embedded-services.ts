@@ -3,10 +3,10 @@
 import { migrate } from '../../app/data/migrate';
 import { startEmbeddedServices } from '../../app/embedded/services';
 import { createLogger } from '../../app/logger';
-import { testBuckets, testSessionTable } from '../support/names';
+import { local } from '../../app/contracts';
 
 async function main() {
-  const services = await startEmbeddedServices({ sessionTable: testSessionTable, buckets: Object.values(testBuckets) });
+  const services = await startEmbeddedServices({ sessionTable: local.sessionTable, buckets: Object.values(local.buckets) });
   await migrate(services.databaseUrl, createLogger('warn'));
   process.stdout.write(
     JSON.stringify({

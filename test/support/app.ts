@@ -10,7 +10,8 @@ import { createUploadRepository } from '../../app/data/uploads';
 import { createUserRepository } from '../../app/data/users';
 import { dependencyChecks } from '../../app/health-checks';
 import { createSessions, type SessionStoreKind } from '../../app/sessions';
-import { testBuckets, testSecret, testSessionTable } from './names';
+import { local } from '../../app/contracts';
+import { testSecret } from './names';
 
 export interface TestAppOptions {
   instanceId?: string;
@@ -51,8 +52,8 @@ export function buildTestApp(options: TestAppOptions = {}): TestApp {
   const s3 = createS3Client({ region: 'us-east-1', endpoint: s3Endpoint });
   const assets = createAssets({
     s3,
-    assetsBucket: testBuckets.assets,
-    uploadsBucket: testBuckets.uploads,
+    assetsBucket: local.buckets.assets,
+    uploadsBucket: local.buckets.uploads,
     uploadsOrigin: new URL(s3Endpoint).origin,
     assetBaseUrl: options.assetBaseUrl,
   });
@@ -60,7 +61,7 @@ export function buildTestApp(options: TestAppOptions = {}): TestApp {
     kind: options.sessionStore ?? 'dynamodb',
     secret: testSecret,
     dynamodb,
-    table: testSessionTable,
+    table: local.sessionTable,
     logger,
   });
   const draining = { value: false };
@@ -76,7 +77,7 @@ export function buildTestApp(options: TestAppOptions = {}): TestApp {
     trustProxy: false,
     isDraining: () => draining.value,
     logger,
-    checks: dependencyChecks({ db, assets, sessions: { dynamodb, table: testSessionTable } }),
+    checks: dependencyChecks({ db, assets, sessions: { dynamodb, table: local.sessionTable } }),
     loginAttemptsPerWindow: options.loginAttemptsPerWindow,
   });
   return {
@@ -99,11 +100,11 @@ export function productionEnv(extra: Record<string, string> = {}): Record<string
     DATABASE_URL: env('TEST_DATABASE_URL'),
     DYNAMODB_ENDPOINT: env('TEST_DYNAMODB_ENDPOINT'),
     S3_ENDPOINT: env('TEST_S3_ENDPOINT'),
-    SESSION_TABLE: testSessionTable,
+    SESSION_TABLE: local.sessionTable,
     SESSION_SECRET: testSecret,
     AWS_REGION: 'us-east-1',
-    ASSETS_BUCKET: testBuckets.assets,
-    UPLOADS_BUCKET: testBuckets.uploads,
+    ASSETS_BUCKET: local.buckets.assets,
+    UPLOADS_BUCKET: local.buckets.uploads,
     INSTANCE_ID: 'i-shutdown',
     INSTANCE_AZ: 'test-1b',
     LOG_LEVEL: 'silent',

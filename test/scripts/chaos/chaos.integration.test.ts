@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { localCredentials, localRegion, localSessionTable } from '../../../scripts/services/local-aws';
+import { local } from '../../../app/contracts';
 import { root, settled, startTestLab, type TestLab } from '../support/lab';
 
 const run = promisify(execFile);
@@ -31,7 +31,7 @@ async function databaseAnswers(url: string): Promise<boolean> {
 }
 
 async function sessionTables(endpoint: string): Promise<string[] | undefined> {
-  const client = new DynamoDBClient({ endpoint, region: localRegion, credentials: localCredentials, maxAttempts: 1 });
+  const client = new DynamoDBClient({ endpoint, region: local.region, credentials: local.credentials, maxAttempts: 1 });
   try {
     return (await client.send(new ListTablesCommand({}))).TableNames;
   } catch {
@@ -84,7 +84,7 @@ describe('npm run chaos (local faults against the lab)', () => {
     await chaos(lab, 'sessions', '--seconds', '3', '--no-follow');
     expect(await sessionTables(lab.services.dynamodb.endpoint)).toBeUndefined();
     await lab.waitForStatus('DynamoDB Local running', (s) => s.services.dynamodb === 'running', 60_000);
-    expect(await sessionTables(lab.services.dynamodb.endpoint)).toContain(localSessionTable);
+    expect(await sessionTables(lab.services.dynamodb.endpoint)).toContain(local.sessionTable);
   }, 90_000);
 
   test('all-web: when every instance dies, then the load balancer serves the backup site until the group is back', async () => {

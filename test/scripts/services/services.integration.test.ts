@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { localBuckets, localCredentials, localRegion, localSessionTable } from '../../../scripts/services/local-aws';
+import { local } from '../../../app/contracts';
 import { freePort } from '../../../scripts/services/ports';
 import { backupSiteBucket } from '../../../scripts/services/s3';
 import { startServices, type Services } from '../../../scripts/services/stack';
@@ -34,8 +34,8 @@ describe('local services (npm run services)', () => {
   });
 
   test('when started, then the sessions table exists with its TTL attribute', async () => {
-    const dynamodb = new DynamoDBClient({ endpoint: services.env.DYNAMODB_ENDPOINT, region: localRegion, credentials: localCredentials });
-    const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: localSessionTable }));
+    const dynamodb = new DynamoDBClient({ endpoint: services.env.DYNAMODB_ENDPOINT, region: local.region, credentials: local.credentials });
+    const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: local.sessionTable }));
     dynamodb.destroy();
     expect(Table?.KeySchema).toEqual([{ AttributeName: 'id', KeyType: 'HASH' }]);
   });
@@ -43,11 +43,11 @@ describe('local services (npm run services)', () => {
   test('when started, then the app buckets and the backup site bucket exist', async () => {
     const s3 = new S3Client({
       endpoint: services.env.S3_ENDPOINT,
-      region: localRegion,
-      credentials: localCredentials,
+      region: local.region,
+      credentials: local.credentials,
       forcePathStyle: true,
     });
-    for (const bucket of [localBuckets.assets, localBuckets.uploads, backupSiteBucket]) {
+    for (const bucket of [local.buckets.assets, local.buckets.uploads, backupSiteBucket]) {
       await expect(s3.send(new HeadBucketCommand({ Bucket: bucket }))).resolves.toBeDefined();
     }
     s3.destroy();
