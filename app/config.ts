@@ -43,6 +43,7 @@ const settings = {
     .string()
     .regex(/^(true|false|\d+|[0-9a-f.:/, ]+|loopback|linklocal|uniquelocal)$/i, 'must be true, false, a hop count or addresses')
     .default('false')
+    .transform(parseTrustProxy)
     .describe('Express "trust proxy": 1 behind one ALB, 2 behind CloudFront + ALB.'),
   INSTANCE_ID: z
     .string()
@@ -119,4 +120,11 @@ function parse<T>(schema: z.ZodType<T>, env: Record<string, string | undefined>)
     );
   }
   return result.data;
+}
+
+/** Express's "trust proxy" takes a boolean, a hop count, or a list of addresses and names. */
+function parseTrustProxy(value: string): boolean | number | string {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return /^\d+$/.test(value) ? Number(value) : value;
 }

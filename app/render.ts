@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import nunjucks from 'nunjucks';
 import type { Assets } from './assets';
 
-export const viewsDir = path.join(__dirname, 'views');
+const viewsDir = path.join(__dirname, 'views');
 
 /** Server-rendered HTML with autoescaping on: every {{ value }} is escaped unless marked safe. */
 export function configureViews(app: Express, assets: Assets): void {

@@ -1,20 +1,15 @@
 import type { Server } from 'node:http';
 import packageJson from '../package.json';
+import type { Logger } from 'pino';
 import { createApp } from './app';
-import { createAssets } from './assets';
-import { createDynamoClient, createS3Client } from './aws-clients';
+import { buildAppDeps, createClients } from './compose';
 import { ConfigError, loadConfig, type Config } from './config';
-import { createDatabase } from './data/db';
 import { migrate } from './data/migrate';
 import { createPageRepository } from './data/pages';
 import { secretPassword } from './data/secret-password';
-import { seedHomePage } from './data/seed';
-import { createUploadRepository } from './data/uploads';
-import { createUserRepository } from './data/users';
+import { seedPages } from './data/seed';
 import { resolveInstanceIdentity } from './instance';
-import { dependencyChecks } from './health-checks';
 import { createLogger } from './logger';
-import { createSessions } from './sessions';
 
 const { version } = packageJson;
 
@@ -25,65 +20,21 @@ export interface RunningServer {
   shutdown(reason: string): Promise<void>;
 }
 
-export interface StartOptions {
-  /** Listen on this address only (127.0.0.1 for embedded mode and tests). */
-  host?: string;
-}
-
-export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+export async function startServer(config: Config): Promise<RunningServer> {
   const logger = createLogger(config.LOG_LEVEL);
-  const password = config.DATABASE_SECRET_ARN ? secretPassword(config.DATABASE_SECRET_ARN, config.AWS_REGION) : undefined;
-
   const identity = await resolveInstanceIdentity({
     overrideId: config.INSTANCE_ID,
     overrideAz: config.INSTANCE_AZ,
     imdsEndpoint: config.AWS_EC2_METADATA_DISABLED ? undefined : config.AWS_EC2_METADATA_SERVICE_ENDPOINT,
   });
-  await migrateWithRetry(config.DATABASE_URL, logger, password);
-
-  const db = createDatabase({ writerUrl: config.DATABASE_URL, readerUrl: config.DATABASE_READ_URL, password, logger });
-  const pages = createPageRepository(db);
-  await seedHomePage(pages);
-  const dynamodb = createDynamoClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT });
-  const s3 = createS3Client({ region: config.AWS_REGION, endpoint: config.S3_ENDPOINT });
-  const assets = createAssets({
-    s3,
-    assetsBucket: config.ASSETS_BUCKET,
-    uploadsBucket: config.UPLOADS_BUCKET,
-    assetBaseUrl: config.ASSET_BASE_URL,
-    uploadsOrigin: config.S3_ENDPOINT
-      ? new URL(config.S3_ENDPOINT).origin
-      : `https://${config.UPLOADS_BUCKET}.s3.${config.AWS_REGION}.amazonaws.com`,
-  });
-  const sessions = createSessions({
-    kind: config.SESSION_STORE,
-    secret: config.SESSION_SECRET,
-    dynamodb,
-    table: config.SESSION_TABLE,
-    logger,
-  });
+  const clients = createClients(config, logger);
+  await migrateWithRetry(config, logger);
+  await seedPages(createPageRepository(clients.db));
 
   let draining = false;
-  const app = createApp({
-    pages,
-    users: createUserRepository(db),
-    uploads: createUploadRepository(db),
-    sessions,
-    assets,
-    identity,
-    version,
-    secret: config.SESSION_SECRET,
-    trustProxy: parseTrustProxy(config.TRUST_PROXY),
-    isDraining: () => draining,
-    logger,
-    checks: dependencyChecks({
-      db,
-      assets,
-      sessions: config.SESSION_STORE === 'dynamodb' ? { dynamodb, table: config.SESSION_TABLE } : undefined,
-    }),
-  });
+  const app = createApp(buildAppDeps(config, clients, { identity, version, logger, isDraining: () => draining }));
 
-  const server = options.host ? app.listen(config.PORT, options.host) : app.listen(config.PORT);
+  const server = app.listen(config.PORT, config.HOST);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -95,9 +46,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
-  const url = `http://${options.host ?? 'localhost'}:${port}`;
+  const url = `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST}:${port}`;
   logger.info(
-    { url, instance: identity.id, az: identity.az, sessionStore: config.SESSION_STORE, reader: db.hasReader },
+    { url, instance: identity.id, az: identity.az, sessionStore: config.SESSION_STORE, reader: clients.db.hasReader },
     'cloudwiki listening',
   );
 
@@ -115,9 +66,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       }, config.DRAIN_TIMEOUT_MS);
       await closed;
       clearTimeout(timer);
-      await db.close();
-      dynamodb.destroy();
-      s3.destroy();
+      await clients.close();
       logger.info('shut down cleanly');
     })());
 
@@ -125,10 +74,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 }
 
 /** At boot the database may still be starting (or failing over): wait for it rather than crash-loop. */
-async function migrateWithRetry(url: string, logger: ReturnType<typeof createLogger>, password?: () => Promise<string>) {
+async function migrateWithRetry(config: Config, logger: Logger) {
+  const password = config.DATABASE_SECRET_ARN ? secretPassword(config.DATABASE_SECRET_ARN, config.AWS_REGION) : undefined;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const applied = await migrate(url, logger, password);
+      const applied = await migrate(config.DATABASE_URL, logger, password);
       if (applied.length) logger.info({ applied }, 'database migrations applied');
       return;
     } catch (error) {
@@ -137,12 +87,6 @@ async function migrateWithRetry(url: string, logger: ReturnType<typeof createLog
       await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * attempt, 5000)));
     }
   }
-}
-
-function parseTrustProxy(value: string): boolean | number | string {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 /**

@@ -26,7 +26,6 @@ export interface SessionOptions {
 
 export interface Sessions {
   middleware: RequestHandler[];
-  store: session.Store;
 }
 
 export function createSessions(options: SessionOptions): Sessions {
@@ -41,7 +40,7 @@ export function createSessions(options: SessionOptions): Sessions {
     rolling: false,
     cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: sessionMaxAgeMs },
   });
-  return { middleware: [middleware, renewSessionPastHalfLife], store };
+  return { middleware: [middleware, renewSessionPastHalfLife] };
 }
 
 function createDynamoStore(options: SessionOptions): session.Store {

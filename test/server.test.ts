@@ -25,7 +25,7 @@ describe('graceful shutdown', () => {
   let running: RunningServer;
   let port: number;
   beforeEach(async () => {
-    running = await startServer(loadConfig(productionEnv({ DRAIN_TIMEOUT_MS: '1000' })), { host: '127.0.0.1' });
+    running = await startServer(loadConfig(productionEnv({ DRAIN_TIMEOUT_MS: '1000' })));
     port = Number(new URL(running.url).port);
   });
   afterEach(() => running.shutdown('test cleanup'));

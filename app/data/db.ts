@@ -46,7 +46,7 @@ export class DatabaseUnavailableError extends Error {
 const connectionErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
 const connectionSqlStates = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '25006']);
 
-export function isConnectionError(error: unknown): boolean {
+function isConnectionError(error: unknown): boolean {
   // Duck-typed rather than `instanceof Error`: socket errors can come from another realm (Node's
   // internals as seen from a vm context such as jest's) and would slip past instanceof.
   if (typeof error !== 'object' || error === null) return false;

@@ -1,3 +1,4 @@
+import './quiet-sdk-warning';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -29,20 +30,24 @@ async function main() {
       UPLOADS_BUCKET: buckets.uploads,
       AWS_EC2_METADATA_DISABLED: 'true',
       LOG_LEVEL: 'warn',
+      // No load balancer to wait for: Ctrl-C stops at once, letting in-flight requests finish.
+      DRAIN_DELAY_MS: '0',
       DRAIN_TIMEOUT_MS: '3000',
       // The few settings that make sense to change on one machine.
       PORT: process.env.PORT,
+      // One machine: reachable from this machine only, unless HOST says otherwise.
+      HOST: process.env.HOST ?? '127.0.0.1',
       SESSION_STORE: process.env.SESSION_STORE,
       INSTANCE_ID: process.env.INSTANCE_ID,
       INSTANCE_AZ: process.env.INSTANCE_AZ,
     });
     const starting = startServer(config);
     runUntilSignalled(starting, () => services.stop());
-    await starting;
+    const { url } = await starting;
     console.log(
       [
         '',
-        `  cloudwiki is running at http://localhost:${config.PORT}`,
+        `  cloudwiki is running at ${url}`,
         '',
         `  PostgreSQL (PGlite)  ${services.databaseUrl.replace(/\/\/[^@]*@/, '//')}`,
         `  DynamoDB (dynalite)  ${services.dynamodbEndpoint}  table ${sessionTable}`,

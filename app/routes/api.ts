@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { pageRules, parseRevision, sessionCookieName } from '../contracts';
+import { pageRules, parseRevision, sessionCookieName, whoAmIPath } from '../contracts';
 import type { PageRepository } from '../data/pages';
 import { HttpError } from '../http-error';
 import { currentUser, markRecentWrite, readOptions, slugParam } from '../request-context';
@@ -19,11 +19,19 @@ const putPage = z.object({
 export function createApiRouter({ pages }: { pages: PageRepository }): Router {
   const router = Router();
 
+  router.get(whoAmIPath, whoAmI);
   router.get('/api/pages', listPages);
   router.get('/api/pages/:slug', getPage);
   router.put('/api/pages/:slug', requireJson, savePage);
 
   return router;
+
+  // For tools (the game day, bees): whether this request's session is logged in, without parsing
+  // HTML. Answering it costs what any page view costs: one session read, no write.
+  function whoAmI(req: Request, res: Response) {
+    const user = currentUser(req);
+    res.json({ user: user ? { username: user.username } : null });
+  }
 
   async function listPages(_req: Request, res: Response) {
     res.json({ pages: await pages.list() });

@@ -8,7 +8,7 @@ export const healthPath = '/health';
 export const deepHealthPath = '/health/deep';
 
 /** Each check gets this long; they run in parallel so the whole answer comes within ~2 s. */
-export const checkTimeoutMs = 1_500;
+const checkTimeoutMs = 1_500;
 
 export type DependencyCheck = (timeoutMs: number) => Promise<void>;
 

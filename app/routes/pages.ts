@@ -209,7 +209,7 @@ export function createPagesRouter({ pages, uploads, isCsrfValid }: PagesRouterDe
 }
 
 /** ts_headline marks matches with \u0001…\u0002; escape everything else, then turn those into <mark>. */
-export function highlightSnippet(snippet: string): string {
+function highlightSnippet(snippet: string): string {
   const escaped = snippet.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
   return escaped.replace(/\u0001([^\u0001\u0002]*)\u0002/g, '<mark>$1</mark>').replace(/[\u0001\u0002]/g, '');
 }

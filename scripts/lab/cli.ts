@@ -1,4 +1,4 @@
-import '../services/quiet-sdk-warning';
+import '../../app/embedded/quiet-sdk-warning';
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -1,4 +1,4 @@
-import './quiet-sdk-warning';
+import '../../app/embedded/quiet-sdk-warning';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';

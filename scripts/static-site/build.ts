@@ -1,4 +1,4 @@
-import '../services/quiet-sdk-warning';
+import '../../app/embedded/quiet-sdk-warning';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';

@@ -1,4 +1,4 @@
-import '../services/quiet-sdk-warning';
+import '../../app/embedded/quiet-sdk-warning';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';

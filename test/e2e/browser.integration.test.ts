@@ -15,7 +15,6 @@ let browser: Browser;
 beforeAll(async () => {
   running = await startServer(
     loadConfig(productionEnv({ AWS_EC2_METADATA_DISABLED: 'true', INSTANCE_ID: '', INSTANCE_AZ: '', LOG_LEVEL: 'warn' })),
-    { host: '127.0.0.1' },
   );
   browser = await launchChromium();
 });

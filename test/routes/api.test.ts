@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { whoAmIPath } from '../../app/contracts';
 import { buildTestApp, type TestApp } from '../support/app';
 import { uniqueName, visitor } from '../support/browser-like';
 
@@ -64,4 +65,23 @@ test('when the caller is anonymous, sends no JSON, or sends bad JSON, then it ge
   expect(wrongTypes.body.error).toMatch(/body/);
   expect(wrongTypes.body.error).toMatch(/baseRevision/);
   expect((await request(wiki.app).get(`/api/pages/${slug}`)).status).toBe(404);
+});
+
+test('when a tool asks who it is, then it gets its username while logged in and null after logging out', async () => {
+  const person = visitor(wiki.app);
+  expect((await person.get(whoAmIPath)).body).toEqual({ user: null });
+  const { username } = await person.signUp();
+  const me = await person.get(whoAmIPath);
+  expect(me.status).toBe(200);
+  expect(me.body).toEqual({ user: { username } });
+  expect((await person.submit('/wiki/Home', '/logout', {})).status).toBe(303);
+  expect((await person.get(whoAmIPath)).body).toEqual({ user: null });
+});
+
+test('when a base revision is beyond what the database can hold, then the API answers 400, not 500', async () => {
+  const bot = visitor(wiki.app);
+  await bot.signUp();
+  const saved = await bot.putJson(`/api/pages/${uniqueName('ApiHuge')}`, { body: 'x', baseRevision: 2147483648 });
+  expect(saved.status).toBe(400);
+  expect(saved.body.error).toContain('baseRevision');
 });

@@ -2,15 +2,11 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Express } from 'express';
 import pino from 'pino';
 import { createApp } from '../../app/app';
-import { createAssets } from '../../app/assets';
-import { createDynamoClient, createS3Client } from '../../app/aws-clients';
-import { createDatabase, type Database } from '../../app/data/db';
-import { createPageRepository } from '../../app/data/pages';
-import { createUploadRepository } from '../../app/data/uploads';
-import { createUserRepository } from '../../app/data/users';
-import { dependencyChecks } from '../../app/health-checks';
-import { createSessions, type SessionStoreKind } from '../../app/sessions';
+import { buildAppDeps, createClients } from '../../app/compose';
+import { loadConfig } from '../../app/config';
 import { local } from '../../app/contracts';
+import type { Database } from '../../app/data/db';
+import type { SessionStoreKind } from '../../app/sessions';
 import { testSecret } from './names';
 
 export interface TestAppOptions {
@@ -38,65 +34,38 @@ export function env(name: 'TEST_DATABASE_URL' | 'TEST_DYNAMODB_ENDPOINT' | 'TEST
   return value;
 }
 
-/** The app as server.ts builds it, on the services the test run started, with no port opened. */
+/** The app as server.ts builds it (app/compose.ts), on the services the test run started, with no port opened. */
 export function buildTestApp(options: TestAppOptions = {}): TestApp {
+  const config = loadConfig(
+    productionEnv({
+      INSTANCE_ID: options.instanceId ?? 'i-test',
+      INSTANCE_AZ: 'test-1a',
+      ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+      ...(options.readerUrl ? { DATABASE_READ_URL: options.readerUrl } : {}),
+      ...(options.assetBaseUrl ? { ASSET_BASE_URL: options.assetBaseUrl } : {}),
+      ...(options.sessionStore ? { SESSION_STORE: options.sessionStore } : {}),
+      ...(options.dynamodbEndpoint ? { DYNAMODB_ENDPOINT: options.dynamodbEndpoint } : {}),
+      ...(options.s3Endpoint ? { S3_ENDPOINT: options.s3Endpoint } : {}),
+    }),
+  );
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const db = createDatabase({
-    writerUrl: options.databaseUrl ?? env('TEST_DATABASE_URL'),
-    readerUrl: options.readerUrl,
-    logger,
-    poolSize: 4,
-  });
-  const dynamodb = createDynamoClient({ region: 'us-east-1', endpoint: options.dynamodbEndpoint ?? env('TEST_DYNAMODB_ENDPOINT') });
-  const s3Endpoint = options.s3Endpoint ?? env('TEST_S3_ENDPOINT');
-  const s3 = createS3Client({ region: 'us-east-1', endpoint: s3Endpoint });
-  const assets = createAssets({
-    s3,
-    assetsBucket: local.buckets.assets,
-    uploadsBucket: local.buckets.uploads,
-    uploadsOrigin: new URL(s3Endpoint).origin,
-    assetBaseUrl: options.assetBaseUrl,
-  });
-  const sessions = createSessions({
-    kind: options.sessionStore ?? 'dynamodb',
-    secret: testSecret,
-    dynamodb,
-    table: local.sessionTable,
-    logger,
-  });
+  const clients = createClients(config, logger, { poolSize: 4 });
   const draining = { value: false };
-  const app = createApp({
-    pages: createPageRepository(db),
-    users: createUserRepository(db),
-    uploads: createUploadRepository(db),
-    sessions,
-    assets,
-    identity: { id: options.instanceId ?? 'i-test', az: 'test-1a' },
+  const deps = buildAppDeps(config, clients, {
+    identity: { id: config.INSTANCE_ID!, az: config.INSTANCE_AZ! },
     version: 'test',
-    secret: testSecret,
-    trustProxy: false,
-    isDraining: () => draining.value,
     logger,
-    checks: dependencyChecks({ db, assets, sessions: { dynamodb, table: local.sessionTable } }),
-    loginAttemptsPerWindow: options.loginAttemptsPerWindow,
+    isDraining: () => draining.value,
   });
-  return {
-    app,
-    db,
-    dynamodb,
-    draining,
-    async close() {
-      await db.close();
-      dynamodb.destroy();
-      s3.destroy();
-    },
-  };
+  const app = createApp({ ...deps, loginAttemptsPerWindow: options.loginAttemptsPerWindow });
+  return { app, db: clients.db, dynamodb: clients.dynamodb, draining, close: () => clients.close() };
 }
 
 /** The environment a production start (server.ts) needs to run on the test services. */
 export function productionEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
     PORT: '0',
+    HOST: '127.0.0.1',
     DATABASE_URL: env('TEST_DATABASE_URL'),
     DYNAMODB_ENDPOINT: env('TEST_DYNAMODB_ENDPOINT'),
     S3_ENDPOINT: env('TEST_S3_ENDPOINT'),
@@ -108,6 +77,7 @@ export function productionEnv(extra: Record<string, string> = {}): Record<string
     INSTANCE_ID: 'i-shutdown',
     INSTANCE_AZ: 'test-1b',
     LOG_LEVEL: 'silent',
+    DRAIN_DELAY_MS: '0',
     ...extra,
   };
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { AttackReport } from '../../../scripts/bees/report';
 import { createPageRepository } from '../../../app/data/pages';
-import { seedHomePage } from '../../../app/data/seed';
+import { seedPages } from '../../../app/data/seed';
 import { buildTestApp, type TestApp } from '../../support/app';
 import { bees } from './support/loopback';
 
@@ -21,7 +21,7 @@ describe('bees against the real cloudwiki app', () => {
   beforeAll(async () => {
     built = buildTestApp();
     // As the production server does at start: the scenarios read the Home page.
-    await seedHomePage(createPageRepository(built.db));
+    await seedPages(createPageRepository(built.db));
     server = built.app.listen(0, '127.0.0.1');
     await once(server, 'listening');
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,0 +1,91 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from 'pino';
+import type { AppDeps } from './app';
+import { createAssets } from './assets';
+import { createDynamoClient, createS3Client } from './aws-clients';
+import type { Config } from './config';
+import { createDatabase, type Database } from './data/db';
+import { createPageRepository } from './data/pages';
+import { secretPassword } from './data/secret-password';
+import { createUploadRepository } from './data/uploads';
+import { createUserRepository } from './data/users';
+import { dependencyChecks } from './health-checks';
+import type { InstanceIdentity } from './instance';
+import { createSessions } from './sessions';
+
+// The one composition root: server.ts and the tests build the app through these two functions, so
+// a test app differs from a production one only in its configuration.
+
+/** The connections the app holds: closed together when the process drains. */
+export interface Clients {
+  db: Database;
+  dynamodb: DynamoDBClient;
+  s3: S3Client;
+  close(): Promise<void>;
+}
+
+export interface ClientOptions {
+  /** Connections per pool; tests that start many apps at once ask for fewer. */
+  poolSize?: number;
+}
+
+export function createClients(config: Config, logger: Logger, options: ClientOptions = {}): Clients {
+  const password = config.DATABASE_SECRET_ARN ? secretPassword(config.DATABASE_SECRET_ARN, config.AWS_REGION) : undefined;
+  const db = createDatabase({
+    writerUrl: config.DATABASE_URL,
+    readerUrl: config.DATABASE_READ_URL,
+    password,
+    logger,
+    poolSize: options.poolSize,
+  });
+  const dynamodb = createDynamoClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT });
+  const s3 = createS3Client({ region: config.AWS_REGION, endpoint: config.S3_ENDPOINT });
+  return {
+    db,
+    dynamodb,
+    s3,
+    async close() {
+      await db.close();
+      dynamodb.destroy();
+      s3.destroy();
+    },
+  };
+}
+
+/** What only the running process knows: who it is, and whether it is draining. */
+export interface Runtime {
+  identity: InstanceIdentity;
+  version: string;
+  logger: Logger;
+  isDraining: () => boolean;
+}
+
+export function buildAppDeps(config: Config, clients: Clients, runtime: Runtime): AppDeps {
+  const { db, dynamodb, s3 } = clients;
+  const assets = createAssets({
+    s3,
+    assetsBucket: config.ASSETS_BUCKET,
+    uploadsBucket: config.UPLOADS_BUCKET,
+    assetBaseUrl: config.ASSET_BASE_URL,
+    // Signed upload links point at S3 itself (or s3rver locally); the CSP must allow that origin.
+    uploadsOrigin: config.S3_ENDPOINT
+      ? new URL(config.S3_ENDPOINT).origin
+      : `https://${config.UPLOADS_BUCKET}.s3.${config.AWS_REGION}.amazonaws.com`,
+  });
+  const sessionTable = config.SESSION_STORE === 'dynamodb' ? { dynamodb, table: config.SESSION_TABLE } : undefined;
+  return {
+    pages: createPageRepository(db),
+    users: createUserRepository(db),
+    uploads: createUploadRepository(db),
+    sessions: createSessions({ kind: config.SESSION_STORE, secret: config.SESSION_SECRET, ...sessionTable, logger: runtime.logger }),
+    assets,
+    identity: runtime.identity,
+    version: runtime.version,
+    secret: config.SESSION_SECRET,
+    trustProxy: config.TRUST_PROXY,
+    isDraining: runtime.isDraining,
+    logger: runtime.logger,
+    checks: dependencyChecks({ db, assets, sessions: sessionTable }),
+  };
+}
