@@ -1,5 +1,5 @@
 // `npm run test:integration`: every suite, including *.integration.test.ts, against the real
-// servers that scripts/test-integration.ts starts (PostgreSQL 15, DynamoDB Local, s3rver).
+// servers that scripts/test-integration/cli.ts starts (PostgreSQL 15, DynamoDB Local, s3rver).
 const base = require('./jest.config');
 
 /** @type {import('jest').Config} */

@@ -1,7 +1,7 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { listPublicAssets } from '../../app/assets';
 import { createS3Client } from '../../app/aws-clients';
-import { immutableCacheControl, publishAssets } from '../../scripts/assets-publish';
+import { immutableCacheControl, publishAssets } from '../../scripts/assets-publish/publish';
 import { env } from '../support/app';
 import { local } from '../../app/contracts';
 

@@ -1,15 +1,15 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { migrate } from '../app/data/migrate';
-import { createLogger } from '../app/logger';
-import { freePort } from './services/ports';
-import { startServices } from './services/stack';
+import { migrate } from '../../app/data/migrate';
+import { createLogger } from '../../app/logger';
+import { freePort } from '../services/ports';
+import { startServices } from '../services/stack';
 
 // `npm run test:integration [-- jest args]`: starts PostgreSQL 15, DynamoDB Local and s3rver on
 // loopback, migrates the database, runs every jest suite (the unit ones again, now on real
 // servers, plus *.integration.test.ts) and stops the servers, whatever the outcome.
 
-const root = path.resolve(__dirname, '..');
+const root = path.resolve(__dirname, '..', '..');
 
 async function main(): Promise<number> {
   const log = (line: string) => console.error(`[services] ${line}`);
