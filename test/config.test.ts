@@ -53,10 +53,16 @@ test('when only the required settings are given, then the defaults fill the rest
     PORT: 3000,
     SESSION_STORE: 'dynamodb',
     SESSION_TABLE: 'cloudwiki-sessions',
-    TRUST_PROXY: 'false',
+    TRUST_PROXY: false,
     AWS_EC2_METADATA_DISABLED: false,
   });
   expect(config.DATABASE_READ_URL).toBeUndefined();
+});
+
+test('when TRUST_PROXY is a hop count or a list, then Express gets a number or the list, typed once here', () => {
+  expect(loadConfig({ ...valid, TRUST_PROXY: '1' }).TRUST_PROXY).toBe(1);
+  expect(loadConfig({ ...valid, TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
+  expect(loadConfig({ ...valid, TRUST_PROXY: 'loopback, 10.0.0.0/8' }).TRUST_PROXY).toBe('loopback, 10.0.0.0/8');
 });
 
 test('when a setting is empty, then it counts as missing rather than as an empty value', () => {

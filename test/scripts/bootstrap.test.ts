@@ -106,7 +106,7 @@ describe('EC2 bootstrap', () => {
         ASSETS_BUCKET: 'cloudwiki-assets-test',
         UPLOADS_BUCKET: 'cloudwiki-uploads-test',
         ASSET_BASE_URL: 'https://wiki.example.com/assets',
-        TRUST_PROXY: '2',
+        TRUST_PROXY: 2,
       });
       // Production never points at local services, and identity comes from IMDS, not overrides.
       for (const key of ['DYNAMODB_ENDPOINT', 'S3_ENDPOINT', 'INSTANCE_ID', 'INSTANCE_AZ'] as const) expect(config[key]).toBeUndefined();
