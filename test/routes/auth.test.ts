@@ -1,10 +1,11 @@
 import request from 'supertest';
+import { hashPassword } from '../../app/passwords';
 import { buildTestApp, type TestApp } from '../support/app';
 import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
 
 let wiki: TestApp;
 beforeAll(() => {
-  wiki = buildTestApp({ loginAttemptsPerWindow: 3 });
+  wiki = buildTestApp({ config: { LOGIN_FAILURES_PER_15_MIN: '3' } });
 });
 afterAll(() => wiki.close());
 
@@ -47,6 +48,24 @@ describe('accounts', () => {
     expect(response.text).toContain('Usernames are 3–32 letters');
     expect(response.text).toContain('at least 8 characters');
     expect(response.text).toContain('value="a b"');
+  });
+
+  test('when a new password is one of the most common, then sign-up refuses it and makes no account', async () => {
+    for (const password of ['Password1', 'qwertyuiop', 'iloveyou']) {
+      const username = uniqueName('common');
+      const response = await visitor(wiki.app).submit('/signup', '/signup', { username, password });
+      expect(response.status).toBe(400);
+      expect(response.text).toContain('one of the most common');
+      expect(response.text).toContain(`value="${username}"`);
+      const { rows } = await wiki.db.query('SELECT 1 FROM users WHERE username = $1', [username]);
+      expect(rows).toHaveLength(0);
+    }
+  });
+
+  test('when an account made before the list has a common password, then it still logs in', async () => {
+    const username = uniqueName('older');
+    await wiki.db.query('INSERT INTO users (username, password_hash) VALUES ($1, $2)', [username, await hashPassword('password1')]);
+    expect((await visitor(wiki.app).submit('/login', '/login', { username, password: 'password1' })).status).toBe(303);
   });
 
   test('when passwords are stored, then they are scrypt hashes, never the password', async () => {
