@@ -1,4 +1,5 @@
 import request from 'supertest';
+import crypto from 'node:crypto';
 import { hashPassword } from '../../app/passwords';
 import { buildTestApp, type TestApp } from '../support/app';
 import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
@@ -40,6 +41,24 @@ describe('accounts', () => {
     const again = await visitor(wiki.app).submit('/signup', '/signup', { username: username.toUpperCase(), password: 'another password' });
     expect(again.status).toBe(409);
     expect(again.text).toContain('is taken');
+  });
+
+  test('when a sign-up names a taken account, then it is refused before any password is hashed', async () => {
+    const { username } = await visitor(wiki.app).signUp();
+    const form = await visitor(wiki.app).get('/signup');
+    // Watching scrypt itself: every hash the app makes goes through it.
+    const hashing = jest.spyOn(crypto, 'scrypt');
+    try {
+      const again = await request(wiki.app)
+        .post('/signup')
+        .type('form')
+        .set('Cookie', (form.headers['set-cookie'] as unknown as string[]).map((line) => line.split(';')[0]).join('; '))
+        .send({ _csrf: csrfTokenIn(form.text), username: ` ${username.toUpperCase()}`, password: 'another fine password' });
+      expect(again.status).toBe(409);
+      expect(hashing).not.toHaveBeenCalled();
+    } finally {
+      hashing.mockRestore();
+    }
   });
 
   test('when sign-up input is bad, then every problem is listed and the username kept', async () => {
