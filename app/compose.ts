@@ -96,6 +96,7 @@ export function buildAppDeps(config: Config, clients: Clients, runtime: Runtime)
       },
       // The session table holds the counters, so they need no infrastructure of their own.
       sessionTable,
+      runtime.logger,
     ),
   };
 }

@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, DeleteItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Request, RequestHandler } from 'express';
-import { ipKeyGenerator, rateLimit, type ClientRateLimitInfo, type Options, type Store } from 'express-rate-limit';
+import {
+  ipKeyGenerator,
+  rateLimit,
+  type ClientRateLimitInfo,
+  type Logger as LimiterLogger,
+  type Options,
+  type Store,
+} from 'express-rate-limit';
+import type { Logger } from 'pino';
 import { usernameKey } from './data/users';
 import { HttpError } from './http-error';
 import { currentUser } from './request-context';
@@ -34,7 +42,13 @@ export interface Limits {
 
 const minute = 60 * 1000;
 
-export function createLimits(settings: LimitSettings, counters: CounterTable): Limits {
+export function createLimits(settings: LimitSettings, counters: CounterTable, logger: Logger): Limits {
+  // Its warnings (a misconfigured trust proxy, a failed decrement) go to the app's log, not stderr.
+  const limiterLogger: LimiterLogger = {
+    error: (error, message) => logger.error({ err: error }, message ?? 'rate limiter error'),
+    warn: (error, message) => logger.warn({ err: error }, message ?? 'rate limiter warning'),
+  };
+  const limiter = (options: LimiterOptions) => createLimiter(options, limiterLogger);
   return {
     loginFailures: limiter({
       name: 'login',
@@ -79,7 +93,7 @@ interface LimiterOptions extends Pick<Partial<Options>, 'skip' | 'skipSuccessful
   message: string;
 }
 
-function limiter({ name, limit, message, store, ...options }: LimiterOptions): RequestHandler {
+function createLimiter({ name, limit, message, store, ...options }: LimiterOptions, logger: LimiterLogger): RequestHandler {
   if (limit === 0) return (_req, _res, next) => next();
   return rateLimit({
     ...options,
@@ -88,6 +102,7 @@ function limiter({ name, limit, message, store, ...options }: LimiterOptions): R
     identifier: name,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
+    logger,
     handler: (_req, _res, next) => next(new HttpError(429, message)),
   });
 }
@@ -102,7 +117,7 @@ function clientAddress(req: Request): string {
  * instance counts into the same item and no read-modify-write race exists (UpdateItem ADD is
  * atomic). Keys are hashed: they hold usernames, which need not sit in the table, and may be long.
  */
-export class DynamoDbCounterStore implements Store {
+class DynamoDbCounterStore implements Store {
   readonly localKeys = false;
   private windowMs = minute;
 
@@ -117,44 +132,67 @@ export class DynamoDbCounterStore implements Store {
 
   async increment(key: string): Promise<ClientRateLimitInfo> {
     const { id, resetTime } = this.itemFor(key);
-    const { Attributes } = await this.counters.dynamodb.send(
-      new UpdateItemCommand({
-        TableName: this.counters.table,
-        Key: { id: { S: id } },
-        UpdateExpression: 'SET #expires = if_not_exists(#expires, :expires) ADD #hits :one',
-        ExpressionAttributeNames: { '#expires': 'expires', '#hits': 'hits' },
-        // The TTL attribute (epoch seconds): DynamoDB deletes the item some time after its window.
-        ExpressionAttributeValues: { ':one': { N: '1' }, ':expires': { N: String(Math.ceil(resetTime.getTime() / 1000)) } },
-        ReturnValues: 'UPDATED_NEW',
-      }),
-      { abortSignal: AbortSignal.timeout(storeTimeoutMs) },
+    const { Attributes } = await this.guarded((abortSignal) =>
+      this.counters.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.counters.table,
+          Key: { id: { S: id } },
+          UpdateExpression: 'SET #expires = if_not_exists(#expires, :expires) ADD #hits :one',
+          ExpressionAttributeNames: { '#expires': 'expires', '#hits': 'hits' },
+          // The TTL attribute (epoch seconds): DynamoDB deletes the item some time after its window.
+          ExpressionAttributeValues: { ':one': { N: '1' }, ':expires': { N: String(Math.ceil(resetTime.getTime() / 1000)) } },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+        { abortSignal },
+      ),
     );
     return { totalHits: Number(Attributes?.hits?.N ?? 1), resetTime };
   }
 
   async decrement(key: string): Promise<void> {
     try {
-      await this.counters.dynamodb.send(
-        new UpdateItemCommand({
-          TableName: this.counters.table,
-          Key: { id: { S: this.itemFor(key).id } },
-          UpdateExpression: 'ADD #hits :minusOne',
-          // Only an item this window already counted: never create one, never go below zero.
-          ConditionExpression: '#hits > :zero',
-          ExpressionAttributeNames: { '#hits': 'hits' },
-          ExpressionAttributeValues: { ':minusOne': { N: '-1' }, ':zero': { N: '0' } },
-        }),
-        { abortSignal: AbortSignal.timeout(storeTimeoutMs) },
+      await this.guarded((abortSignal) =>
+        this.counters.dynamodb.send(
+          new UpdateItemCommand({
+            TableName: this.counters.table,
+            Key: { id: { S: this.itemFor(key).id } },
+            UpdateExpression: 'ADD #hits :minusOne',
+            // Only an item this window already counted: never create one, never go below zero.
+            ConditionExpression: '#hits > :zero',
+            ExpressionAttributeNames: { '#hits': 'hits' },
+            ExpressionAttributeValues: { ':minusOne': { N: '-1' }, ':zero': { N: '0' } },
+          }),
+          { abortSignal },
+        ),
       );
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!(error instanceof HttpError && error.cause instanceof ConditionalCheckFailedException)) throw error;
     }
   }
 
   async resetKey(key: string): Promise<void> {
-    await this.counters.dynamodb.send(new DeleteItemCommand({ TableName: this.counters.table, Key: { id: { S: this.itemFor(key).id } } }), {
-      abortSignal: AbortSignal.timeout(storeTimeoutMs),
-    });
+    const Key = { id: { S: this.itemFor(key).id } };
+    await this.guarded((abortSignal) =>
+      this.counters.dynamodb.send(new DeleteItemCommand({ TableName: this.counters.table, Key }), { abortSignal }),
+    );
+  }
+
+  /**
+   * Inside the request budget (about 2 s). A table that does not answer makes log-in and sign-up
+   * a 503 that says so: never a request that hangs, never an uncounted attempt.
+   */
+  private async guarded<T>(operation: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    try {
+      return await operation(AbortSignal.timeout(1000));
+    } catch (error) {
+      throw new HttpError(
+        503,
+        'Log-ins and sign-ups cannot be counted right now (the session store does not answer). Try again in a few seconds.',
+        {
+          cause: error,
+        },
+      );
+    }
   }
 
   private itemFor(key: string): { id: string; resetTime: Date } {
@@ -163,7 +201,3 @@ export class DynamoDbCounterStore implements Store {
     return { id: `limit:${this.prefix}:${window}:${hashed}`, resetTime: new Date((window + 1) * this.windowMs) };
   }
 }
-
-// Inside the request budget (about 2 s): a session table that does not answer makes the request a
-// 503 (the app's error handler), never a request that waits or an unlimited login.
-const storeTimeoutMs = 1000;

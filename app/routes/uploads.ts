@@ -100,7 +100,7 @@ export function createUploadsRouter({ uploads, assets, requireCsrf }: UploadsRou
  * extension that matches the type found in its bytes, so a text file named setup.bat downloads
  * as setup.txt and no program opens it as a script. Undefined when nothing of the name is left.
  */
-export function servedFilename(original: string, contentType: string): string | undefined {
+function servedFilename(original: string, contentType: string): string | undefined {
   const extensions = allowedTypes[contentType]?.extensions;
   const cleaned = original
     .normalize('NFC')
@@ -108,7 +108,8 @@ export function servedFilename(original: string, contentType: string): string | 
     .replace(/^.*[/\\]/, '')
     .trim();
   const dot = cleaned.lastIndexOf('.');
-  const stem = (dot > 0 ? cleaned.slice(0, dot) : cleaned).replace(/[.\s]+$/, '').slice(0, 180);
+  // By code point, so a long name is never cut inside a character.
+  const stem = [...(dot > 0 ? cleaned.slice(0, dot) : cleaned).replace(/[.\s]+$/, '')].slice(0, 180).join('');
   const extension = dot > 0 ? cleaned.slice(dot + 1).toLowerCase() : '';
   if (!stem || !extensions) return undefined;
   return `${stem}.${extensions.includes(extension) ? extension : extensions[0]}`;

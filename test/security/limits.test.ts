@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { Express } from 'express';
 import request from 'supertest';
@@ -126,5 +127,22 @@ test('when sessions live in memory (the one-process picture), then the log-in li
     expect((await postForm(alone.app, '/login', { username, password: 'wrong password' }, address)).status).toBe(429);
   } finally {
     await alone.close();
+  }
+});
+
+test('when the session table does not answer, then log-in says so with a 503 instead of skipping the count', async () => {
+  const closedPort = await new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+  const cut = buildTestApp({ dynamodbEndpoint: `http://127.0.0.1:${closedPort}`, config: lowLimits });
+  try {
+    const response = await postForm(cut.app, '/login', { username: 'someone', password: 'a wrong guess' }, newAddress());
+    expect(response.status).toBe(503);
+    expect(response.text).toContain('cannot be counted right now');
+  } finally {
+    await cut.close();
   }
 });
