@@ -20,7 +20,7 @@ import { currentUser } from './request-context';
 // limit), so they live in DynamoDB: one item per key and window in the session table, under ids
 // that start with "limit:", bumped with an atomic UpdateItem ADD and removed by the table's TTL.
 // With SESSION_STORE=memory (the one-process "before" picture) they live in this process instead.
-// The search limit protects this instance's CPU, so it counts in this instance's memory.
+// The search limit protects the CPU that searches run on, so it counts in this process's memory.
 
 export interface LimitSettings {
   /** Failed log-ins per client address and account in 15 minutes (0: no limit). */
@@ -66,8 +66,8 @@ export function createLimits(settings: LimitSettings, counters: CounterTable, lo
       name: 'signup',
       windowMs: 60 * minute,
       limit: settings.signupsPerHour,
-      // Every attempt counts, taken names too: each one costs a password hash and tells whether a
-      // name exists.
+      // Every attempt counts, taken names too: each one tells whether a name exists, and each
+      // free name costs a password hash.
       keyGenerator: clientAddress,
       store: counters && new DynamoDbCounterStore(counters, 'signup'),
       message: 'Too many sign-ups from your address. Wait an hour, then try again.',
