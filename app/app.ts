@@ -1,15 +1,15 @@
 import cookieParser from 'cookie-parser';
-import { doubleCsrf } from 'csrf-csrf';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { Assets } from './assets';
-import { DatabaseUnavailableError } from './data/db';
+import { createCsrfGuard } from './csrf';
 import type { PageRepository } from './data/pages';
 import type { UploadRepository } from './data/uploads';
 import type { UserRepository } from './data/users';
-import { HttpError } from './http-error';
+import { describeError, HttpError } from './http-error';
 import type { InstanceIdentity } from './instance';
+import type { Limits } from './limits';
 import { configureViews } from './render';
 import { currentUser } from './request-context';
 import { createApiRouter } from './routes/api';
@@ -34,7 +34,7 @@ export interface AppDeps {
   checks: Record<string, DependencyCheck>;
   isDraining: () => boolean;
   logger: Logger;
-  loginAttemptsPerWindow?: number;
+  limits: Limits;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -52,7 +52,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.locals.version = deps.version;
     next();
   });
-  app.use(securityHeaders(deps.assets.origins()));
+  app.use(securityHeaders(deps.assets.staticOrigins(), deps.assets.uploadsOrigins()));
 
   // Before sessions: health checks and static files never cost a session store read.
   const health = { identity: deps.identity, version: deps.version, isDraining: deps.isDraining, checks: deps.checks };
@@ -65,66 +65,52 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/api', express.json({ limit: '300kb' }));
   app.use(deps.sessions.middleware);
 
-  const csrf = doubleCsrf({
-    getSecret: () => deps.secret,
-    // Tokens are bound to the session once there is one; anonymous forms (log in, sign up) share
-    // one identity, which still stops cross-site posts because the cookie is SameSite and HttpOnly.
-    getSessionIdentifier: (req) => (currentUser(req) ? req.sessionID : 'anonymous'),
-    cookieName: 'cloudwiki.csrf',
-    cookieOptions: { sameSite: 'lax', httpOnly: true, path: '/', secure: false }, // secure is set per request below
-    getCsrfTokenFromRequest: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf : req.get('x-csrf-token')),
-    // JSON API requests are protected by requiring application/json (see routes/api.ts).
-    // Uploads (whose token is inside the multipart body) and page saves (which must hand the
-    // person's text back when the token has expired) check the token in their own handlers.
-    skipCsrfProtection: (req) => req.path.startsWith('/api/') || Boolean(req.is('multipart/form-data')) || isPageSave(req),
-    errorConfig: {
-      statusCode: 403,
-      message: 'This form has expired or did not come from this site. Go back, reload the page and try again.',
-    },
-  });
+  // CSRF is checked per route, in each router's table: no global list decides which posts skip it.
+  const csrf = createCsrfGuard(deps.secret);
   app.use((req, res, next) => {
     res.locals.user = currentUser(req);
-    // One token per response (a page may hold several forms, and each new token would replace
-    // the cookie); Secure whenever the request came in over HTTPS (CloudFront/ALB, trust proxy).
-    let token: string | undefined;
-    res.locals.csrfToken = () =>
-      (token ??= csrf.generateCsrfToken(req, res, { cookieOptions: { sameSite: 'lax', httpOnly: true, path: '/', secure: req.secure } }));
+    // Asked for only by pages with a form, so anonymous page views set no cookie.
+    res.locals.csrfToken = () => csrf.tokenFor(req, res);
     res.set('Cache-Control', 'private, no-store');
     res.vary('Cookie');
     next();
   });
-  app.use(csrf.doubleCsrfProtection);
 
+  const { requireCsrf } = csrf;
   app.use(createApiRouter({ pages: deps.pages }));
-  app.use(createAuthRouter({ users: deps.users, loginAttemptsPerWindow: deps.loginAttemptsPerWindow }));
-  app.use(createPagesRouter({ pages: deps.pages, uploads: deps.uploads, isCsrfValid: csrf.validateRequest }));
   app.use(
-    createUploadsRouter({
-      uploads: deps.uploads,
-      assets: deps.assets,
-      csrfProtection: (req, _res, next) => (csrf.validateRequest(req) ? next() : next(csrf.invalidCsrfTokenError)),
+    createAuthRouter({
+      users: deps.users,
+      requireCsrf,
+      limitLoginFailures: deps.limits.loginFailures,
+      limitSignups: deps.limits.signups,
     }),
   );
+  app.use(
+    createPagesRouter({ pages: deps.pages, uploads: deps.uploads, requireCsrf, limitAnonymousSearches: deps.limits.anonymousSearches }),
+  );
+  app.use(createUploadsRouter({ uploads: deps.uploads, assets: deps.assets, requireCsrf }));
 
   app.use((req, _res, next) => next(new HttpError(404, `Nothing lives at ${req.path.slice(0, 200)}.`)));
   app.use(errorHandler(deps.logger));
   return app;
 }
 
-function isPageSave(req: Request): boolean {
-  return req.method === 'POST' && /^\/wiki\/[^/]+$/.test(req.path);
-}
-
-function securityHeaders(extraOrigins: string[]): RequestHandler {
+/**
+ * Scripts, styles and fonts come from this origin or the assets' CloudFront only. Uploads are
+ * images to everyone else's browser, so their origin may serve images and nothing more: any user
+ * can upload a text file there, and a script-src that allowed it would run it as a script.
+ */
+function securityHeaders(staticOrigins: string[], uploadsOrigins: string[]): RequestHandler {
   return helmet({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
         defaultSrc: ["'self'"],
-        scriptSrc: ["'self'", ...extraOrigins],
-        styleSrc: ["'self'", ...extraOrigins],
-        imgSrc: ["'self'", 'data:', ...extraOrigins],
-        fontSrc: ["'self'", ...extraOrigins],
+        scriptSrc: ["'self'", ...staticOrigins],
+        styleSrc: ["'self'", ...staticOrigins],
+        imgSrc: ["'self'", 'data:', ...staticOrigins, ...uploadsOrigins],
+        fontSrc: ["'self'", ...staticOrigins],
         connectSrc: ["'self'"],
         formAction: ["'self'"],
         frameAncestors: ["'none'"],
@@ -148,8 +134,7 @@ function serveStaticAsset(assets: Assets): RequestHandler {
 
 function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
-    const status = statusOf(error);
-    const message = publicMessage(error, status);
+    const { status, message } = describeError(error);
     if (status >= 500) logger.error({ err: error, method: req.method, url: req.originalUrl, status }, 'request failed');
     else logger.debug({ method: req.method, url: req.originalUrl, status, msg: message }, 'request refused');
     if (res.headersSent) return res.destroy();
@@ -160,22 +145,6 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
       res.send(html);
     });
   };
-}
-
-function statusOf(error: unknown): number {
-  if (error instanceof HttpError) return error.status;
-  if (error instanceof DatabaseUnavailableError) return 503;
-  const status = (error as { status?: unknown; statusCode?: unknown })?.status ?? (error as { statusCode?: unknown })?.statusCode;
-  if (typeof status === 'number' && status >= 400 && status < 600) return status;
-  // A session store that cannot be reached (DynamoDB down): the page can't know who you are.
-  if ((error as { $metadata?: unknown })?.$metadata || (error as Error)?.name === 'TimeoutError') return 503;
-  return 500;
-}
-
-function publicMessage(error: unknown, status: number): string {
-  if (error instanceof HttpError || error instanceof DatabaseUnavailableError || status < 500) return (error as Error).message;
-  if (status === 503) return 'The session store is unavailable right now, so we cannot tell who you are. Try again in a few seconds.';
-  return 'Something went wrong on our side. It has been logged; try again in a moment.';
 }
 
 function wantsJson(req: Request): boolean {

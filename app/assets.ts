@@ -73,9 +73,14 @@ export function createAssets(options: AssetsOptions) {
       return base ? `${base}/${asset.hashedName}` : `/static/${asset.hashedName}`;
     },
 
-    /** Origins the Content-Security-Policy must allow for images, styles and scripts. */
-    origins(): string[] {
-      return [base ? new URL(base).origin : null, options.uploadsOrigin].filter((origin): origin is string => Boolean(origin));
+    /** Where styles, scripts and fonts come from besides the app itself (CloudFront), for the CSP. */
+    staticOrigins(): string[] {
+      return base ? [new URL(base).origin] : [];
+    },
+
+    /** Where browsers fetch uploads from, for the CSP's img-src only: anyone can upload there. */
+    uploadsOrigins(): string[] {
+      return [options.uploadsOrigin];
     },
 
     resolveHashedName(hashedName: string): PublicAsset | undefined {

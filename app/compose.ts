@@ -12,6 +12,7 @@ import { createUploadRepository } from './data/uploads';
 import { createUserRepository } from './data/users';
 import { dependencyChecks } from './health-checks';
 import type { InstanceIdentity } from './instance';
+import { createLimits } from './limits';
 import { createSessions } from './sessions';
 
 // The one composition root: server.ts and the tests build the app through these two functions, so
@@ -87,5 +88,15 @@ export function buildAppDeps(config: Config, clients: Clients, runtime: Runtime)
     isDraining: runtime.isDraining,
     logger: runtime.logger,
     checks: dependencyChecks({ db, assets, sessions: sessionTable }),
+    limits: createLimits(
+      {
+        loginFailuresPer15Min: config.LOGIN_FAILURES_PER_15_MIN,
+        signupsPerHour: config.SIGNUPS_PER_HOUR,
+        anonymousSearchesPerMinute: config.ANONYMOUS_SEARCHES_PER_MINUTE,
+      },
+      // The session table holds the counters, so they need no infrastructure of their own.
+      sessionTable,
+      runtime.logger,
+    ),
   };
 }

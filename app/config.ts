@@ -81,7 +81,23 @@ const settings = {
     .max(300_000)
     .default(15_000)
     .describe('How long SIGTERM waits for in-flight requests before closing anyway.'),
+  LOGIN_FAILURES_PER_15_MIN: limitSetting(
+    10,
+    'Failed log-ins per client address and account in 15 minutes, counted across instances (0: no limit).',
+  ),
+  SIGNUPS_PER_HOUR: limitSetting(
+    30,
+    'Sign-up attempts per client address in an hour, counted across instances (0: no limit, e.g. for load tests that sign up many users).',
+  ),
+  ANONYMOUS_SEARCHES_PER_MINUTE: limitSetting(
+    30,
+    'Searches per client address in a minute for people not logged in, per instance (0: no limit).',
+  ),
 };
+
+function limitSetting(fallback: number, description: string) {
+  return z.coerce.number().int().min(0).max(1_000_000).default(fallback).describe(description);
+}
 
 const configSchema = z.object(settings);
 export type Config = z.infer<typeof configSchema>;

@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { dictionary } from '@zxcvbn-ts/language-common';
 
 // scrypt is memory-hard (each hash needs 128·N·r bytes), which makes GPU guessing expensive.
 // N=2^15, r=8, p=3 is one of OWASP's equivalent recommended settings: 32 MiB per hash rather
@@ -25,4 +26,13 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const expected = Buffer.from(key, 'base64');
   const actual = await derive(password, Buffer.from(salt, 'base64'), { N: Number(N), r: Number(r), p: Number(p) });
   return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+// ASVS 2.1.7: refuse the passwords attackers try first. zxcvbn-ts keeps this list (about 49,000
+// passwords seen most often in breaches, lower case), so an update is an npm update.
+let commonPasswords: Set<string> | undefined;
+
+export function isCommonPassword(password: string): boolean {
+  commonPasswords ??= new Set(dictionary['passwords-common']);
+  return commonPasswords.has(password.normalize('NFKC').toLowerCase());
 }

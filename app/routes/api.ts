@@ -3,12 +3,20 @@ import { z } from 'zod';
 import { pageRules, parseRevision, sessionCookieName, whoAmIPath } from '../contracts';
 import type { PageRepository } from '../data/pages';
 import { HttpError } from '../http-error';
+import { hasNulByte, nulByteMessage } from '../nul-bytes';
 import { currentUser, markRecentWrite, readOptions, slugParam } from '../request-context';
 import { titleFromSlug } from '../slug';
 
 const putPage = z.object({
-  body: z.string().max(pageRules.bodyMaxChars, `body is longer than ${pageRules.bodyMaxChars} characters`),
-  summary: z.string().max(pageRules.summaryMaxChars, `summary is longer than ${pageRules.summaryMaxChars} characters`).default(''),
+  body: z
+    .string()
+    .max(pageRules.bodyMaxChars, `body is longer than ${pageRules.bodyMaxChars} characters`)
+    .refine((body) => !hasNulByte(body), nulByteMessage('text')),
+  summary: z
+    .string()
+    .max(pageRules.summaryMaxChars, `summary is longer than ${pageRules.summaryMaxChars} characters`)
+    .refine((summary) => !hasNulByte(summary), nulByteMessage('summary'))
+    .default(''),
   baseRevision: z
     .number()
     .refine((value) => parseRevision(value) !== null, 'must be a revision number such as 1 or 12, or null')

@@ -1,9 +1,9 @@
-import { Router, type Request, type Response } from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { sessionCookieName } from '../contracts';
 import type { UserRepository } from '../data/users';
-import { hashPassword, verifyPassword } from '../passwords';
+import { describeError } from '../http-error';
+import { hashPassword, isCommonPassword, verifyPassword } from '../passwords';
 
 const credentials = z.object({
   username: z
@@ -13,6 +13,14 @@ const credentials = z.object({
   password: z.string().min(8, 'Passwords have at least 8 characters.').max(200, 'Passwords have at most 200 characters.'),
 });
 
+// Only new passwords are held to the list: an existing account still logs in.
+const newAccount = credentials.extend({
+  password: credentials.shape.password.refine(
+    (password) => !isCommonPassword(password),
+    'That password is one of the most common ones, which attackers try first. Choose another: a few unrelated words work well.',
+  ),
+});
+
 // Only a local path: an absolute URL here would make the login page an open redirect.
 function safeNext(value: unknown): string {
   return typeof value === 'string' && /^\/(?![/\\])/.test(value) ? value : '/wiki/Home';
@@ -20,37 +28,26 @@ function safeNext(value: unknown): string {
 
 export interface AuthRouterDeps {
   users: UserRepository;
-  /** Failed logins allowed per client address and username in the window. */
-  loginAttemptsPerWindow?: number;
+  requireCsrf: RequestHandler;
+  /** Failed log-ins per address and account (app/limits.ts). */
+  limitLoginFailures: RequestHandler;
+  /** Sign-up attempts per address (app/limits.ts). */
+  limitSignups: RequestHandler;
 }
 
-export function createAuthRouter({ users, loginAttemptsPerWindow = 10 }: AuthRouterDeps): Router {
+export function createAuthRouter({ users, requireCsrf, limitLoginFailures, limitSignups }: AuthRouterDeps): Router {
   const router = Router();
-  // Counted per address *and* username, failures only: guessing one account's password is slow,
-  // and many people behind one NAT (or one load-test machine) can still log in. The counters live
-  // in each instance's memory, so the effective limit is N instances × this; see
-  // docs/migrating-stateful-apps.md for why that soft state is acceptable here.
-  const loginLimiter = rateLimit({
-    windowMs: 15 * 60 * 1000,
-    limit: loginAttemptsPerWindow,
-    skipSuccessfulRequests: true,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    keyGenerator: (req) => `${ipKeyGenerator(req.ip ?? '')}|${String(req.body?.username ?? '').toLowerCase()}`,
-    handler: (req, res) =>
-      res.status(429).render('account', accountView(req, '/login', ['Too many failed attempts. Wait 15 minutes, then try again.'])),
-  });
 
   router.get('/signup', (req, res) => res.render('account', accountView(req, '/signup')));
-  router.post('/signup', signUp);
+  router.post('/signup', requireCsrf, limitSignups, signUp, showFormAgain('/signup'));
   router.get('/login', (req, res) => res.render('account', accountView(req, '/login')));
-  router.post('/login', loginLimiter, logIn);
-  router.post('/logout', logOut);
+  router.post('/login', requireCsrf, limitLoginFailures, logIn, showFormAgain('/login'));
+  router.post('/logout', requireCsrf, logOut);
 
   return router;
 
   async function signUp(req: Request, res: Response) {
-    const form = credentials.safeParse(req.body ?? {});
+    const form = newAccount.safeParse(req.body ?? {});
     if (!form.success)
       return res.status(400).render(
         'account',
@@ -60,11 +57,12 @@ export function createAuthRouter({ users, loginAttemptsPerWindow = 10 }: AuthRou
           form.error.issues.map((i) => i.message),
         ),
       );
+    const taken = `The username “${form.data.username}” is taken. Choose another.`;
+    // Checked before hashing, so probing names costs us a query rather than a 32 MiB hash; the
+    // insert below still decides a race between two sign-ups for one name.
+    if (await users.isTaken(form.data.username)) return res.status(409).render('account', accountView(req, '/signup', [taken]));
     const user = await users.create(form.data.username, await hashPassword(form.data.password));
-    if (!user)
-      return res
-        .status(409)
-        .render('account', accountView(req, '/signup', [`The username “${form.data.username}” is taken. Choose another.`]));
+    if (!user) return res.status(409).render('account', accountView(req, '/signup', [taken]));
     await startSession(req, user);
     res.redirect(303, safeNext(req.body.next));
   }
@@ -89,6 +87,15 @@ export function createAuthRouter({ users, loginAttemptsPerWindow = 10 }: AuthRou
     res.clearCookie(sessionCookieName);
     res.redirect(303, '/wiki/Home');
   }
+}
+
+/** A refused form (expired token, too many attempts) comes back with the reason and the username kept. */
+function showFormAgain(action: '/login' | '/signup'): ErrorRequestHandler {
+  return (error, req, res, next) => {
+    const { status, message } = describeError(error);
+    if (status >= 500) return next(error);
+    res.status(status).render('account', accountView(req, action, [message]));
+  };
 }
 
 function accountView(req: Request, action: '/login' | '/signup', errors: string[] = []) {

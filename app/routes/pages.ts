@@ -1,11 +1,12 @@
 import { diffLines } from 'diff';
-import { Router, type Request, type Response } from 'express';
+import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { pageRules, parseRevision, uploadRules } from '../contracts';
 import type { PageRepository, ReadOptions } from '../data/pages';
 import type { UploadRepository } from '../data/uploads';
-import { HttpError } from '../http-error';
+import { describeError, HttpError } from '../http-error';
 import { parseMarkdown, uploadLink } from '../markdown';
+import { hasNulByte, nulByteMessage, refuseNulBytesInQuery } from '../nul-bytes';
 import {
   cacheIfAnonymous,
   currentUser,
@@ -15,11 +16,18 @@ import {
   slugParam,
   type CurrentUser,
 } from '../request-context';
-import { titleFromSlug } from '../slug';
+import { isValidSlug, titleFromSlug } from '../slug';
 
 const editForm = z.object({
-  body: z.string().max(pageRules.bodyMaxChars, `The text is longer than ${pageRules.bodyMaxChars.toLocaleString('en')} characters.`),
-  summary: z.string().max(pageRules.summaryMaxChars, `The summary is longer than ${pageRules.summaryMaxChars} characters.`).default(''),
+  body: z
+    .string()
+    .max(pageRules.bodyMaxChars, `The text is longer than ${pageRules.bodyMaxChars.toLocaleString('en')} characters.`)
+    .refine((body) => !hasNulByte(body), nulByteMessage('text')),
+  summary: z
+    .string()
+    .max(pageRules.summaryMaxChars, `The summary is longer than ${pageRules.summaryMaxChars} characters.`)
+    .refine((summary) => !hasNulByte(summary), nulByteMessage('summary'))
+    .default(''),
   baseRevision: z
     .string()
     .default('')
@@ -30,24 +38,27 @@ const editForm = z.object({
 export interface PagesRouterDeps {
   pages: PageRepository;
   uploads: UploadRepository;
-  /** Checked here rather than globally, so a refused save can hand the text back. */
-  isCsrfValid: (req: Request) => boolean;
+  requireCsrf: RequestHandler;
+  /** Anonymous searches per address (app/limits.ts): ranking and snippets cost CPU. */
+  limitAnonymousSearches: RequestHandler;
 }
 
-export function createPagesRouter({ pages, uploads, isCsrfValid }: PagesRouterDeps): Router {
+const sessionEnded = 'Your session has ended. Log in again in another tab, then save.';
+
+export function createPagesRouter({ pages, uploads, requireCsrf, limitAnonymousSearches }: PagesRouterDeps): Router {
   const router = Router();
 
   router.get('/', (_req, res) => res.redirect('/wiki/Home'));
   router.get('/pages', listPages);
   router.get('/recent', recentChanges);
-  router.get('/search', search);
+  router.get('/search', limitAnonymousSearches, refuseNulBytesInQuery, search);
   router.get('/wiki/:slug', showPage);
   router.get('/wiki/:slug/edit', editPage);
-  router.post('/wiki/:slug', savePage);
+  router.post('/wiki/:slug', requireCsrf, savePage, handBackDraft);
   router.get('/wiki/:slug/history', history);
   router.get('/wiki/:slug/rev/:revision', showRevision);
   router.get('/wiki/:slug/diff', diff);
-  router.post('/wiki/:slug/revert/:revision', revert);
+  router.post('/wiki/:slug/revert/:revision', requireCsrf, revert);
 
   return router;
 
@@ -106,24 +117,10 @@ export function createPagesRouter({ pages, uploads, isCsrfValid }: PagesRouterDe
 
   async function savePage(req: Request, res: Response) {
     const slug = slugParam(req);
-    const form = editForm.safeParse(req.body ?? {});
-    const draft = {
-      title: titleFromSlug(slug),
-      slug,
-      body: typeof req.body?.body === 'string' ? req.body.body : '',
-      summary: typeof req.body?.summary === 'string' ? req.body.summary : '',
-      baseRevision: typeof req.body?.baseRevision === 'string' ? req.body.baseRevision : '',
-      bodyLimit: pageRules.bodyMaxChars,
-    };
     const user = currentUser(req);
-    // Whatever goes wrong, the editor comes back with the person's text in it.
-    if (!user)
-      return res.status(401).render('edit', { ...draft, errors: ['Your session has ended. Log in again in another tab, then save.'] });
-    if (!isCsrfValid(req)) {
-      return res
-        .status(403)
-        .render('edit', { ...draft, errors: ['This form expired or did not come from this site. Check the text below and save again.'] });
-    }
+    if (!user) throw new HttpError(401, sessionEnded);
+    const form = editForm.safeParse(req.body ?? {});
+    const draft = draftOf(req);
     if (!form.success) return res.status(400).render('edit', { ...draft, errors: form.error.issues.map((issue) => issue.message) });
     const { body, summary, baseRevision } = form.data;
     const result = await save(slug, { body, summary, baseRevision }, user);
@@ -207,6 +204,30 @@ export function createPagesRouter({ pages, uploads, isCsrfValid }: PagesRouterDe
     });
   }
 }
+
+/** The editor as the person left it, to show again whenever a save is refused. */
+function draftOf(req: Request) {
+  const slug = String(req.params.slug);
+  const field = (name: string) => (typeof req.body?.[name] === 'string' ? (req.body[name] as string) : '');
+  // A NUL cannot be saved (nor shown in a form): mark where it was, so the person can find it.
+  const shown = (text: string) => text.replaceAll('\u0000', '\uFFFD');
+  return {
+    title: titleFromSlug(slug),
+    slug,
+    body: shown(field('body')),
+    summary: shown(field('summary')),
+    baseRevision: field('baseRevision'),
+    bodyLimit: pageRules.bodyMaxChars,
+  };
+}
+
+/** Whatever refuses a save (expired form, ended session), the editor comes back with the person's text in it. */
+const handBackDraft: ErrorRequestHandler = (error, req, res, next) => {
+  const { status, message } = currentUser(req) ? describeError(error) : { status: 401, message: sessionEnded };
+  if (status >= 500 || !isValidSlug(String(req.params.slug))) return next(error);
+  const reason = status === 403 ? 'This form expired or did not come from this site. Check the text below and save again.' : message;
+  res.status(status).render('edit', { ...draftOf(req), errors: [reason] });
+};
 
 /** ts_headline marks matches with \u0001…\u0002; escape everything else, then turn those into <mark>. */
 function highlightSnippet(snippet: string): string {

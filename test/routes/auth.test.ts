@@ -1,10 +1,12 @@
 import request from 'supertest';
+import crypto from 'node:crypto';
+import { hashPassword } from '../../app/passwords';
 import { buildTestApp, type TestApp } from '../support/app';
 import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
 
 let wiki: TestApp;
 beforeAll(() => {
-  wiki = buildTestApp({ loginAttemptsPerWindow: 3 });
+  wiki = buildTestApp({ config: { LOGIN_FAILURES_PER_15_MIN: '3' } });
 });
 afterAll(() => wiki.close());
 
@@ -41,12 +43,48 @@ describe('accounts', () => {
     expect(again.text).toContain('is taken');
   });
 
+  test('when a sign-up names a taken account, then it is refused before any password is hashed', async () => {
+    const { username } = await visitor(wiki.app).signUp();
+    const form = await visitor(wiki.app).get('/signup');
+    // Watching scrypt itself: every hash the app makes goes through it.
+    const hashing = jest.spyOn(crypto, 'scrypt');
+    try {
+      const again = await request(wiki.app)
+        .post('/signup')
+        .type('form')
+        .set('Cookie', (form.headers['set-cookie'] as unknown as string[]).map((line) => line.split(';')[0]).join('; '))
+        .send({ _csrf: csrfTokenIn(form.text), username: ` ${username.toUpperCase()}`, password: 'another fine password' });
+      expect(again.status).toBe(409);
+      expect(hashing).not.toHaveBeenCalled();
+    } finally {
+      hashing.mockRestore();
+    }
+  });
+
   test('when sign-up input is bad, then every problem is listed and the username kept', async () => {
     const response = await visitor(wiki.app).submit('/signup', '/signup', { username: 'a b', password: 'short' });
     expect(response.status).toBe(400);
     expect(response.text).toContain('Usernames are 3–32 letters');
     expect(response.text).toContain('at least 8 characters');
     expect(response.text).toContain('value="a b"');
+  });
+
+  test('when a new password is one of the most common, then sign-up refuses it and makes no account', async () => {
+    for (const password of ['Password1', 'qwertyuiop', 'iloveyou']) {
+      const username = uniqueName('common');
+      const response = await visitor(wiki.app).submit('/signup', '/signup', { username, password });
+      expect(response.status).toBe(400);
+      expect(response.text).toContain('one of the most common');
+      expect(response.text).toContain(`value="${username}"`);
+      const { rows } = await wiki.db.query('SELECT 1 FROM users WHERE username = $1', [username]);
+      expect(rows).toHaveLength(0);
+    }
+  });
+
+  test('when an account made before the list has a common password, then it still logs in', async () => {
+    const username = uniqueName('older');
+    await wiki.db.query('INSERT INTO users (username, password_hash) VALUES ($1, $2)', [username, await hashPassword('password1')]);
+    expect((await visitor(wiki.app).submit('/login', '/login', { username, password: 'password1' })).status).toBe(303);
   });
 
   test('when passwords are stored, then they are scrypt hashes, never the password', async () => {

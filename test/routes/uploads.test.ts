@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { buildTestApp, type TestApp } from '../support/app';
 import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
@@ -48,15 +49,42 @@ test('when an editor attaches an image, then it round-trips through S3 with safe
   expect(Buffer.from(await fromS3.arrayBuffer()).equals(png)).toBe(true);
 });
 
-test('when a text file is attached, then it downloads as an attachment, whatever its name claims', async () => {
+test('when a text file is attached under a script name, then it is listed and downloads as .txt, as an attachment', async () => {
   const { person, slug, upload } = await pageWithEditor();
   expect((await upload(Buffer.from('<html><script>alert(1)</script></html>'), 'evil.html')).status).toBe(303);
   const page = await person.get(`/wiki/${slug}`);
-  const key = /href="\/uploads\/([^"]+)">evil\.html/.exec(page.text)?.[1];
+  expect(page.text).not.toContain('evil.html');
+  const key = /href="\/uploads\/([^"]+)">evil\.txt</.exec(page.text)?.[1];
   expect(key).toMatch(/\.txt$/);
   const fromS3 = await fetch((await request(wiki.app).get(`/uploads/${key}`)).headers.location!);
   expect(fromS3.headers.get('content-type')).toBe('text/plain');
-  expect(fromS3.headers.get('content-disposition')).toMatch(/^attachment;/);
+  expect(fromS3.headers.get('content-disposition')).toBe("attachment; filename*=UTF-8''evil.txt");
+});
+
+test('when a file name is UTF-8 or hides control and bidi characters, then it is listed as the person reads it, without them', async () => {
+  const { person, slug, upload } = await pageWithEditor();
+  expect((await upload(Buffer.from('my cv'), 'résumé.txt')).status).toBe(303);
+  // U+202E (right-to-left override) makes "invoice\u202Egnp.exe" read as "invoiceexe.png"; the
+  // trailing tab is a control character too, and the extension follows the type in the bytes.
+  expect((await upload(png, 'invoice\u202Egnp.exe\t')).status).toBe(303);
+  const page = await person.get(`/wiki/${slug}`);
+  expect(page.text).toContain('>résumé.txt</a>');
+  expect(page.text).toContain('>invoicegnp.png</a>');
+  expect(page.text).not.toMatch(/\u202E|rÃ©sumÃ©/);
+});
+
+test('when a file stored under a misleading name is fetched, then the download name still follows its type', async () => {
+  const { slug } = await pageWithEditor();
+  const key = `${randomUUID()}.txt`;
+  await wiki.db.query(
+    `INSERT INTO uploads (key, page_id, filename, content_type, size) SELECT $1, id, 'setup.bat', 'text/plain', 5 FROM pages WHERE slug = $2`,
+    [key, slug],
+  );
+  const redirect = await request(wiki.app).get(`/uploads/${key}`);
+  expect(redirect.status).toBe(302);
+  expect(new URL(redirect.headers.location!).searchParams.get('response-content-disposition')).toBe(
+    "attachment; filename*=UTF-8''setup.txt",
+  );
 });
 
 test('when a file is of a refused type or too large, then it is refused with 415 or 413', async () => {

@@ -1,0 +1,72 @@
+import request from 'supertest';
+import { buildTestApp, type TestApp } from '../support/app';
+import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
+
+// One CSRF token per session (or per anonymous visitor), reused on every page: no new token and
+// no Set-Cookie on each view, and none at all on anonymous page views, which CloudFront caches.
+
+let wiki: TestApp;
+beforeAll(() => {
+  wiki = buildTestApp();
+});
+afterAll(() => wiki.close());
+
+function setCookies(response: request.Response): string[] {
+  return (response.headers['set-cookie'] as unknown as string[] | undefined) ?? [];
+}
+
+test('when a logged-in person views pages, then every form carries the same token and no view sets a cookie', async () => {
+  const person = visitor(wiki.app);
+  await person.signUp();
+  const slug = uniqueName('Token');
+  expect((await person.submit(`/wiki/${slug}/edit`, `/wiki/${slug}`, { body: 'words', baseRevision: '' })).status).toBe(303);
+  const home = await person.get(`/wiki/${slug}`);
+  const history = await person.get(`/wiki/${slug}/history`);
+  expect(csrfTokenIn(home.text)).toBe(csrfTokenIn(history.text));
+  expect(setCookies(home)).toEqual([]);
+  expect(setCookies(history)).toEqual([]);
+  expect((await person.post('/logout', { _csrf: csrfTokenIn(home.text) })).status).toBe(303);
+});
+
+test('when someone logs in again, then the token changes with the session', async () => {
+  const person = visitor(wiki.app);
+  const { username, password } = await person.signUp();
+  const before = csrfTokenIn((await person.get('/wiki/Home')).text);
+  expect((await person.post('/logout', { _csrf: before })).status).toBe(303);
+  expect((await person.submit('/login', '/login', { username, password })).status).toBe(303);
+  const after = csrfTokenIn((await person.get('/wiki/Home')).text);
+  expect(after).not.toBe(before);
+  // The old session's token is dead with it.
+  expect((await person.post('/logout', { _csrf: before })).status).toBe(403);
+});
+
+test('when an anonymous person reads pages, then no response sets a cookie and each may be cached', async () => {
+  const editor = visitor(wiki.app);
+  await editor.signUp();
+  const slug = uniqueName('Cached');
+  expect((await editor.submit(`/wiki/${slug}/edit`, `/wiki/${slug}`, { body: 'words', baseRevision: '' })).status).toBe(303);
+  for (const path of [`/wiki/${slug}`, `/wiki/${slug}/history`, `/wiki/${slug}/rev/1`, '/pages', '/recent', '/search?q=words']) {
+    const response = await request(wiki.app).get(path);
+    expect(response.status).toBe(200);
+    expect(setCookies(response)).toEqual([]);
+    expect(response.headers['cache-control']).toMatch(/^public/);
+  }
+});
+
+test('when an anonymous visitor opens the log-in form twice, then the second view reuses the first token and sets no cookie', async () => {
+  const person = visitor(wiki.app);
+  const first = await person.get('/login');
+  expect(setCookies(first)).toEqual([expect.stringMatching(/^cloudwiki\.csrf=[\w-]+; Path=\/; HttpOnly; SameSite=Lax$/)]);
+  const second = await person.get('/signup');
+  expect(setCookies(second)).toEqual([]);
+  expect(csrfTokenIn(second.text)).toBe(csrfTokenIn(first.text));
+});
+
+test("when an anonymous visitor's token is sent with another visitor's cookie, then it is refused", async () => {
+  const token = csrfTokenIn((await visitor(wiki.app).get('/login')).text);
+  const other = visitor(wiki.app);
+  await other.get('/login');
+  const response = await other.post('/login', { _csrf: token, username: 'someone', password: 'whatever123' });
+  expect(response.status).toBe(403);
+  expect(response.text).toContain('did not come from this site');
+});
