@@ -62,7 +62,7 @@ test('when only the required settings are given, then the defaults fill the rest
 test('when TRUST_PROXY is a hop count or a list, then Express gets a number or the list, typed once here', () => {
   expect(loadConfig({ ...valid, TRUST_PROXY: '1' }).TRUST_PROXY).toBe(1);
   expect(loadConfig({ ...valid, TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
-  expect(loadConfig({ ...valid, TRUST_PROXY: 'loopback, 10.0.0.0/8' }).TRUST_PROXY).toBe('loopback, 10.0.0.0/8');
+  expect(loadConfig({ ...valid, TRUST_PROXY: '10.0.0.0/8, fd00::/8' }).TRUST_PROXY).toBe('10.0.0.0/8, fd00::/8');
 });
 
 test('when a setting is empty, then it counts as missing rather than as an empty value', () => {
