@@ -2,20 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-
-const usage = `Usage: npm run release [-- options]
-
-Builds the release artifact that web instances install at boot: the compiled app (dist/ without
-the build tooling in dist/scripts), package.json and production node_modules in release/cloudwiki-<id>.tar.gz, with its SHA-256 in
-release/cloudwiki-<id>.tar.gz.sha256 (sha256sum format). scripts/deploy uploads both.
-
-The release id is <version>-<git commit>, with -dirty when the work tree has uncommitted changes.
-
-Options:
-  --skip-build       package the existing dist/ instead of running npm run build first
-  --out-dir DIR      where to write the artifact (default: release/)
-  -h, --help         show this help`;
+import { Command } from 'commander';
 
 export interface ReleaseOptions {
   projectRoot: string;
@@ -87,25 +74,26 @@ export function buildRelease({ projectRoot, outDir, skipBuild, progress = () => 
 }
 
 function main(argv: string[]): void {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      'skip-build': { type: 'boolean', default: false },
-      'out-dir': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    console.log(usage);
-    return;
-  }
-  const projectRoot = path.join(__dirname, '..');
-  const outDir = path.resolve(values['out-dir'] ?? path.join(projectRoot, 'release'));
+  const projectRoot = path.join(__dirname, '..', '..');
+  const program = new Command('npm run release')
+    .description(
+      `Builds the release artifact that web instances install at boot: the compiled app (dist/ without
+the build tooling in dist/scripts), package.json and production node_modules in
+release/cloudwiki-<id>.tar.gz, with its SHA-256 in release/cloudwiki-<id>.tar.gz.sha256 (sha256sum
+format). scripts/deploy uploads both. The release id is <version>-<git commit>, with -dirty when
+the work tree has uncommitted changes.`,
+    )
+    .option('--skip-build', 'package the existing dist/ instead of running npm run build first', false)
+    .option('--out-dir <dir>', 'where to write the artifact (default: release/)')
+    .helpOption('-h, --help', 'show this help')
+    .parse(argv, { from: 'user' });
+  const options = program.opts<{ skipBuild: boolean; outDir?: string }>();
+  const outDir = path.resolve(options.outDir ?? path.join(projectRoot, 'release'));
   mkdirSync(outDir, { recursive: true });
   const release = buildRelease({
     projectRoot,
     outDir,
-    skipBuild: values['skip-build'],
+    skipBuild: options.skipBuild,
     progress: (message) => console.error(`release: ${message}`),
   });
   console.log(`${release.artifact}\nsha256 ${release.sha256}\nrelease id ${release.id}`);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
-import { readTemplate } from '../../scripts/infra/cfn-yaml';
+import { readTemplate } from '../../scripts/lint-infra/cfn-yaml';
 import { local } from '../../app/contracts';
 
 // Runs a web instance's boot on this machine: the user data from infra/03-web.yaml, then

@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildRelease, type Release } from '../../scripts/release';
+import { buildRelease, type Release } from '../../scripts/release/cli';
 import {
   availabilityZone,
   healthAfterSuccessfulBoot,

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { readTemplate } from '../../scripts/infra/cfn-yaml';
+import { readTemplate } from '../../scripts/lint-infra/cfn-yaml';
 
 const run = promisify(execFile);
 const repositoryRoot = path.join(__dirname, '..', '..');

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildRelease } from '../../scripts/release';
+import { buildRelease } from '../../scripts/release/cli';
 
 // A small project with one production and one development dependency, already built, packed the
 // way `npm run release` packs cloudwiki. The dependencies are local packages in ../vendor, so npm
