@@ -64,7 +64,9 @@ export function nagTemplate(templateFile: string, template: Template): NagFindin
   const report = new AwsSolutionsChecks(app).validateScope(stack);
   for (const violation of report.violations) {
     for (const resource of violation.violatingResources) {
-      const logicalId = ('constructPath' in resource ? String(resource.constructPath) : resource.resourceLogicalId).split('/').at(-1) ?? '';
+      // cdk-nag names the construct path (Template/Included/<LogicalId>); the last part is ours.
+      const where = resource.constructPath ?? resource.resourceLogicalId ?? '';
+      const logicalId = where.split('/').at(-1) ?? where;
       findings.push({ rule: violation.ruleName, resource: logicalId, description: violation.description });
     }
   }

@@ -267,6 +267,19 @@ describe('failover a returning visitor can reach', () => {
     const aliasTtlSeconds = 60;
     expect(check.RequestInterval * check.FailureThreshold + aliasTtlSeconds).toBeLessThanOrEqual(90);
   });
+
+  test('when docs/architecture.md states the failover times, then they are computed from these settings', () => {
+    const doc = readFileSync(path.join(__dirname, '..', '..', 'docs', 'architecture.md'), 'utf8');
+    const check = edge.DeepHealthCheck!.Properties.HealthCheckConfig;
+    const targetGroup = web.TargetGroup!.Properties;
+    const deregistrationDelay = (targetGroup.TargetGroupAttributes as Node[]).find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value;
+    expect(doc).toContain(`\`RequestInterval\` ${check.RequestInterval} s × \`FailureThreshold\` ${check.FailureThreshold}`);
+    const seconds = check.RequestInterval * check.FailureThreshold;
+    expect(doc).toMatch(new RegExp(`\\| \\*\\*fail over\\*\\* +\\| ${seconds} s \\+ 60 s +\\| \\*\\*≈ 1\\.5 min\\*\\*`));
+    expect(doc).toMatch(new RegExp(`\\| \\*\\*fail back\\*\\* +\\| ${seconds} s \\+ 60 s +\\| \\*\\*≈ 1\\.5 min\\*\\*`));
+    expect(doc).toContain(`\`HealthCheckIntervalSeconds\` ${targetGroup.HealthCheckIntervalSeconds} × \`UnhealthyThresholdCount\` ${targetGroup.UnhealthyThresholdCount}`);
+    expect(doc).toContain(`deregistration delay ${deregistrationDelay} s`);
+  });
 });
 
 describe('alarms that reach a person', () => {
@@ -317,7 +330,7 @@ describe('alarms that reach a person', () => {
 describe('boots that cannot stall or loop', () => {
   test('when the group scales or rolls, then the parameters cannot freeze it and scale-out reacts within about a minute', () => {
     const rule = (templates.web.Rules as Node).MinSizeBelowMaxSize.Assertions as Node[];
-    expect(rule[0].Assert).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'MinSize' }, { Ref: 'MaxSize' }] }] });
+    expect(rule[0]?.Assert).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'MinSize' }, { Ref: 'MaxSize' }] }] });
     const policies = resourcesOf(templates.web, 'AWS::AutoScaling::ScalingPolicy').map(([, p]) => p.Properties);
     expect(policies.map((p) => p.PolicyType)).toEqual(['TargetTrackingScaling']);
     expect(only(templates.web, 'AWS::EC2::LaunchTemplate').LaunchTemplateData.Monitoring).toEqual({ Enabled: true });
