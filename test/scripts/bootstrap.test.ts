@@ -159,6 +159,19 @@ describe('EC2 bootstrap', () => {
     expect(existsSync(path.join(result.root, 'etc', 'cloudwiki', 'cloudwiki.env'))).toBe(false);
   }, 60_000);
 
+  test('when the package mirror fails twice at boot, then the user data retries the install and the boot succeeds', async () => {
+    const sha256 = await harness.publishRelease('1.0.6-flaky-mirror', goodArtifact);
+    const result = await harness.boot('1.0.6-flaky-mirror', sha256, { bootstrapEnv: { STANDIN_DNF_FAILURES: '2' } });
+    try {
+      expect(result.exitCode).toBe(0);
+      expect(result.calls.filter((call) => call.join(' ') === 'dnf install -y aws-cfn-bootstrap')).toHaveLength(3);
+      expect(result.output).toContain('attempt 2 of 5 failed: dnf install -y aws-cfn-bootstrap');
+      expect(signalsSent(result).map((signal) => signal.exitCode)).toEqual(['0']);
+    } finally {
+      await stopApp(result.root);
+    }
+  }, 60_000);
+
   test('when the app never answers /health, then failure is signalled instead of waiting for the timeout', async () => {
     const silentArtifact = await packArtifact(harness.scratch, { 'dist/app/server.js': 'setInterval(() => {}, 1000);\n' });
     const sha256 = await harness.publishRelease('1.0.3-silent', silentArtifact);
