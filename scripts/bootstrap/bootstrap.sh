@@ -46,7 +46,7 @@ script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/bootstrap/lib.sh
 source "$script_dir/lib.sh"
 
-export PATH="/opt/aws/bin:/opt/aws/amazon-cloudwatch-agent/bin:$PATH"
+export PATH="$CLOUDWIKI_ROOT/opt/aws/bin:/opt/aws/amazon-cloudwatch-agent/bin:$PATH"
 region="${AWS_REGION:-}"
 signal_sent=false
 failure_reason=''

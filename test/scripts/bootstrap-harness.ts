@@ -176,6 +176,7 @@ export async function startBootHarness(): Promise<BootHarness> {
         IMDS_ENDPOINT: imdsEndpoint,
         HEALTH_TIMEOUT_SECONDS: '30',
         STANDIN_LOG: log,
+        STANDIN_DIR: standIns,
         STANDIN_S3_ENDPOINT: s3Endpoint,
         STANDIN_SECRETS: JSON.stringify({ [sessionSecretArn]: 'SessionSecretFromSecretsManager0123456789' }),
         STANDIN_SERVICE_ENV: JSON.stringify(serviceEnv),

@@ -172,6 +172,30 @@ describe('EC2 bootstrap', () => {
     }
   }, 60_000);
 
+  test('when aws-cfn-bootstrap cannot be installed at all, then the AWS CLI sends the failure signal instead', async () => {
+    const sha256 = await harness.publishRelease('1.0.7-no-mirror', goodArtifact);
+    // Five failed attempts: the retries sleep 2 + 4 + 6 + 8 s between them.
+    const result = await harness.boot('1.0.7-no-mirror', sha256, { bootstrapEnv: { STANDIN_DNF_FAILURES: '5' } });
+    expect(result.exitCode).not.toBe(0);
+    expect(signalsSent(result)).toEqual([]);
+    expect(result.calls).toContainEqual([
+      'aws',
+      'cloudformation',
+      'signal-resource',
+      '--region',
+      region,
+      '--stack-name',
+      'cloudwiki-web',
+      '--logical-resource-id',
+      'WebAutoScalingGroup',
+      '--unique-id',
+      expect.any(String),
+      '--status',
+      'FAILURE',
+    ]);
+    expect(result.calls.filter(([command]) => command === 'systemctl')).toEqual([]);
+  }, 90_000);
+
   test('when the app never answers /health, then failure is signalled instead of waiting for the timeout', async () => {
     const silentArtifact = await packArtifact(harness.scratch, { 'dist/app/server.js': 'setInterval(() => {}, 1000);\n' });
     const sha256 = await harness.publishRelease('1.0.3-silent', silentArtifact);
