@@ -25,9 +25,8 @@ LOG_LEVEL="${LOG_LEVEL:-info}"
 # agree with the target group; these defaults are the app's own.
 DRAIN_DELAY_MS="${DRAIN_DELAY_MS:-25000}"
 DRAIN_TIMEOUT_MS="${DRAIN_TIMEOUT_MS:-15000}"
-# systemd's stop timeout: the whole drain plus 20 s for pools to close and workers to exit, after
-# which systemd kills what is left. Above the target group's deregistration delay is not needed:
-# the load balancer stops sending before the drain delay ends.
+# systemd's stop timeout is the whole drain plus this margin, for pools to close and workers to
+# exit; only then does systemd kill what is left.
 STOP_MARGIN_SECONDS="${STOP_MARGIN_SECONDS:-20}"
 
 # Paths as the instance sees them (the unit file names these); writes add CLOUDWIKI_ROOT.
