@@ -226,7 +226,8 @@ Environment=NODE_EXTRA_CA_CERTS=$rds_ca_file
 ExecStart=$node_bin $install_dir/current/dist/app/server.js
 Restart=on-failure
 RestartSec=2
-LogsDirectory=cloudwiki
+# systemd opens this file as root before it drops privileges, so the app needs no write access
+# anywhere; the directory is made by install_log_shipping.
 StandardOutput=append:$log_dir/app.log
 StandardError=inherit
 # The drain: SIGTERM goes to the main process only (KillMode=mixed). It is the node:cluster
