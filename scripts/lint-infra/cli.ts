@@ -6,7 +6,7 @@ import { readTemplate, TemplateSyntaxError, type Template } from './cfn-yaml';
 import { exportsOf, lintTemplate } from './lint-template';
 import { formatNagFinding, nagTemplate } from './nag';
 
-const description = `Checks CloudFormation templates offline, in two passes:
+const description = `In two passes:
 1. against the CloudFormation resource specification (@aws-cdk/aws-service-spec): unknown resource
    types, unknown or misspelled properties, missing required properties, wrong value types, and
    dangling Ref / GetAtt / Sub / ImportValue / FindInMap / condition references;
@@ -56,9 +56,10 @@ export function lintFiles(files: string[]): LintResult[] {
 
 function main(argv: string[]): number {
   const program = new Command('npm run lint:infra')
-    .description(description)
+    .description('Checks CloudFormation templates offline: the resource specification, then cdk-nag.')
     .argument('[templates...]', 'templates to check (default: infra/*.yaml)')
     .helpOption('-h, --help', 'show this help')
+    .addHelpText('after', `\n${description}`)
     .parse(argv, { from: 'user' });
   const positionals = program.args;
   const files = positionals.length > 0 ? positionals.map((file) => path.resolve(file)) : defaultTemplates();

@@ -91,12 +91,15 @@ export function buildRelease({ projectRoot, outDir, skipBuild, progress = () => 
 function main(argv: string[]): void {
   const projectRoot = path.join(__dirname, '..', '..');
   const program = new Command('npm run release')
-    .description(
-      `Builds the release artifact that web instances install at boot: the compiled app (dist/ without
-the build tooling in dist/scripts), package.json and production node_modules in
-release/cloudwiki-<id>.tar.gz, with its SHA-256 in release/cloudwiki-<id>.tar.gz.sha256 (sha256sum
-format). scripts/deploy uploads both. The release id is <version>-<git commit>, with -dirty when
-the work tree has uncommitted changes.`,
+    .description('Builds the release artifact that web instances install at boot.')
+    .addHelpText(
+      'after',
+      `
+The artifact, release/cloudwiki-<id>.tar.gz, holds the compiled app (dist/ without the build
+tooling in dist/scripts), package.json, production node_modules, the EC2 boot scripts
+(scripts/bootstrap) and the RDS CA bundle; its SHA-256 is in release/cloudwiki-<id>.tar.gz.sha256
+(sha256sum format). scripts/deploy uploads it. The release id is <version>-<git commit>, with
+-dirty when the work tree has uncommitted changes.`,
     )
     .option('--skip-build', 'package the existing dist/ instead of running npm run build first', false)
     .option('--out-dir <dir>', 'where to write the artifact (default: release/)')
