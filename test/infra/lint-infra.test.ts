@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { defaultTemplates, lintFiles } from '../../scripts/lint-infra';
+import { defaultTemplates, lintFiles } from '../../scripts/lint-infra/cli';
 
 const fixture = (name: string) => path.join(__dirname, 'fixtures', `${name}.yaml`);
 const problemsOf = (name: string) => lintFiles([fixture(name)])[0]?.problems ?? [];
 
 describe('lint:infra', () => {
-  test('when run over infra/, then every template passes the CloudFormation specification', () => {
+  test('when run over infra/, then every template passes the CloudFormation specification and the AwsSolutions pack', () => {
     const results = lintFiles(defaultTemplates());
     expect(results.map((result) => path.basename(result.file))).toEqual(['01-network.yaml', '02-data.yaml', '03-web.yaml', '04-edge.yaml']);
     for (const result of results) expect(result).toEqual({ file: result.file, problems: [] });
@@ -58,10 +58,19 @@ describe('lint:infra', () => {
     expect(problemsOf('unknown-yaml-tag')).toEqual([expect.stringMatching(/^Unresolved tag: !Reff at line 7/)]);
   });
 
+  test('when an AwsSolutions rule fails, then only a suppression with a written reason lets it pass', () => {
+    expect(problemsOf('nag-findings')).toEqual([
+      'Resources.LogsBucket: AwsSolutions-S10 The S3 Bucket or bucket policy does not require requests to use SSL.',
+      'Resources.PlainBucket: AwsSolutions-S1 suppressed without a reason of at least 10 characters: say why in Metadata.cdk_nag.rules_to_suppress',
+      'Resources.PlainBucket: AwsSolutions-S1 The S3 Bucket has server access logs disabled.',
+      'Resources.PlainBucket: AwsSolutions-S10 The S3 Bucket or bucket policy does not require requests to use SSL.',
+    ]);
+  });
+
   test('when the command line gets a broken template, then it prints FAIL and exits non-zero', async () => {
     const root = path.join(__dirname, '..', '..');
     const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
-    const run = promisify(execFile)(tsx, ['scripts/lint-infra.ts', 'infra/01-network.yaml', fixture('misspelled-property')], { cwd: root });
+    const run = promisify(execFile)(tsx, ['scripts/lint-infra/cli.ts', 'infra/01-network.yaml', fixture('misspelled-property')], { cwd: root });
     await expect(run).rejects.toMatchObject({
       code: 1,
       stdout: expect.stringMatching(/PASS infra\/01-network\.yaml\nFAIL test\/infra\/fixtures\/misspelled-property\.yaml\n {2}Resources\.AssetsBucket/),

@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { deepHealthPath, healthPath } from '../../app/routes/health';
 import { sessionTableKey, sessionTtlAttribute } from '../../app/sessions-table';
-import { readTemplate, type Template } from '../../scripts/infra/cfn-yaml';
-import { backupSiteErrorDocument, backupSiteIndexDocument } from '../../scripts/services/s3';
+import { readTemplate, type Template } from '../../scripts/lint-infra/cfn-yaml';
+import { backupSiteErrorDocument } from '../../scripts/services/s3';
 
 // The high-availability and security rules of the design, checked on the parsed templates.
 
@@ -100,6 +101,20 @@ describe('security', () => {
     expect(only(templates.web, 'AWS::SNS::Topic').KmsMasterKeyId).toBeDefined();
   });
 
+  test('when the app is reached, then only over HTTPS, and the load balancer is the one proxy the app trusts', () => {
+    const listeners = resourcesOf(templates.web, 'AWS::ElasticLoadBalancingV2::Listener').map(([, l]) => l);
+    for (const listener of listeners) {
+      if (listener.Properties.Protocol === 'HTTPS') expect(listener.Condition).toBeUndefined();
+      else expect(listener.Properties.DefaultActions).toEqual([expect.objectContaining({ Type: 'redirect' })]);
+    }
+    expect(listeners.map((l) => l.Properties.Protocol).sort()).toEqual(['HTTP', 'HTTPS']);
+    expect((templates.web.Parameters as Node).CertificateArn.Default).toBeUndefined();
+    const userData = only(templates.web, 'AWS::EC2::LaunchTemplate').LaunchTemplateData.UserData['Fn::Base64']['Fn::Sub'][0] as string;
+    expect(userData).toMatch(/^TRUST_PROXY='1'$/m);
+    const attributes = only(templates.web, 'AWS::ElasticLoadBalancingV2::LoadBalancer').LoadBalancerAttributes as Node[];
+    expect(attributes).toContainEqual({ Key: 'routing.http.xff_header_processing.mode', Value: 'append' });
+  });
+
   test('when an instance starts, then only IMDSv2 answers it', () => {
     const options = only(templates.web, 'AWS::EC2::LaunchTemplate').LaunchTemplateData.MetadataOptions;
     expect(options).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 1 });
@@ -122,7 +137,7 @@ describe('security', () => {
     );
   });
 
-  test('when a bucket is created, then its policy refuses plain HTTP and only the backup website is public', () => {
+  test('when a bucket is created, then its policy refuses plain HTTP and none is public', () => {
     const buckets = resourcesOf(templates.data, 'AWS::S3::Bucket');
     const policies = resourcesOf(templates.data, 'AWS::S3::BucketPolicy').map(([, p]) => p.Properties);
     for (const [name, bucket] of buckets) {
@@ -135,13 +150,17 @@ describe('security', () => {
         denyInsecure: [{ 'Fn::GetAtt': [name, 'Arn'] }, { 'Fn::Sub': `\${${name}.Arn}/*` }],
       });
       const block = bucket.Properties.PublicAccessBlockConfiguration;
-      const isWebsite = bucket.Properties.WebsiteConfiguration !== undefined;
+      // Accounts with S3 Block Public Access on refuse a public policy outright (and roll the
+      // stack back after RDS was created), so no bucket may need one.
       expect({ name, block }).toEqual({
         name,
-        block: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: !isWebsite, RestrictPublicBuckets: !isWebsite },
+        block: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
       });
+      expect({ name, website: bucket.Properties.WebsiteConfiguration }).toEqual({ name, website: undefined });
+      for (const statement of policy?.PolicyDocument.Statement ?? []) {
+        if (statement.Effect === 'Allow') expect({ name, principal: statement.Principal }).not.toEqual({ name, principal: '*' });
+      }
     }
-    expect(buckets.filter(([, b]) => b.Properties.WebsiteConfiguration).map(([name]) => name)).toEqual(['BackupSiteBucket']);
   });
 
   test('when traffic flows, then security groups chain load balancer -> app -> database and nothing else', () => {
@@ -177,9 +196,12 @@ describe('agreement with the app', () => {
     expect(table.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
   });
 
-  test('when the backup site is hosted, then the bucket serves the pages static-site:build writes', () => {
-    const website = (templates.data.Resources as Record<string, Node>).BackupSiteBucket!.Properties.WebsiteConfiguration;
-    expect(website).toEqual({ IndexDocument: backupSiteIndexDocument, ErrorDocument: backupSiteErrorDocument });
+  test('when the backup site is served, then a missing page shows the maintenance page static-site:build writes', () => {
+    const distribution = only(templates.edge, 'AWS::CloudFront::Distribution').DistributionConfig;
+    expect(distribution.DefaultRootObject).toBe('index.html');
+    for (const response of distribution.CustomErrorResponses as Node[]) {
+      expect(response).toMatchObject({ ResponsePagePath: `/${backupSiteErrorDocument}`, ResponseCode: 503 });
+    }
   });
 });
 
@@ -199,5 +221,151 @@ describe('template style', () => {
       expect(output.Description).toEqual(expect.any(String));
       expect(output.Export).toEqual({ Name: { 'Fn::Sub': `\${AWS::StackName}:${name}` } });
     }
+  });
+});
+
+const edge = templates.edge.Resources as Record<string, Node>;
+const web = templates.web.Resources as Record<string, Node>;
+const data = templates.data.Resources as Record<string, Node>;
+
+describe('failover a returning visitor can reach', () => {
+  test('when the wiki fails over, then its name answers HTTPS with the backup from a private bucket, never an HTTP-only endpoint', () => {
+    const records = resourcesOf(templates.edge, 'AWS::Route53::RecordSet').map(([, r]) => r.Properties);
+    const named = records.filter((r) => r.Name?.Ref === 'DomainName');
+    expect(named.map((r) => r.Failover).sort()).toEqual(['PRIMARY', 'SECONDARY']);
+    for (const record of named) {
+      // No CNAME to an S3 website endpoint (HTTP only) or any other plain-HTTP host: aliases only.
+      expect(record.Type).toBe('A');
+      expect(record.ResourceRecords).toBeUndefined();
+    }
+    const primary = named.find((r) => r.Failover === 'PRIMARY');
+    expect(primary.AliasTarget.DNSName).toEqual({ 'Fn::ImportValue': { 'Fn::Sub': '${WebStackName}:LoadBalancerDnsName' } });
+    expect(primary.HealthCheckId).toEqual({ Ref: 'DeepHealthCheck' });
+    const secondary = named.find((r) => r.Failover === 'SECONDARY');
+    expect(secondary.AliasTarget.DNSName).toEqual({ 'Fn::GetAtt': ['BackupDistribution', 'DomainName'] });
+
+    const distribution = edge.BackupDistribution!.Properties.DistributionConfig;
+    expect(distribution.Aliases).toContainEqual({ Ref: 'DomainName' });
+    expect(distribution.ViewerCertificate.AcmCertificateArn).toEqual({ Ref: 'CloudFrontCertificateArn' });
+    for (const behavior of [distribution.DefaultCacheBehavior, ...distribution.CacheBehaviors]) {
+      expect(behavior.ViewerProtocolPolicy).toMatch(/^(redirect-to-https|https-only)$/);
+      expect(behavior.AllowedMethods).toEqual(['GET', 'HEAD']);
+    }
+    for (const origin of distribution.Origins as Node[]) {
+      expect(origin.OriginAccessControlId).toEqual({ 'Fn::GetAtt': ['BucketOriginAccessControl', 'Id'] });
+      expect(origin.CustomOriginConfig).toBeUndefined();
+    }
+    expect(templates.data.Resources).not.toHaveProperty('BackupSiteBucket.Properties.WebsiteConfiguration');
+  });
+
+  test('when the primary fails, then DNS fails over within 1.5 minutes and the check keeps watching the load balancer itself', () => {
+    const check = edge.DeepHealthCheck!.Properties.HealthCheckConfig;
+    expect(check).toMatchObject({ Type: 'HTTPS', ResourcePath: deepHealthPath, Port: 443 });
+    // Watching the wiki's own name would watch the backup once failed over, and never fail back.
+    expect(check.FullyQualifiedDomainName).toEqual({ 'Fn::ImportValue': { 'Fn::Sub': '${WebStackName}:LoadBalancerDnsName' } });
+    // Alias records to a load balancer are answered with a 60 s TTL.
+    const aliasTtlSeconds = 60;
+    expect(check.RequestInterval * check.FailureThreshold + aliasTtlSeconds).toBeLessThanOrEqual(90);
+  });
+
+  test('when docs/architecture.md states the failover times, then they are computed from these settings', () => {
+    const doc = readFileSync(path.join(__dirname, '..', '..', 'docs', 'architecture.md'), 'utf8');
+    const check = edge.DeepHealthCheck!.Properties.HealthCheckConfig;
+    const targetGroup = web.TargetGroup!.Properties;
+    const deregistrationDelay = (targetGroup.TargetGroupAttributes as Node[]).find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value;
+    expect(doc).toContain(`\`RequestInterval\` ${check.RequestInterval} s × \`FailureThreshold\` ${check.FailureThreshold}`);
+    const seconds = check.RequestInterval * check.FailureThreshold;
+    expect(doc).toMatch(new RegExp(`\\| \\*\\*fail over\\*\\* +\\| ${seconds} s \\+ 60 s +\\| \\*\\*≈ 1\\.5 min\\*\\*`));
+    expect(doc).toMatch(new RegExp(`\\| \\*\\*fail back\\*\\* +\\| ${seconds} s \\+ 60 s +\\| \\*\\*≈ 1\\.5 min\\*\\*`));
+    expect(doc).toContain(`\`HealthCheckIntervalSeconds\` ${targetGroup.HealthCheckIntervalSeconds} × \`UnhealthyThresholdCount\` ${targetGroup.UnhealthyThresholdCount}`);
+    expect(doc).toContain(`deregistration delay ${deregistrationDelay} s`);
+  });
+});
+
+describe('alarms that reach a person', () => {
+  test('when an alarm fires, then CloudWatch can publish to the topic: a customer managed key that lets it', () => {
+    const topic = web.AlarmTopic!.Properties;
+    expect(topic.KmsMasterKeyId).not.toBe('alias/aws/sns');
+    expect(topic.KmsMasterKeyId).toEqual({ Ref: 'AlarmTopicKey' });
+    const statements = web.AlarmTopicKey!.Properties.KeyPolicy.Statement as Node[];
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Principal: { Service: ['cloudwatch.amazonaws.com'] }, Action: expect.arrayContaining(['kms:GenerateDataKey*', 'kms:Decrypt']) }),
+    );
+  });
+
+  test('when metric math reads counts that exist only when non-zero, then every one is wrapped in FILL()', () => {
+    for (const [name, alarm] of allTemplates.flatMap(([, t]) => resourcesOf(t, 'AWS::CloudWatch::Alarm'))) {
+      const metrics = (alarm.Properties.Metrics ?? []) as Node[];
+      const expression = metrics.find((m) => m.Expression)?.Expression as string | undefined;
+      for (const metric of metrics.filter((m) => m.MetricStat)) {
+        expect({ name, filled: expression?.includes(`FILL(${metric.Id},`) }).toEqual({ name, filled: true });
+      }
+    }
+  });
+
+  test('when a game day runs, then unhealthy hosts, replica lag, session throttles, the fleet and the failover itself are watched', () => {
+    const watched = allTemplates
+      .flatMap(([, t]) => resourcesOf(t, 'AWS::CloudWatch::Alarm'))
+      .flatMap(([, a]) => [a.Properties.MetricName, ...((a.Properties.Metrics ?? []) as Node[]).map((m) => m.MetricStat?.Metric.MetricName)])
+      .filter(Boolean);
+    expect(watched).toEqual(
+      expect.arrayContaining(['UnHealthyHostCount', 'ReplicaLag', 'ReadThrottleEvents', 'WriteThrottleEvents', 'HealthCheckStatus']),
+    );
+    expect(web.WebAutoScalingGroup!.Properties.NotificationConfigurations[0].NotificationTypes).toEqual(
+      expect.arrayContaining(['autoscaling:EC2_INSTANCE_LAUNCH', 'autoscaling:EC2_INSTANCE_TERMINATE', 'autoscaling:EC2_INSTANCE_LAUNCH_ERROR']),
+    );
+    expect(resourcesOf(templates.web, 'AWS::CloudWatch::Dashboard')).toHaveLength(1);
+  });
+
+  test('when something is logged, then it outlives the instance: app logs, load balancer, CloudFront, RDS and VPC flow logs', () => {
+    expect(web.AppLogGroup!.Properties.RetentionInDays).toBeGreaterThan(0);
+    const attributes = web.LoadBalancer!.Properties.LoadBalancerAttributes as Node[];
+    expect(attributes).toContainEqual({ Key: 'access_logs.s3.enabled', Value: 'true' });
+    expect(edge.BackupDistribution!.Properties.DistributionConfig.Logging.Bucket).toBeDefined();
+    expect(data.Database!.Properties.EnableCloudwatchLogsExports).toContain('postgresql');
+    expect(resourcesOf(templates.network, 'AWS::EC2::FlowLog')).toHaveLength(1);
+  });
+});
+
+describe('boots that cannot stall or loop', () => {
+  test('when the group scales or rolls, then the parameters cannot freeze it and scale-out reacts within about a minute', () => {
+    const rule = (templates.web.Rules as Node).MinSizeBelowMaxSize.Assertions as Node[];
+    expect(rule[0]?.Assert).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'MinSize' }, { Ref: 'MaxSize' }] }] });
+    const policies = resourcesOf(templates.web, 'AWS::AutoScaling::ScalingPolicy').map(([, p]) => p.Properties);
+    expect(policies.map((p) => p.PolicyType)).toEqual(['TargetTrackingScaling']);
+    expect(only(templates.web, 'AWS::EC2::LaunchTemplate').LaunchTemplateData.Monitoring).toEqual({ Enabled: true });
+  });
+
+  test('when a boot is slow but succeeds, then the health check grace period outlasts it', () => {
+    const asg = web.WebAutoScalingGroup!;
+    const bootstrap = readFileSync(path.join(__dirname, '..', '..', 'scripts', 'bootstrap', 'bootstrap.sh'), 'utf8');
+    const healthTimeoutSeconds = Number(/HEALTH_TIMEOUT_SECONDS="\$\{HEALTH_TIMEOUT_SECONDS:-(\d+)\}"/.exec(bootstrap)?.[1]);
+    expect(healthTimeoutSeconds).toBeGreaterThan(0);
+    // Package installs with retries and the artifact fetch take a few minutes at worst.
+    expect(asg.Properties.HealthCheckGracePeriod).toBeGreaterThanOrEqual(healthTimeoutSeconds + 240);
+    const signalTimeoutMinutes = Number(/^PT(\d+)M$/.exec(asg.CreationPolicy.ResourceSignal.Timeout)?.[1]);
+    expect(signalTimeoutMinutes * 60).toBeGreaterThan(asg.Properties.HealthCheckGracePeriod);
+  });
+
+  test('when the user data installs packages, then it retries them and every failure sends the failure signal', () => {
+    const userData = only(templates.web, 'AWS::EC2::LaunchTemplate').LaunchTemplateData.UserData['Fn::Base64']['Fn::Sub'][0] as string;
+    expect(userData).toMatch(/^retry dnf install -y aws-cfn-bootstrap$/m);
+    expect(userData).toMatch(/^trap 'signal_failure \$LINENO' ERR$/m);
+    expect(userData).not.toMatch(/curl|https:\/\//);
+  });
+});
+
+describe('data that is kept', () => {
+  test('when the stack is deleted, then uploads stay, versioned, and old versions expire in uploads and releases', () => {
+    expect(data.UploadsBucket).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    for (const name of ['UploadsBucket', 'ReleasesBucket']) {
+      const bucket = data[name]!.Properties;
+      expect(bucket.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+      expect(bucket.LifecycleConfiguration.Rules[0].NoncurrentVersionExpiration.NoncurrentDays).toBeGreaterThan(0);
+    }
+  });
+
+  test('when RDS needs maintenance, then it happens in a set window', () => {
+    expect(data.Database!.Properties.PreferredMaintenanceWindow).toMatch(/^[a-z]{3}:\d\d:\d\d-[a-z]{3}:\d\d:\d\d$/);
   });
 });

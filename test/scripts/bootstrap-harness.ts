@@ -8,13 +8,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
-import { readTemplate } from '../../scripts/infra/cfn-yaml';
+import { readTemplate } from '../../scripts/lint-infra/cfn-yaml';
 import { local } from '../../app/contracts';
 
-// Runs a web instance's boot on this machine: the user data from infra/03-web.yaml, then
-// scripts/bootstrap/bootstrap.sh, in a scratch root. The release comes from a local s3rver
-// bucket, instance identity from a fake IMDSv2 on loopback; dnf, the AWS CLI, systemctl and
-// cfn-signal are recording stand-ins (test/scripts/stand-ins).
+// Runs a web instance's boot on this machine: the user data from infra/03-web.yaml, then the
+// scripts/bootstrap/bootstrap.sh inside the release artifact, in a scratch root. The release comes
+// from a local s3rver bucket, instance identity from a fake IMDSv2 on loopback; dnf, the AWS CLI,
+// systemctl, the CloudWatch agent and cfn-signal are recording stand-ins (test/scripts/stand-ins).
 
 export const run = promisify(execFile);
 export const repositoryRoot = path.join(__dirname, '..', '..');
@@ -46,7 +46,8 @@ export function stackValues(releaseId: string, artifactSha256: string, appPort: 
     SessionSecretArn: sessionSecretArn,
     AssetsBucket: 'cloudwiki-assets-test',
     UploadsBucket: 'cloudwiki-uploads-test',
-    AssetBaseUrl: 'https://wiki.example.com/assets',
+    AssetBaseUrl: 'https://assets.wiki.example.com/assets',
+    AppLogGroup: '/cloudwiki/cloudwiki-web/app',
   };
 }
 
@@ -97,7 +98,7 @@ export interface BootOptions {
 
 export interface BootHarness {
   imdsRequests: string[];
-  /** Uploads an artifact and the bootstrap scripts to releases/<id>/; returns the artifact's SHA-256. */
+  /** Uploads an artifact to releases/<id>/; returns its SHA-256. */
   publishRelease(releaseId: string, artifact: string): Promise<string>;
   /**
    * Runs the user data. `bootstrapEnv` adds to the bootstrap's environment (its defaults block);
@@ -114,10 +115,6 @@ function fakeImds(requests: string[]) {
     requests.push(`${request.method} ${request.url}`);
     if (request.method === 'PUT' && request.url === '/latest/api/token' && request.headers['x-aws-ec2-metadata-token-ttl-seconds']) {
       response.end(imdsToken);
-      return;
-    }
-    if (request.url === '/rds-ca.pem') {
-      response.end('-----BEGIN CERTIFICATE-----\nstand-in\n-----END CERTIFICATE-----\n');
       return;
     }
     if (request.headers['x-aws-ec2-metadata-token'] !== imdsToken) {
@@ -163,10 +160,6 @@ export async function startBootHarness(): Promise<BootHarness> {
     async publishRelease(releaseId, artifact) {
       const bytes = readFileSync(artifact);
       await upload(`releases/${releaseId}/cloudwiki.tar.gz`, bytes);
-      const bootstrapDirectory = path.join(repositoryRoot, 'scripts', 'bootstrap');
-      for (const script of readdirSync(bootstrapDirectory)) {
-        await upload(`releases/${releaseId}/bootstrap/${script}`, readFileSync(path.join(bootstrapDirectory, script)));
-      }
       return createHash('sha256').update(bytes).digest('hex');
     },
     async boot(releaseId, artifactSha256, { bootstrapEnv = {}, serviceEnv = {} } = {}) {
@@ -181,9 +174,9 @@ export async function startBootHarness(): Promise<BootHarness> {
         HOME: root,
         CLOUDWIKI_ROOT: root,
         IMDS_ENDPOINT: imdsEndpoint,
-        RDS_CA_BUNDLE_URL: `${imdsEndpoint}/rds-ca.pem`,
         HEALTH_TIMEOUT_SECONDS: '30',
         STANDIN_LOG: log,
+        STANDIN_DIR: standIns,
         STANDIN_S3_ENDPOINT: s3Endpoint,
         STANDIN_SECRETS: JSON.stringify({ [sessionSecretArn]: 'SessionSecretFromSecretsManager0123456789' }),
         STANDIN_SERVICE_ENV: JSON.stringify(serviceEnv),
@@ -215,10 +208,18 @@ export async function startBootHarness(): Promise<BootHarness> {
   };
 }
 
-/** A tar.gz laid out like `npm run release` makes them, holding the given files. */
+/**
+ * A tar.gz laid out like `npm run release` makes them: the given files plus, as in every release,
+ * this checkout's scripts/bootstrap and an RDS CA bundle.
+ */
 export async function packArtifact(directory: string, files: Record<string, string>): Promise<string> {
   const stage = mkdtempSync(path.join(directory, 'stage-'));
-  for (const [name, content] of Object.entries(files)) {
+  const bootstrapDirectory = path.join(repositoryRoot, 'scripts', 'bootstrap');
+  const releaseFiles: Record<string, string> = { 'rds-ca.pem': '-----BEGIN CERTIFICATE-----\nstand-in\n-----END CERTIFICATE-----\n' };
+  for (const script of readdirSync(bootstrapDirectory)) {
+    releaseFiles[`scripts/bootstrap/${script}`] = readFileSync(path.join(bootstrapDirectory, script), 'utf8');
+  }
+  for (const [name, content] of Object.entries({ ...releaseFiles, ...files })) {
     mkdirSync(path.dirname(path.join(stage, name)), { recursive: true });
     writeFileSync(path.join(stage, name), content);
   }

@@ -1,11 +1,12 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildRelease, type Release } from '../../scripts/release';
+import { buildRelease, type Release } from '../../scripts/release/cli';
 import {
   availabilityZone,
   healthAfterSuccessfulBoot,
   instanceId,
   repositoryRoot,
+  run,
   signalsSent,
   startBootHarness,
   stopApp,
@@ -73,6 +74,21 @@ describe('EC2 bootstrap with the real release', () => {
       const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined;
       await stopApp(result.root);
       if (pid) expect(await waitUntilGone(pid)).toBe(true);
+    }
+  }, 120_000);
+
+  // systemd-analyze comes with systemd (Debian's systemd package), hence an integration test.
+  test('when systemd-analyze rates the unit the bootstrap installs, then its exposure is below 3 (OK)', async () => {
+    const sha256 = await harness.publishRelease(`${release.id}-security`, release.artifact);
+    const result = await harness.boot(`${release.id}-security`, sha256, { serviceEnv: localDependencies() });
+    try {
+      expect(result.exitCode).toBe(0);
+      const unit = path.join(result.root, 'etc', 'systemd', 'system', 'cloudwiki.service');
+      // --threshold counts in tenths of the printed level (default 100 = 10.0): 30 fails anything above 3.0.
+      const { stdout } = await run('systemd-analyze', ['security', '--offline=yes', '--threshold=30', '--no-pager', unit]);
+      expect(stdout).toMatch(/Overall exposure level for cloudwiki\.service: [0-2]\.\d/);
+    } finally {
+      await stopApp(result.root);
     }
   }, 120_000);
 });

@@ -1,8 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { configKeys, loadConfig } from '../../app/config';
+import { readTemplate } from '../../scripts/lint-infra/cfn-yaml';
 import {
   availabilityZone,
+  renderUserData,
+  repositoryRoot,
+  stackValues,
   databaseSecretArn,
   instanceId,
   healthAfterSuccessfulBoot,
@@ -60,6 +64,20 @@ describe('EC2 bootstrap', () => {
 
       expect(result.calls).toContainEqual(['dnf', 'install', '-y', 'aws-cfn-bootstrap']);
       expect(result.calls).toContainEqual(['dnf', 'install', '-y', 'nodejs22']);
+      expect(result.calls).toContainEqual(['dnf', 'install', '-y', 'amazon-cloudwatch-agent']);
+      expect(result.calls).toContainEqual([
+        'amazon-cloudwatch-agent-ctl',
+        '-a',
+        'fetch-config',
+        '-m',
+        'ec2',
+        '-s',
+        '-c',
+        'file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json',
+      ]);
+      // Every AWS CLI call names its region; nothing is fetched with curl but IMDS and /health.
+      for (const call of result.calls.filter(([command]) => command === 'aws')) expect(call).toContain('--region');
+      expect(result.calls.filter(([command]) => command === 'curl')).toEqual([]);
       expect(result.calls.filter(([command]) => command === 'systemctl')).toEqual([
         ['systemctl', 'daemon-reload'],
         ['systemctl', 'enable', '--now', 'cloudwiki.service'],
@@ -73,7 +91,7 @@ describe('EC2 bootstrap', () => {
           reason: `cloudwiki answers /health on ${instanceId}`,
         },
       ]);
-      expect(harness.imdsRequests).toEqual(expect.arrayContaining(['PUT /latest/api/token', 'GET /latest/meta-data/placement/region']));
+      expect(harness.imdsRequests).toEqual(expect.arrayContaining(['PUT /latest/api/token', 'GET /latest/meta-data/instance-id']));
 
       const unit = unitFile(result.root);
       expect(unit).toMatch(/^DynamicUser=yes$/m);
@@ -105,12 +123,17 @@ describe('EC2 bootstrap', () => {
         AWS_REGION: region,
         ASSETS_BUCKET: 'cloudwiki-assets-test',
         UPLOADS_BUCKET: 'cloudwiki-uploads-test',
-        ASSET_BASE_URL: 'https://wiki.example.com/assets',
-        TRUST_PROXY: 2,
+        ASSET_BASE_URL: 'https://assets.wiki.example.com/assets',
+        TRUST_PROXY: 1,
+        HOST: '0.0.0.0',
+        DRAIN_DELAY_MS: 25_000,
+        DRAIN_TIMEOUT_MS: 15_000,
       });
       // Production never points at local services, and identity comes from IMDS, not overrides.
       for (const key of ['DYNAMODB_ENDPOINT', 'S3_ENDPOINT', 'INSTANCE_ID', 'INSTANCE_AZ'] as const) expect(config[key]).toBeUndefined();
-      expect(readFileSync(path.join(result.root, 'etc', 'cloudwiki', 'rds-ca.pem'), 'utf8')).toContain('BEGIN CERTIFICATE');
+      // The RDS CA bundle comes from inside the checksummed artifact, not from the internet.
+      expect(readFileSync(path.join(result.root, 'opt', 'cloudwiki', 'current', 'rds-ca.pem'), 'utf8')).toContain('BEGIN CERTIFICATE');
+      expect(unitFile(result.root)).toMatch(/^Environment=NODE_EXTRA_CA_CERTS=\/opt\/cloudwiki\/current\/rds-ca\.pem$/m);
     } finally {
       await stopApp(result.root);
     }
@@ -120,19 +143,58 @@ describe('EC2 bootstrap', () => {
     await harness.publishRelease('1.0.2-tampered', goodArtifact);
     const result = await harness.boot('1.0.2-tampered', 'f'.repeat(64));
     expect(result.exitCode).not.toBe(0);
-    expect(result.output).toContain('checksum mismatch');
+    expect(result.output).toContain(`checksum mismatch: releases/1.0.2-tampered/cloudwiki.tar.gz is not ${'f'.repeat(64)}`);
     expect(signalsSent(result)).toEqual([
       {
         exitCode: '1',
         stack: 'cloudwiki-web',
         resource: 'WebAutoScalingGroup',
         region,
-        reason: expect.stringMatching(/checksum mismatch .* expected f{64}, got [0-9a-f]{64}/),
+        reason: expect.stringMatching(/^user data failed at line \d+$/),
       },
     ]);
+    // The boot scripts come out of the artifact, so a tampered artifact never runs them.
+    expect(existsSync(path.join(result.root, 'opt', 'cloudwiki', 'bootstrap', 'bootstrap.sh'))).toBe(false);
     expect(result.calls.filter(([command]) => command === 'systemctl')).toEqual([]);
     expect(existsSync(path.join(result.root, 'etc', 'cloudwiki', 'cloudwiki.env'))).toBe(false);
   }, 60_000);
+
+  test('when the package mirror fails twice at boot, then the user data retries the install and the boot succeeds', async () => {
+    const sha256 = await harness.publishRelease('1.0.6-flaky-mirror', goodArtifact);
+    const result = await harness.boot('1.0.6-flaky-mirror', sha256, { bootstrapEnv: { STANDIN_DNF_FAILURES: '2' } });
+    try {
+      expect(result.exitCode).toBe(0);
+      expect(result.calls.filter((call) => call.join(' ') === 'dnf install -y aws-cfn-bootstrap')).toHaveLength(3);
+      expect(result.output).toContain('attempt 2 of 5 failed: dnf install -y aws-cfn-bootstrap');
+      expect(signalsSent(result).map((signal) => signal.exitCode)).toEqual(['0']);
+    } finally {
+      await stopApp(result.root);
+    }
+  }, 60_000);
+
+  test('when aws-cfn-bootstrap cannot be installed at all, then the AWS CLI sends the failure signal instead', async () => {
+    const sha256 = await harness.publishRelease('1.0.7-no-mirror', goodArtifact);
+    // Five failed attempts: the retries sleep 2 + 4 + 6 + 8 s between them.
+    const result = await harness.boot('1.0.7-no-mirror', sha256, { bootstrapEnv: { STANDIN_DNF_FAILURES: '5' } });
+    expect(result.exitCode).not.toBe(0);
+    expect(signalsSent(result)).toEqual([]);
+    expect(result.calls).toContainEqual([
+      'aws',
+      'cloudformation',
+      'signal-resource',
+      '--region',
+      region,
+      '--stack-name',
+      'cloudwiki-web',
+      '--logical-resource-id',
+      'WebAutoScalingGroup',
+      '--unique-id',
+      expect.any(String),
+      '--status',
+      'FAILURE',
+    ]);
+    expect(result.calls.filter(([command]) => command === 'systemctl')).toEqual([]);
+  }, 90_000);
 
   test('when the app never answers /health, then failure is signalled instead of waiting for the timeout', async () => {
     const silentArtifact = await packArtifact(harness.scratch, { 'dist/app/server.js': 'setInterval(() => {}, 1000);\n' });
@@ -147,4 +209,73 @@ describe('EC2 bootstrap', () => {
       await stopApp(result.root);
     }
   }, 90_000);
+});
+
+/** The KEY='value' lines the user data writes into bootstrap.env. */
+function bootstrapEnvOfUserData(): Record<string, string> {
+  const text = renderUserData({ ...stackValues('1.0.0', 'a'.repeat(64), 3000) });
+  const block = text.slice(text.indexOf('<<BOOTSTRAP_ENV'), text.lastIndexOf('BOOTSTRAP_ENV'));
+  return Object.fromEntries([...block.matchAll(/^([A-Z_]+)='([^']*)'$/gm)].map(([, key, value]) => [key as string, value as string]));
+}
+
+describe('drain settings', () => {
+  test('when an instance is stopped, then the load balancer, the app and systemd agree on the drain', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed template JSON, checked by test/infra
+    const resources = readTemplate(path.join(repositoryRoot, 'infra', '03-web.yaml')).Resources as Record<string, any>;
+    const targetGroup = resources.TargetGroup.Properties;
+    const deregistrationDelaySeconds = Number(
+      (targetGroup.TargetGroupAttributes as { Key: string; Value: string }[]).find((a) => a.Key === 'deregistration_delay.timeout_seconds')
+        ?.Value,
+    );
+    const env = bootstrapEnvOfUserData();
+    const drainDelaySeconds = Number(env.DRAIN_DELAY_MS) / 1000;
+    const drainTimeoutSeconds = Number(env.DRAIN_TIMEOUT_MS) / 1000;
+
+    // /health answers 503 for longer than the load balancer needs to see it fail.
+    expect(drainDelaySeconds).toBeGreaterThan(targetGroup.HealthCheckIntervalSeconds * targetGroup.UnhealthyThresholdCount);
+    // The load balancer keeps a deregistered instance's requests for the whole drain.
+    expect(deregistrationDelaySeconds).toBeGreaterThan(drainDelaySeconds + drainTimeoutSeconds);
+    // The values the instance runs with are the ones the user data passed.
+    const sha256 = await harness.publishRelease('1.0.4-drain', goodArtifact);
+    const result = await harness.boot('1.0.4-drain', sha256);
+    try {
+      expect(result.exitCode).toBe(0);
+      expect(readEnvFile(result.root)).toMatchObject({ DRAIN_DELAY_MS: env.DRAIN_DELAY_MS, DRAIN_TIMEOUT_MS: env.DRAIN_TIMEOUT_MS });
+      const unit = unitFile(result.root);
+      // systemd waits for the whole drain plus a margin before it kills anything, and signals
+      // only the cluster primary, which drains its own workers.
+      const stopTimeoutSeconds = Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)?.[1]);
+      expect(stopTimeoutSeconds).toBeGreaterThanOrEqual(drainDelaySeconds + drainTimeoutSeconds + 10);
+      expect(unit).toMatch(/^KillMode=mixed$/m);
+      expect(unit).toMatch(/^KillSignal=SIGTERM$/m);
+    } finally {
+      await stopApp(result.root);
+    }
+  }, 60_000);
+
+  test('when the unit starts, then it runs without capabilities, behind a system-call filter and kernel protections', async () => {
+    const sha256 = await harness.publishRelease('1.0.5-hardened', goodArtifact);
+    const result = await harness.boot('1.0.5-hardened', sha256);
+    try {
+      const unit = unitFile(result.root);
+      for (const line of [
+        'CapabilityBoundingSet=',
+        'NoNewPrivileges=yes',
+        'SystemCallFilter=@system-service',
+        'SystemCallFilter=~@privileged',
+        'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX',
+        'RestrictNamespaces=yes',
+        'ProtectKernelTunables=yes',
+        'ProtectKernelModules=yes',
+        'ProtectKernelLogs=yes',
+        'ProtectClock=yes',
+        'ProtectSystem=strict',
+        'PrivateUsers=yes',
+      ]) {
+        expect(unit.split('\n')).toContain(line);
+      }
+    } finally {
+      await stopApp(result.root);
+    }
+  }, 60_000);
 });

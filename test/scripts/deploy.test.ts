@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { readTemplate } from '../../scripts/infra/cfn-yaml';
+import { readTemplate } from '../../scripts/lint-infra/cfn-yaml';
 
 const run = promisify(execFile);
 const repositoryRoot = path.join(__dirname, '..', '..');
@@ -12,14 +12,19 @@ const deploy = path.join(repositoryRoot, 'scripts', 'deploy');
 let scratch: string;
 let artifact: string;
 let callLog: string;
+let backupSite: string;
 
 const requiredOptions = () => [
   '--domain',
   'wiki.example.com',
   '--hosted-zone-id',
   'Z0123456789ABCDEFGHIJ',
+  '--certificate-arn',
+  'arn:aws:acm:eu-west-1:123456789012:certificate/9f8e7d6c-aaaa-bbbb-cccc-0123456789ab',
   '--cloudfront-certificate-arn',
   'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab',
+  '--backup-site',
+  backupSite,
   '--artifact',
   artifact,
   '--region',
@@ -53,14 +58,28 @@ beforeAll(async () => {
   writeFileSync(artifact, 'artifact bytes');
   await run('sh', ['-c', `sha256sum ${path.basename(artifact)} > ${path.basename(artifact)}.sha256`], { cwd: scratch });
   callLog = path.join(scratch, 'calls.log');
+  backupSite = path.join(scratch, 'static-site');
+  mkdirSync(backupSite);
+  writeFileSync(path.join(backupSite, 'maintenance.html'), '<p>down for maintenance</p>');
 });
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
+// Every deploy runs npm run lint:infra first (the spec check and cdk-nag): give each test room.
+jest.setTimeout(120_000);
+
 describe('scripts/deploy', () => {
   test('when asked for --help, then it explains every option', async () => {
     const { stdout } = await deployWith(['--help']);
-    for (const option of ['--domain', '--hosted-zone-id', '--cloudfront-certificate-arn', '--certificate-arn', '--artifact', '--dry-run']) {
+    for (const option of [
+      '--domain',
+      '--hosted-zone-id',
+      '--cloudfront-certificate-arn',
+      '--certificate-arn',
+      '--artifact',
+      '--backup-site',
+      '--dry-run',
+    ]) {
       expect(stdout).toContain(option);
     }
   });
@@ -78,10 +97,17 @@ describe('scripts/deploy', () => {
     );
     expect(uploadIndex).toBeGreaterThan(printed.indexOf(deploys[1] as string));
     expect(uploadIndex).toBeLessThan(printed.indexOf(deploys[2] as string));
-    expect(printed).toContainEqual(expect.stringContaining('s3 cp --only-show-errors --recursive'));
+    // The boot scripts travel inside the checksummed artifact, not beside it.
+    expect(printed).not.toContainEqual(expect.stringContaining('s3 cp --only-show-errors --recursive'));
     expect(printed).toContainEqual(
       `+ env ASSETS_BUCKET=cloudwiki-data:AssetsBucketName AWS_REGION=eu-west-1 npm --prefix ${repositoryRoot} run --silent assets:publish`,
     );
+    // The backup site is published before the edge stack makes it Route 53's secondary.
+    const backupPublish = printed.indexOf(
+      `+ env BACKUP_SITE_BUCKET=cloudwiki-data:BackupSiteBucketName AWS_REGION=eu-west-1 npm --prefix ${repositoryRoot} run --silent static-site:publish -- --dir ${backupSite}`,
+    );
+    expect(backupPublish).toBeGreaterThan(printed.indexOf(deploys[1] as string));
+    expect(backupPublish).toBeLessThan(printed.indexOf(deploys[3] as string));
     expect(deploys[2]).toContain('--capabilities CAPABILITY_IAM');
     expect(deploys[2]).toMatch(/ArtifactSha256=[0-9a-f]{64} /);
     for (const line of printed.filter((l) => l.startsWith('+ aws '))) expect(line).toMatch(/ --region eu-west-1$/);
@@ -106,6 +132,24 @@ describe('scripts/deploy', () => {
     const realRun = await deployWith(requiredOptions());
     expect(realRun.calls).toEqual(printedCalls(dryRun.stdout));
     expect(realRun.stdout).toContain('wiki:          cloudwiki-edge:WikiUrl');
+  });
+
+  test('when no load balancer certificate is given, then it refuses: there is no plain-HTTP mode', async () => {
+    const options = requiredOptions();
+    options.splice(options.indexOf('--certificate-arn'), 2);
+    await expect(deployWith(['--dry-run', ...options])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--certificate-arn is required'),
+    });
+  });
+
+  test('when there is no built backup site, then nothing is deployed', async () => {
+    const options = requiredOptions();
+    options[options.indexOf('--backup-site') + 1] = path.join(scratch, 'no-such-site');
+    await expect(deployWith(['--dry-run', ...options])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('no backup site'),
+    });
   });
 
   test('when a required option is missing, then it names it and exits 2', async () => {

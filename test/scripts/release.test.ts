@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildRelease } from '../../scripts/release';
+import { buildRelease } from '../../scripts/release/cli';
 
 // A small project with one production and one development dependency, already built, packed the
 // way `npm run release` packs cloudwiki. The dependencies are local packages in ../vendor, so npm
@@ -39,6 +39,8 @@ beforeAll(() => {
   writeFileSync(path.join(project, 'dist', 'package.json'), '{"version":"9.8.7"}\n');
   mkdirSync(path.join(project, 'dist', 'scripts'), { recursive: true });
   writeFileSync(path.join(project, 'dist', 'scripts', 'release.js'), '// not shipped\n');
+  mkdirSync(path.join(project, 'scripts', 'bootstrap'), { recursive: true });
+  writeFileSync(path.join(project, 'scripts', 'bootstrap', 'bootstrap.sh'), '#!/usr/bin/env bash\n');
 });
 
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
@@ -50,10 +52,10 @@ describe('npm run release', () => {
 
     expect(release.id).toBe('9.8.7-nogit');
     expect(path.basename(release.artifact)).toBe('cloudwiki-9.8.7-nogit.tar.gz');
-    const files = execFileSync('tar', ['-tzf', release.artifact], { encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean)
-      .map((f) => f.replace(/^\.\//, ''));
+    const members = execFileSync('tar', ['-tzf', release.artifact], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    // The user data extracts the boot scripts by exactly this member name.
+    expect(members).toContain('./scripts/bootstrap/bootstrap.sh');
+    const files = members.map((f) => f.replace(/^\.\//, ''));
     expect(files).toEqual(
       expect.arrayContaining([
         'dist/app/server.js',
@@ -62,8 +64,12 @@ describe('npm run release', () => {
         'package.json',
         'package-lock.json',
         'node_modules/runtime-dependency/package.json',
+        'rds-ca.pem',
       ]),
     );
+    // Every RDS certificate authority ships inside the checksummed artifact: a boot downloads none.
+    const bundle = execFileSync('tar', ['-xzOf', release.artifact, './rds-ca.pem'], { encoding: 'utf8' });
+    expect(bundle.match(/-----BEGIN CERTIFICATE-----/g)?.length).toBeGreaterThan(10);
     expect(files.filter((f) => f.includes('build-tool') || f.startsWith('dist/scripts'))).toEqual([]);
 
     const sha256 = createHash('sha256').update(readFileSync(release.artifact)).digest('hex');

@@ -1,24 +1,23 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { cloudFormationSpec } from './infra/cfn-spec';
-import { readTemplate, TemplateSyntaxError, type Template } from './infra/cfn-yaml';
-import { exportsOf, lintTemplate } from './infra/lint-template';
+import { Command } from 'commander';
+import { cloudFormationSpec } from './cfn-spec';
+import { readTemplate, TemplateSyntaxError, type Template } from './cfn-yaml';
+import { exportsOf, lintTemplate } from './lint-template';
+import { formatNagFinding, nagTemplate } from './nag';
 
-const usage = `Usage: npm run lint:infra [-- template.yaml ...]
+const description = `In two passes:
+1. against the CloudFormation resource specification (@aws-cdk/aws-service-spec): unknown resource
+   types, unknown or misspelled properties, missing required properties, wrong value types, and
+   dangling Ref / GetAtt / Sub / ImportValue / FindInMap / condition references;
+2. against cdk-nag's AwsSolutions rule pack (through aws-cdk-lib/cloudformation-include). A finding
+   passes only when the resource's Metadata.cdk_nag.rules_to_suppress names the rule with a reason.
+Prints PASS or FAIL per template; exits 1 on any failure. No network and no AWS account are used.
 
-Validates CloudFormation templates offline against the CloudFormation resource specification
-(@aws-cdk/aws-service-spec): unknown resource types, unknown or misspelled properties, missing
-required properties, wrong value types, and dangling Ref / GetAtt / Sub / ImportValue /
-FindInMap / condition references. Prints PASS or FAIL per template; exits 1 on any failure.
+With no arguments every infra/*.yaml is checked. ImportValue names must match an export of one of
+the templates given or of infra/*.yaml.`;
 
-With no arguments every infra/*.yaml is checked. ImportValue names must match an export of one
-of the templates given or of infra/*.yaml.
-
-Options:
-  -h, --help   show this help`;
-
-export const infraDirectory = path.join(__dirname, '..', 'infra');
+export const infraDirectory = path.join(__dirname, '..', '..', 'infra');
 
 export function defaultTemplates(): string[] {
   return readdirSync(infraDirectory)
@@ -48,16 +47,21 @@ export function lintFiles(files: string[]): LintResult[] {
   return files.map((file) => {
     const template = parsed.get(file);
     if (template instanceof TemplateSyntaxError) return { file, problems: template.problems };
-    return { file, problems: lintTemplate(template as Template, spec, knownExports) };
+    const specProblems = lintTemplate(template as Template, spec, knownExports);
+    // The rule pack reads resources through CDK, which needs a template the spec check accepts.
+    if (specProblems.length > 0) return { file, problems: specProblems };
+    return { file, problems: nagTemplate(file, template as Template).map(formatNagFinding) };
   });
 }
 
 function main(argv: string[]): number {
-  const { values, positionals } = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
+  const program = new Command('npm run lint:infra')
+    .description('Checks CloudFormation templates offline: the resource specification, then cdk-nag.')
+    .argument('[templates...]', 'templates to check (default: infra/*.yaml)')
+    .helpOption('-h, --help', 'show this help')
+    .addHelpText('after', `\n${description}`)
+    .parse(argv, { from: 'user' });
+  const positionals = program.args;
   const files = positionals.length > 0 ? positionals.map((file) => path.resolve(file)) : defaultTemplates();
   const results = lintFiles(files);
   for (const { file, problems } of results) {

@@ -160,12 +160,14 @@ class TemplateLinter {
   private lintResource(name: string, resource: Record<string, unknown>): void {
     const path = `Resources.${name}`;
     for (const attribute of Object.keys(resource)) {
-      if (!resourceAttributes.has(attribute)) this.report(path, `unknown resource attribute ${attribute}${didYouMean(attribute, [...resourceAttributes])}`);
+      if (!resourceAttributes.has(attribute))
+        this.report(path, `unknown resource attribute ${attribute}${didYouMean(attribute, [...resourceAttributes])}`);
     }
     if (resource.Condition !== undefined) this.checkConditionName(resource.Condition, `${path}.Condition`);
     const dependsOn = typeof resource.DependsOn === 'string' ? [resource.DependsOn] : resource.DependsOn;
     for (const target of Array.isArray(dependsOn) ? dependsOn : []) {
-      if (typeof target !== 'string' || !(target in this.resources)) this.report(`${path}.DependsOn`, `no resource named ${String(target)}`);
+      if (typeof target !== 'string' || !(target in this.resources))
+        this.report(`${path}.DependsOn`, `no resource named ${String(target)}`);
     }
     const type = resource.Type;
     if (typeof type !== 'string') return this.report(`${path}.Type`, 'missing resource type');
@@ -208,7 +210,10 @@ class TemplateLinter {
       case 'string':
         if (!['string', 'number', 'boolean'].includes(typeof value)) return this.report(path, `expects a string, got ${describe(value)}`);
         if (type.allowedValues && !type.allowedValues.includes(String(value))) {
-          this.report(path, `${JSON.stringify(value)} is not one of ${type.allowedValues.join(', ')}${didYouMean(String(value), type.allowedValues)}`);
+          this.report(
+            path,
+            `${JSON.stringify(value)} is not one of ${type.allowedValues.join(', ')}${didYouMean(String(value), type.allowedValues)}`,
+          );
         }
         return;
       case 'date-time':
@@ -222,23 +227,30 @@ class TemplateLinter {
       case 'integer': {
         const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
         if (!Number.isInteger(number)) return this.report(path, `expects an integer, got ${describe(value)}`);
-        if (type.allowedValues && !type.allowedValues.includes(number as number)) this.report(path, `${String(value)} is not one of ${type.allowedValues.join(', ')}`);
+        if (type.allowedValues && !type.allowedValues.includes(number as number))
+          this.report(path, `${String(value)} is not one of ${type.allowedValues.join(', ')}`);
         return;
       }
       case 'boolean':
-        if (!(typeof value === 'boolean' || value === 'true' || value === 'false')) this.report(path, `expects true or false, got ${describe(value)}`);
+        if (!(typeof value === 'boolean' || value === 'true' || value === 'false'))
+          this.report(path, `expects true or false, got ${describe(value)}`);
         return;
       case 'json':
       case 'null':
         return;
       case 'tag':
-        return this.checkObject(value, { Key: { type: { type: 'string' }, required: true }, Value: { type: { type: 'string' }, required: true } }, path);
+        return this.checkObject(
+          value,
+          { Key: { type: { type: 'string' }, required: true }, Value: { type: { type: 'string' }, required: true } },
+          path,
+        );
       case 'array':
         if (!Array.isArray(value)) return this.report(path, `expects a list, got ${describe(value)}`);
         value.forEach((element, index) => this.checkValue(element, type.element, `${path}[${index}]`));
         return;
       case 'map':
-        if (value === null || typeof value !== 'object' || Array.isArray(value)) return this.report(path, `expects a map, got ${describe(value)}`);
+        if (value === null || typeof value !== 'object' || Array.isArray(value))
+          return this.report(path, `expects a map, got ${describe(value)}`);
         for (const [key, element] of Object.entries(value)) this.checkValue(element, type.element, `${path}.${key}`);
         return;
       case 'ref': {
@@ -270,7 +282,10 @@ class TemplateLinter {
     }
     const produced = this.kindProducedBy(name, argument);
     if (produced === 'any' || expected === 'any' || produced === expected) return;
-    this.report(path, `expects ${expected === 'list' ? 'a list' : expected === 'object' ? 'an object' : 'a single value'}, but ${name} gives ${produced === 'list' ? 'a list' : 'a single value'}`);
+    this.report(
+      path,
+      `expects ${expected === 'list' ? 'a list' : expected === 'object' ? 'an object' : 'a single value'}, but ${name} gives ${produced === 'list' ? 'a list' : 'a single value'}`,
+    );
   }
 
   private kindProducedBy(name: string, argument: unknown): ValueKind {
@@ -288,7 +303,8 @@ class TemplateLinter {
       case 'Fn::GetAtt': {
         const [resourceName, attribute] = Array.isArray(argument) ? argument : [];
         const resourceType = asRecord(this.resources[String(resourceName)]).Type;
-        const attributeSpec = typeof resourceType === 'string' ? this.spec.resource(resourceType)?.attributes[String(attribute)] : undefined;
+        const attributeSpec =
+          typeof resourceType === 'string' ? this.spec.resource(resourceType)?.attributes[String(attribute)] : undefined;
         return attributeSpec ? kindOf(attributeSpec.type) : 'any';
       }
       case 'Fn::FindInMap':
@@ -314,7 +330,10 @@ class TemplateLinter {
 
   private checkGetAtt(resourceName: unknown, attribute: unknown, path: string): void {
     if (typeof resourceName !== 'string' || !(resourceName in this.resources)) {
-      return this.report(path, `GetAtt of ${String(resourceName)}, which is not a resource${didYouMean(String(resourceName), Object.keys(this.resources))}`);
+      return this.report(
+        path,
+        `GetAtt of ${String(resourceName)}, which is not a resource${didYouMean(String(resourceName), Object.keys(this.resources))}`,
+      );
     }
     const resourceType = asRecord(this.resources[resourceName]).Type;
     if (typeof resourceType !== 'string' || typeof attribute !== 'string') return;
@@ -341,7 +360,8 @@ class TemplateLinter {
       return;
     }
     for (const [key, value] of Object.entries(record)) {
-      if (key.startsWith('Fn::') || key === 'Ref') this.report(`${path}.${key}`, 'an intrinsic function must be the only key of its object');
+      if (key.startsWith('Fn::') || key === 'Ref')
+        this.report(`${path}.${key}`, 'an intrinsic function must be the only key of its object');
       this.lintReferences(value, path ? `${path}.${key}` : key);
     }
   }

