@@ -9,7 +9,7 @@ import type { PageRepository } from './data/pages';
 import type { UploadRepository } from './data/uploads';
 import type { UserRepository } from './data/users';
 import { HttpError } from './http-error';
-import type { InstanceIdentity } from './instance';
+import { servedByLabel, type InstanceIdentity } from './instance';
 import { configureViews } from './render';
 import { currentUser } from './request-context';
 import { createApiRouter } from './routes/api';
@@ -43,7 +43,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('trust proxy', deps.trustProxy);
   configureViews(app, deps.assets);
 
-  const servedBy = `${deps.identity.id}/${deps.identity.az}`;
+  const servedBy = servedByLabel(deps.identity);
   app.use((_req, res, next) => {
     res.set('X-Served-By', servedBy);
     // While draining, tell keep-alive clients (the ALB, HAProxy) to reconnect elsewhere.
