@@ -55,7 +55,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(securityHeaders(deps.assets.origins()));
 
   // Before sessions: health checks and static files never cost a session store read.
-  const health = { identity: deps.identity, version: deps.version, isDraining: deps.isDraining, checks: deps.checks };
+  const health = { identity: deps.identity, version: deps.version, isDraining: deps.isDraining, checks: deps.checks, logger: deps.logger };
   app.use(createShallowHealthRouter(health));
   app.use(createDeepHealthRouter(health));
   app.use('/static/:name', serveStaticAsset(deps.assets));
