@@ -34,10 +34,12 @@ export interface Database {
 // The request budget (docs/architecture.md): a request never waits on a dead database for longer
 // than about two seconds. A frozen primary (a partition, SIGSTOP) never answers and never resets
 // the connection, so only client-side bounds fire: connecting, the query and the one retry of a
-// read all come out of the same per-call budget, and what is left of it is what the next step
-// may wait. The server-side statement timeout matches it, so the server stops working on a query
-// whose caller has already given up.
-const callBudgetMs = 1_500;
+// read (or a whole transaction) all come out of one per-call budget, and what is left of it is
+// what the next step may wait. The first call that fails ends the request with a 503; the budget
+// leaves room for calls that finished just before the failure and for rendering the error page.
+// The server-side statement timeout matches it, so the server stops working on a query whose
+// caller has already given up.
+const callBudgetMs = 1_200;
 // A replica that fails leaves the writer the rest of the budget to answer the read instead.
 const readerShareMs = callBudgetMs / 2;
 // Below this a retry could not get a connection and an answer in time; failing now is kinder.
@@ -197,19 +199,16 @@ export function createDatabase(options: DatabaseOptions): Database {
     async withTransaction(work) {
       return writer.breaker.run(
         async () => {
-          const started = performance.now();
+          const deadline = performance.now() + callBudgetMs;
           const client = await acquire(writer.pool, callBudgetMs).catch(unavailableOrRethrow);
           let failure: unknown;
           try {
-            // BEGIN gets what is left of the budget; the statements inside get the pool's own bound.
-            const begin: TimedQueryConfig = { text: 'BEGIN', query_timeout: Math.max(1, callBudgetMs - (performance.now() - started)) };
-            await client.query(begin);
-            const result = await work(client);
-            await client.query('COMMIT');
-            return result;
+            // The whole transaction, not each statement, gets what is left of the budget. When it
+            // runs out, the client is destroyed below: the server rolls back, and no COMMIT is sent.
+            const remaining = Math.max(1, deadline - performance.now());
+            return await withTimeout(runTransaction(client, work), remaining, () => new BudgetExceededError('the transaction', remaining));
           } catch (error) {
             failure = error;
-            if (!isUnavailable(error)) await client.query('ROLLBACK').catch(() => undefined);
             return unavailableOrRethrow(error);
           } finally {
             client.release(isUnavailable(failure));
@@ -265,6 +264,19 @@ export function createDatabase(options: DatabaseOptions): Database {
     // is an unhandled 'error' event and kills the process.
     pool.on('error', (error) => logger.warn({ err: error, pool: role }, 'idle database connection lost'));
     return pool;
+  }
+}
+
+async function runTransaction<T>(client: pg.PoolClient, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    // A connection that is gone rolls back by itself; waiting on it for a ROLLBACK would not end.
+    if (!isUnavailable(error)) await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
   }
 }
 
