@@ -136,18 +136,18 @@ export function createDatabase(options: DatabaseOptions): Database {
     }
   }
 
-  /** One query on one pool, bounded by `budgetMs`, through that pool's breaker. */
-  function attempt<R extends pg.QueryResultRow>(target: Target, text: string, params: unknown[] | undefined, budgetMs: number) {
+  /**
+   * Runs `use` on a client of `target`'s pool, through that pool's breaker, within `budgetMs` in
+   * all: `use` gets what is left after waiting for the client.
+   */
+  function withClient<T>(target: Target, budgetMs: number, use: (client: pg.PoolClient, remainingMs: number) => Promise<T>): Promise<T> {
     return target.breaker.run(
       async () => {
-        const started = performance.now();
+        const deadline = performance.now() + budgetMs;
         const client = await acquire(target.pool, budgetMs).catch(unavailableOrRethrow);
         let failure: unknown;
         try {
-          const query: TimedQueryConfig = { text, values: params, query_timeout: Math.max(1, budgetMs - (performance.now() - started)) };
-          const result = await client.query<R>(query);
-          logger.debug({ sql: text, pool: target.role, ms: Math.round(performance.now() - started), rows: result.rowCount }, 'query');
-          return result;
+          return await use(client, Math.max(1, deadline - performance.now()));
         } catch (error) {
           failure = error;
           return unavailableOrRethrow(error);
@@ -159,6 +159,17 @@ export function createDatabase(options: DatabaseOptions): Database {
       (error) => error instanceof DatabaseUnavailableError,
       () => new DatabaseCircuitOpenError(target.role),
     );
+  }
+
+  /** One query on one pool, bounded by `budgetMs`. */
+  function attempt<R extends pg.QueryResultRow>(target: Target, text: string, params: unknown[] | undefined, budgetMs: number) {
+    return withClient(target, budgetMs, async (client, remainingMs) => {
+      const started = performance.now();
+      const query: TimedQueryConfig = { text, values: params, query_timeout: remainingMs };
+      const result = await client.query<R>(query);
+      logger.debug({ sql: text, pool: target.role, ms: Math.round(performance.now() - started), rows: result.rowCount }, 'query');
+      return result;
+    });
   }
 
   /** Retries once, on a fresh connection, when the connection dropped and time is left. */
@@ -196,28 +207,12 @@ export function createDatabase(options: DatabaseOptions): Database {
       }
       return attemptWithRetry(writer, text, params, deadline);
     },
-    async withTransaction(work) {
-      return writer.breaker.run(
-        async () => {
-          const deadline = performance.now() + callBudgetMs;
-          const client = await acquire(writer.pool, callBudgetMs).catch(unavailableOrRethrow);
-          let failure: unknown;
-          try {
-            // The whole transaction, not each statement, gets what is left of the budget. When it
-            // runs out, the client is destroyed below: the server rolls back, and no COMMIT is sent.
-            const remaining = Math.max(1, deadline - performance.now());
-            return await withTimeout(runTransaction(client, work), remaining, () => new BudgetExceededError('the transaction', remaining));
-          } catch (error) {
-            failure = error;
-            return unavailableOrRethrow(error);
-          } finally {
-            client.release(isUnavailable(failure));
-          }
-        },
-        (error) => error instanceof DatabaseUnavailableError,
-        () => new DatabaseCircuitOpenError('writer'),
-      );
-    },
+    withTransaction: (work) =>
+      // The whole transaction, not each statement, gets what is left of the budget. When it runs
+      // out, withClient destroys the connection: the server rolls back, and no COMMIT is sent.
+      withClient(writer, callBudgetMs, (client, remainingMs) =>
+        withTimeout(runTransaction(client, work), remainingMs, () => new BudgetExceededError('the transaction', remainingMs)),
+      ),
     async ping(target, timeoutMs) {
       await attempt(target === 'writer' ? writer : reader, 'SELECT 1', undefined, Math.min(timeoutMs, callBudgetMs));
     },
