@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import path from 'node:path';
 import { productionEnv } from './support/app';
+import { childrenOf } from './support/processes';
 
 // The production start with a worker per vCPU (app/cluster.ts), as `node dist/app/server.js`
 // runs it on an instance, on the embedded services of the test run.
@@ -61,22 +61,6 @@ async function answersFromEveryWorker(url: string, workers: number) {
     seen.set(answer.servedBy, answer);
   }
   return seen;
-}
-
-/** The processes whose parent is `pid` (Linux /proc). */
-function childrenOf(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((entry) => {
-      try {
-        // Field 4 of /proc/<pid>/stat is the parent; the name in field 2 may hold spaces, so count from its ')'.
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }
 
 test('when it runs two workers, then both serve and name themselves, a crashed one is replaced, and SIGTERM drains them all together', async () => {

@@ -1,10 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo, Server } from 'node:net';
 import { migrate } from '../../app/data/migrate';
 import { createLogger } from '../../app/logger';
 import { buildTestApp, type TestApp } from '../support/app';
 import { uniqueName, visitor } from '../support/browser-like';
 import { privateCluster } from '../support/postgres-cluster';
+import { freezePostgres } from '../support/processes';
 
 // What a network partition or a hung primary looks like from the app: PostgreSQL stops answering
 // but keeps its sockets open (SIGSTOP on the postmaster and every backend). Only client-side
@@ -13,33 +13,6 @@ import { privateCluster } from '../support/postgres-cluster';
 const freezeMs = 12_000;
 // The budget is 2 s end to end; the margin covers scheduling on a shared, loaded test machine.
 const budgetWithMarginMs = 2_500;
-
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The process name (field 2) may hold spaces; the parent is the second field after its ')'.
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The postmaster listening on `port` and all its backends and helpers. */
-function postgresProcesses(port: number): number[] {
-  const pids = readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .map(Number);
-  const postmaster = pids.find((pid) => {
-    try {
-      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      return args[0]?.endsWith('/postgres') && args[args.indexOf('-p') + 1] === String(port);
-    } catch {
-      return false;
-    }
-  });
-  if (!postmaster) throw new Error(`no postmaster found for port ${port}`);
-  return [postmaster, ...pids.filter((pid) => parentOf(pid) === postmaster)];
-}
 
 interface Outcome {
   kind: 'read' | 'write';
@@ -53,7 +26,7 @@ test('when PostgreSQL freezes under load, then every response comes within the b
   const cluster = await privateCluster();
   let wiki: TestApp | undefined;
   let server: Server | undefined;
-  let frozen: number[] = [];
+  let thaw: () => void = () => undefined;
   try {
     await migrate(cluster.postgres.url, createLogger('silent'));
     wiki = buildTestApp({ databaseUrl: cluster.postgres.url });
@@ -100,12 +73,10 @@ test('when PostgreSQL freezes under load, then every response comes within the b
     const load = Promise.all([client('read'), client('read'), client('read'), client('read'), client('write')]);
 
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    frozen = postgresProcesses(cluster.postgres.port);
-    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    thaw = freezePostgres(cluster.postgres.port);
     const frozeAt = performance.now();
     await new Promise((resolve) => setTimeout(resolve, freezeMs));
-    for (const pid of frozen) process.kill(pid, 'SIGCONT');
-    frozen = [];
+    thaw();
     const resumedAt = performance.now();
 
     const recovered = () => outcomes.some((outcome) => outcome.kind === 'read' && outcome.startedAt >= resumedAt && outcome.status === 200);
@@ -137,7 +108,7 @@ test('when PostgreSQL freezes under load, then every response comes within the b
     expect(slowest).toBeLessThan(budgetWithMarginMs);
     expect(backAfterMs).toBeLessThan(5_000);
   } finally {
-    for (const pid of frozen) process.kill(pid, 'SIGCONT');
+    thaw();
     server?.close();
     await wiki?.close();
     await cluster.remove();
