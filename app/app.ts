@@ -8,7 +8,7 @@ import type { PageRepository } from './data/pages';
 import type { UploadRepository } from './data/uploads';
 import type { UserRepository } from './data/users';
 import { describeError, HttpError } from './http-error';
-import type { InstanceIdentity } from './instance';
+import { servedByLabel, type InstanceIdentity } from './instance';
 import type { Limits } from './limits';
 import { configureViews } from './render';
 import { currentUser } from './request-context';
@@ -43,7 +43,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('trust proxy', deps.trustProxy);
   configureViews(app, deps.assets);
 
-  const servedBy = `${deps.identity.id}/${deps.identity.az}`;
+  const servedBy = servedByLabel(deps.identity);
   app.use((_req, res, next) => {
     res.set('X-Served-By', servedBy);
     // While draining, tell keep-alive clients (the ALB, HAProxy) to reconnect elsewhere.
@@ -55,7 +55,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(securityHeaders(deps.assets.staticOrigins(), deps.assets.uploadsOrigins()));
 
   // Before sessions: health checks and static files never cost a session store read.
-  const health = { identity: deps.identity, version: deps.version, isDraining: deps.isDraining, checks: deps.checks };
+  const health = { identity: deps.identity, version: deps.version, isDraining: deps.isDraining, checks: deps.checks, logger: deps.logger };
   app.use(createShallowHealthRouter(health));
   app.use(createDeepHealthRouter(health));
   app.use('/static/:name', serveStaticAsset(deps.assets));

@@ -7,6 +7,9 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 export const publicDir = path.join(__dirname, 'public');
 
+// Upload keys are UUIDs and asset names come from app/public: neither can start with this.
+const healthCheckPrefix = 'cloudwiki-health-check/';
+
 const contentTypes: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -114,10 +117,17 @@ export function createAssets(options: AssetsOptions) {
       );
     },
 
-    /** Lists at most one key (s3:ListBucket): s3rver does not answer HeadBucket. */
+    /**
+     * Lists a prefix that holds no object (s3:ListBucket, the permission the instances already
+     * have; no write needed). s3rver does not answer HeadBucket, and a listing that would be
+     * truncated makes it build a continuation token with a cipher Node 20's OpenSSL refuses, so
+     * the check must never match two keys: nothing is ever stored under this prefix.
+     */
     async checkBucket(bucket: 'assets' | 'uploads', timeoutMs: number): Promise<void> {
       const name = bucket === 'assets' ? options.assetsBucket : options.uploadsBucket;
-      await options.s3.send(new ListObjectsV2Command({ Bucket: name, MaxKeys: 1 }), { abortSignal: AbortSignal.timeout(timeoutMs) });
+      await options.s3.send(new ListObjectsV2Command({ Bucket: name, Prefix: healthCheckPrefix, MaxKeys: 1 }), {
+        abortSignal: AbortSignal.timeout(timeoutMs),
+      });
     },
   };
 }

@@ -14,9 +14,18 @@ const localCredentials = local.credentials;
 
 // Short timeouts: a request that waits on a dead dependency holds a connection the ALB needs.
 const requestHandler = { connectionTimeout: 1_000, requestTimeout: 3_000 };
+// The session read sits on every logged-in request, so it lives inside the request budget
+// (docs/architecture.md): two attempts of at most 800 ms each, plus the SDK's short backoff.
+const sessionRequestHandler = { connectionTimeout: 500, requestTimeout: 800 };
 
 export function createDynamoClient({ region, endpoint }: AwsClientOptions): DynamoDBClient {
-  return new DynamoDBClient({ region, endpoint, requestHandler, maxAttempts: 2, ...(endpoint ? { credentials: localCredentials } : {}) });
+  return new DynamoDBClient({
+    region,
+    endpoint,
+    requestHandler: sessionRequestHandler,
+    maxAttempts: 2,
+    ...(endpoint ? { credentials: localCredentials } : {}),
+  });
 }
 
 export function createS3Client({ region, endpoint }: AwsClientOptions): S3Client {

@@ -10,21 +10,29 @@ export interface DependencyCheckDeps {
   assets: Assets;
 }
 
-/** Every hard dependency of a request, as /health/deep reports them. */
+/**
+ * Every dependency of a request, as /health/deep reports them. Only the writer and the session
+ * table are critical (docs/architecture.md, "Critical vs degraded"): a failing reader falls back
+ * to the writer, and the buckets hold uploads and published assets, which a page view can do
+ * without, so their failure is "degraded" and never fails the site over to the backup.
+ */
 export function dependencyChecks({ db, sessions, assets }: DependencyCheckDeps): Record<string, DependencyCheck> {
   return {
-    writer: (timeoutMs) => db.ping('writer', timeoutMs),
-    reader: (timeoutMs) => db.ping('reader', timeoutMs),
+    writer: { critical: true, probe: (timeoutMs) => db.ping('writer', timeoutMs) },
+    reader: { critical: false, probe: (timeoutMs) => db.ping('reader', timeoutMs) },
     ...(sessions
       ? {
-          sessions: async (timeoutMs: number) => {
-            await sessions.dynamodb.send(new DescribeTableCommand({ TableName: sessions.table }), {
-              abortSignal: AbortSignal.timeout(timeoutMs),
-            });
+          sessions: {
+            critical: true,
+            probe: async (timeoutMs: number) => {
+              await sessions.dynamodb.send(new DescribeTableCommand({ TableName: sessions.table }), {
+                abortSignal: AbortSignal.timeout(timeoutMs),
+              });
+            },
           },
         }
       : {}),
-    assets: (timeoutMs) => assets.checkBucket('assets', timeoutMs),
-    uploads: (timeoutMs) => assets.checkBucket('uploads', timeoutMs),
+    assets: { critical: false, probe: (timeoutMs) => assets.checkBucket('assets', timeoutMs) },
+    uploads: { critical: false, probe: (timeoutMs) => assets.checkBucket('uploads', timeoutMs) },
   };
 }

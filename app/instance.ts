@@ -3,6 +3,16 @@ import { hostname } from 'node:os';
 export interface InstanceIdentity {
   id: string;
   az: string;
+  /** The node:cluster worker that answers, when the instance runs more than one. */
+  worker?: number;
+}
+
+/**
+ * The X-Served-By value: `<instance-id>/<az>`, plus `/w<N>` only when the instance runs several
+ * workers. Tools (the game day, the lab) take the instance from before the first '/'.
+ */
+export function servedByLabel({ id, az, worker }: InstanceIdentity): string {
+  return worker ? `${id}/${az}/w${worker}` : `${id}/${az}`;
 }
 
 export interface IdentityOptions {

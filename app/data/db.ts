@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { withTimeout } from '../timeout';
+import { CircuitBreaker } from './circuit-breaker';
 
 // One module owns both pools. Every setting below exists because of how an RDS Multi-AZ failover
 // looks from a client: the primary's DNS name moves to the standby, old sockets go silent or reset.
@@ -30,10 +31,24 @@ export interface Database {
   close(): Promise<void>;
 }
 
-// Fail fast: a request waiting on a dead database holds a connection the load balancer needs.
-const connectTimeoutMs = 3_000;
-const statementTimeoutMs = 5_000;
+// The request budget (docs/architecture.md): a request never waits on a dead database for longer
+// than about two seconds. A frozen primary (a partition, SIGSTOP) never answers and never resets
+// the connection, so only client-side bounds fire: connecting, the query and the one retry of a
+// read (or a whole transaction) all come out of one per-call budget, and what is left of it is
+// what the next step may wait. The first call that fails ends the request with a 503; the budget
+// leaves room for calls that finished just before the failure and for rendering the error page.
+// The server-side statement timeout matches it, so the server stops working on a query whose
+// caller has already given up.
+const callBudgetMs = 1_200;
+// A replica that fails leaves the writer the rest of the budget to answer the read instead.
+const readerShareMs = callBudgetMs / 2;
+// Below this a retry could not get a connection and an answer in time; failing now is kinder.
+const minimumRetryMs = 200;
+// Three unavailable calls in a row open a pool's circuit; after a second one call probes it.
+const breakerFailureThreshold = 3;
+const breakerCoolDownMs = 1_000;
 
+/** The one error that means "the database is unavailable": a 503 with the friendly page, never a 500. */
 export class DatabaseUnavailableError extends Error {
   constructor(cause: unknown) {
     super('The database is unavailable right now. Try again in a few seconds.', { cause });
@@ -41,95 +56,197 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
+/** Refused at once by an open circuit breaker: the pool is known to be down. */
+export class DatabaseCircuitOpenError extends DatabaseUnavailableError {
+  constructor(readonly pool: PoolRole) {
+    super(new Error(`the ${pool} pool's circuit is open after repeated failures; one probe at a time checks for its return`));
+    this.name = 'DatabaseCircuitOpenError';
+  }
+}
+
+type PoolRole = 'writer' | 'reader';
+
 // Errors that mean "this connection or server is gone", not "your SQL is wrong": a retry on a
 // fresh connection may succeed, and the user should get a 503 rather than a 500.
-const connectionErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
-const connectionSqlStates = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '25006']);
+const droppedConnectionCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
+const droppedConnectionSqlStates = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '25006']);
 
-function isConnectionError(error: unknown): boolean {
-  // Duck-typed rather than `instanceof Error`: socket errors can come from another realm (Node's
-  // internals as seen from a vm context such as jest's) and would slip past instanceof.
-  if (typeof error !== 'object' || error === null) return false;
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  if (typeof code === 'string' && (connectionErrorCodes.has(code) || connectionSqlStates.has(code))) return true;
+class BudgetExceededError extends Error {
+  constructor(what: string, ms: number) {
+    super(`${what} took longer than the ${Math.round(ms)} ms left of the request budget`);
+    this.name = 'BudgetExceededError';
+  }
+}
+
+// Duck-typed rather than `instanceof Error`: socket errors can come from another realm (Node's
+// internals as seen from a vm context such as jest's) and would slip past instanceof.
+function fieldsOf(error: unknown): { code?: unknown; message?: unknown } {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown; message?: unknown }) : {};
+}
+
+/** The connection broke: worth one retry on a fresh connection. */
+function isDroppedConnection(error: unknown): boolean {
+  const { code, message } = fieldsOf(error);
+  if (typeof code === 'string' && (droppedConnectionCodes.has(code) || droppedConnectionSqlStates.has(code))) return true;
+  return typeof message === 'string' && /Connection terminated unexpectedly|Client has encountered a connection error/i.test(message);
+}
+
+/** No answer in time: the server is frozen or unreachable. A retry would only wait again. */
+function isNoAnswer(error: unknown): boolean {
+  if (error instanceof BudgetExceededError) return true;
+  const { message } = fieldsOf(error);
   return (
     typeof message === 'string' &&
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection timeout/i.test(
+    /Query read timeout|timeout exceeded when trying to connect|Connection terminated due to connection timeout|connection timeout/i.test(
       message,
     )
   );
 }
 
+const isUnavailable = (error: unknown) => isDroppedConnection(error) || isNoAnswer(error);
+
+/** A pool and the breaker that guards it. */
+interface Target {
+  role: PoolRole;
+  pool: pg.Pool;
+  breaker: CircuitBreaker;
+}
+
+// The pg typings do not list the per-query client timeout that pg honours.
+interface TimedQueryConfig extends pg.QueryConfig {
+  query_timeout: number;
+}
+
 export function createDatabase(options: DatabaseOptions): Database {
   const { logger } = options;
-  const writerPool = createPool(options.writerUrl, 'writer', options);
-  const readerPool = options.readerUrl ? createPool(options.readerUrl, 'reader', options) : writerPool;
+  const writer = createTarget(options.writerUrl, 'writer');
+  const reader = options.readerUrl ? createTarget(options.readerUrl, 'reader') : writer;
 
-  async function run<R extends pg.QueryResultRow>(pool: pg.Pool, text: string, params?: unknown[]) {
-    const started = performance.now();
+  /** A client within `timeoutMs`; one that arrives later is handed straight back to the pool. */
+  async function acquire(pool: pg.Pool, timeoutMs: number): Promise<pg.PoolClient> {
+    const pending = pool.connect();
     try {
-      const result = await pool.query<R>(text, params);
-      logger.debug({ sql: text, ms: Math.round(performance.now() - started), rows: result.rowCount }, 'query');
-      return result;
+      return await withTimeout(pending, timeoutMs, () => new BudgetExceededError('connecting', timeoutMs));
     } catch (error) {
-      if (isConnectionError(error)) throw new DatabaseUnavailableError(error);
+      pending.then(
+        (late) => late.release(),
+        () => undefined,
+      );
       throw error;
     }
   }
 
+  /**
+   * Runs `use` on a client of `target`'s pool, through that pool's breaker, within `budgetMs` in
+   * all: `use` gets what is left after waiting for the client.
+   */
+  function withClient<T>(target: Target, budgetMs: number, use: (client: pg.PoolClient, remainingMs: number) => Promise<T>): Promise<T> {
+    return target.breaker.run(
+      async () => {
+        const deadline = performance.now() + budgetMs;
+        const client = await acquire(target.pool, budgetMs).catch(unavailableOrRethrow);
+        let failure: unknown;
+        try {
+          return await use(client, Math.max(1, deadline - performance.now()));
+        } catch (error) {
+          failure = error;
+          return unavailableOrRethrow(error);
+        } finally {
+          // A client whose query timed out still has that query running: it must not be reused.
+          client.release(isUnavailable(failure));
+        }
+      },
+      (error) => error instanceof DatabaseUnavailableError,
+      () => new DatabaseCircuitOpenError(target.role),
+    );
+  }
+
+  /** One query on one pool, bounded by `budgetMs`. */
+  function attempt<R extends pg.QueryResultRow>(target: Target, text: string, params: unknown[] | undefined, budgetMs: number) {
+    return withClient(target, budgetMs, async (client, remainingMs) => {
+      const started = performance.now();
+      const query: TimedQueryConfig = { text, values: params, query_timeout: remainingMs };
+      const result = await client.query<R>(query);
+      logger.debug({ sql: text, pool: target.role, ms: Math.round(performance.now() - started), rows: result.rowCount }, 'query');
+      return result;
+    });
+  }
+
+  /** Retries once, on a fresh connection, when the connection dropped and time is left. */
+  async function attemptWithRetry<R extends pg.QueryResultRow>(
+    target: Target,
+    text: string,
+    params: unknown[] | undefined,
+    deadline: number,
+  ) {
+    try {
+      return await attempt<R>(target, text, params, deadline - performance.now());
+    } catch (error) {
+      const remaining = deadline - performance.now();
+      if (!(error instanceof DatabaseUnavailableError) || !isDroppedConnection(error.cause) || remaining < minimumRetryMs) throw error;
+      // After a failover the pool may hand out a socket to the old primary; one retry gets a
+      // fresh connection. Only reads are retried: a write may have committed before the drop.
+      logger.warn({ err: error.cause, pool: target.role }, 'read failed on a dropped connection; retrying once');
+      return attempt<R>(target, text, params, remaining);
+    }
+  }
+
   return {
-    hasReader: readerPool !== writerPool,
-    query: (text, params) => run(writerPool, text, params),
+    hasReader: reader !== writer,
+    query: (text, params) => attempt(writer, text, params, callBudgetMs),
     async read(text, params, readOptions) {
-      const pool = readOptions?.fromWriter ? writerPool : readerPool;
-      try {
-        return await run(pool, text, params);
-      } catch (error) {
-        // After a failover the pool may hand out a socket to the old primary; one retry gets a
-        // fresh connection. Only reads are retried: a write may have committed before the drop.
-        if (!(error instanceof DatabaseUnavailableError)) throw error;
-        logger.warn({ err: error.cause }, 'read failed on a dropped connection; retrying once');
-        return run(pool, text, params);
+      const deadline = performance.now() + callBudgetMs;
+      if (reader !== writer && !readOptions?.fromWriter) {
+        try {
+          return await attempt(reader, text, params, readerShareMs);
+        } catch (error) {
+          if (!(error instanceof DatabaseUnavailableError)) throw error;
+          // A failing replica never fails a read: the writer answers it (the breaker logs the outage).
+          logger.debug({ err: error.cause }, 'reader unavailable; reading from the writer');
+        }
       }
+      return attemptWithRetry(writer, text, params, deadline);
     },
-    async withTransaction(work) {
-      let client: pg.PoolClient;
-      try {
-        client = await writerPool.connect();
-      } catch (error) {
-        throw isConnectionError(error) ? new DatabaseUnavailableError(error) : error;
-      }
-      try {
-        await client.query('BEGIN');
-        const result = await work(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw isConnectionError(error) ? new DatabaseUnavailableError(error) : error;
-      } finally {
-        client.release();
-      }
-    },
+    withTransaction: (work) =>
+      // The whole transaction, not each statement, gets what is left of the budget. When it runs
+      // out, withClient destroys the connection: the server rolls back, and no COMMIT is sent.
+      withClient(writer, callBudgetMs, (client, remainingMs) =>
+        withTimeout(runTransaction(client, work), remainingMs, () => new BudgetExceededError('the transaction', remainingMs)),
+      ),
     async ping(target, timeoutMs) {
-      const pool = target === 'writer' ? writerPool : readerPool;
-      await withTimeout(pool.query('SELECT 1'), timeoutMs, `${target} did not answer within ${timeoutMs} ms`);
+      await attempt(target === 'writer' ? writer : reader, 'SELECT 1', undefined, Math.min(timeoutMs, callBudgetMs));
     },
     async close() {
-      await writerPool.end();
-      if (readerPool !== writerPool) await readerPool.end();
+      await writer.pool.end();
+      if (reader !== writer) await reader.pool.end();
     },
   };
+
+  function createTarget(url: string, role: PoolRole): Target {
+    return {
+      role,
+      pool: createPool(url, role, options),
+      breaker: new CircuitBreaker({
+        failureThreshold: breakerFailureThreshold,
+        coolDownMs: breakerCoolDownMs,
+        onChange: (state) =>
+          state === 'open'
+            ? logger.error({ pool: role }, `${role} database unavailable: answering 503 at once, probing every ${breakerCoolDownMs} ms`)
+            : logger.info({ pool: role }, `${role} database answering again`),
+      }),
+    };
+  }
 
   function createPool(url: string, role: string, settings: DatabaseOptions): pg.Pool {
     const pool = new pg.Pool({
       connectionString: url,
       ...(settings.password ? { password: settings.password } : {}),
       max: settings.poolSize ?? 10,
-      connectionTimeoutMillis: connectTimeoutMs,
-      // Client-side bound as well as the server-side one: a dead primary never answers at all.
-      query_timeout: statementTimeoutMs + 1_000,
-      statement_timeout: statementTimeoutMs,
+      // Backstops: each call passes what is left of its budget (above), which is never more.
+      connectionTimeoutMillis: callBudgetMs,
+      // Statements inside a transaction get this client-side bound; a dead primary never answers.
+      query_timeout: callBudgetMs,
+      statement_timeout: callBudgetMs,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
@@ -143,4 +260,21 @@ export function createDatabase(options: DatabaseOptions): Database {
     pool.on('error', (error) => logger.warn({ err: error, pool: role }, 'idle database connection lost'));
     return pool;
   }
+}
+
+async function runTransaction<T>(client: pg.PoolClient, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    // A connection that is gone rolls back by itself; waiting on it for a ROLLBACK would not end.
+    if (!isUnavailable(error)) await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+function unavailableOrRethrow(error: unknown): never {
+  throw isUnavailable(error) ? new DatabaseUnavailableError(error) : error;
 }

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import type { Logger } from 'pino';
 import { withTimeout } from '../timeout';
 
 // The ALB and the Auto Scaling group use the shallow check, so a database failover does not make
@@ -10,13 +11,26 @@ export const deepHealthPath = '/health/deep';
 /** Each check gets this long; they run in parallel so the whole answer comes within ~2 s. */
 const checkTimeoutMs = 1_500;
 
-export type DependencyCheck = (timeoutMs: number) => Promise<void>;
+export interface DependencyCheck {
+  /** Rejects when the dependency does not answer within `timeoutMs`. */
+  probe(timeoutMs: number): Promise<void>;
+  /**
+   * Critical: without it no request can be served, so its failure makes /health/deep 503 and
+   * Route 53 fails the site over to the static backup. Any other failing check is reported as
+   * "degraded" and the answer stays 200: losing a replica or a bucket must not take the site down.
+   */
+  critical: boolean;
+}
+
+export type CheckStatus = 'ok' | 'fail' | 'degraded';
 
 export interface HealthDeps {
   identity: { id: string; az: string };
   version: string;
   isDraining: () => boolean;
   checks: Record<string, DependencyCheck>;
+  /** Where the details of a failed check go: the public answer names no endpoint. */
+  logger: Logger;
 }
 
 export function createShallowHealthRouter({ identity, version, isDraining }: HealthDeps): Router {
@@ -31,34 +45,36 @@ export function createShallowHealthRouter({ identity, version, isDraining }: Hea
   return router;
 }
 
-export function createDeepHealthRouter({ checks }: HealthDeps): Router {
+/**
+ * 200 `ok` when every check passes, 200 `degraded` when only non-critical ones fail, 503 `fail`
+ * when a critical one does. Each check's status and milliseconds are public; why it failed is
+ * logged, not returned, because the error names internal endpoints.
+ */
+export function createDeepHealthRouter({ checks, logger }: HealthDeps): Router {
   const router = Router();
   router.get(deepHealthPath, async (_req, res) => {
     const results = await Promise.all(
-      Object.entries(checks).map(async ([name, check]) => {
+      Object.entries(checks).map(async ([name, { probe, critical }]) => {
         const started = performance.now();
         try {
           // The deadline is a backstop for a check that ignores its own timeout.
-          await withTimeout(check(checkTimeoutMs), checkTimeoutMs + 100, `no answer within ${checkTimeoutMs} ms`);
-          return [name, { status: 'ok', ms: elapsed(started) }] as const;
+          await withTimeout(probe(checkTimeoutMs), checkTimeoutMs + 100, `no answer within ${checkTimeoutMs} ms`);
+          return [name, { status: 'ok' as CheckStatus, ms: elapsed(started) }] as const;
         } catch (error) {
-          return [name, { status: 'fail', ms: elapsed(started), error: describe(error) }] as const;
+          const status: CheckStatus = critical ? 'fail' : 'degraded';
+          logger.warn({ check: name, status, ms: elapsed(started), err: error }, `health check ${name} failed`);
+          return [name, { status, ms: elapsed(started) }] as const;
         }
       }),
     );
-    const healthy = results.every(([, result]) => result.status === 'ok');
+    const statuses = results.map(([, result]) => result.status);
+    const status: CheckStatus = statuses.includes('fail') ? 'fail' : statuses.includes('degraded') ? 'degraded' : 'ok';
     res
-      .status(healthy ? 200 : 503)
+      .status(status === 'fail' ? 503 : 200)
       .set('Cache-Control', 'no-store')
-      .json({ status: healthy ? 'ok' : 'fail', checks: Object.fromEntries(results) });
+      .json({ status, checks: Object.fromEntries(results) });
   });
   return router;
 }
 
 const elapsed = (started: number) => Math.round(performance.now() - started);
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as { code?: string }).code;
-  return (code ? `${code}: ` : '') + (error.message || error.name);
-}

@@ -4,10 +4,11 @@ import { createLogger } from '../../app/logger';
 import { buildTestApp } from '../support/app';
 import { uniqueName, visitor } from '../support/browser-like';
 import { privateCluster } from '../support/postgres-cluster';
+import { freezePostgres } from '../support/processes';
 
 // A "replica" that never catches up: a second, empty PostgreSQL. Whatever a request reads from
 // it is visibly stale, which shows which pool served the read.
-test('when a reader pool is configured, then page views use it, except for someone who just saved', async () => {
+test('when a reader pool is configured, then page views use it, except for someone who just saved, and fall back to the writer when it fails', async () => {
   const laggingReplica = await privateCluster();
   await migrate(laggingReplica.postgres.url, createLogger('silent'));
   const wiki = buildTestApp({ readerUrl: laggingReplica.postgres.url });
@@ -27,12 +28,51 @@ test('when a reader pool is configured, then page views use it, except for someo
     const deep = await request(wiki.app).get('/health/deep');
     expect(deep.body.checks.reader.status).toBe('ok');
 
+    // A replica that fails never fails a request: the writer answers, and the site stays up.
     await laggingReplica.postgres.stop();
+    for (let view = 0; view < 5; view += 1) {
+      const fromWriter = await request(wiki.app).get(`/wiki/${slug}`);
+      expect(fromWriter.status).toBe(200);
+      expect(fromWriter.text).toContain('just written');
+    }
     const replicaDown = await request(wiki.app).get('/health/deep');
-    expect(replicaDown.status).toBe(503);
-    expect(replicaDown.body.checks).toMatchObject({ reader: { status: 'fail' }, writer: { status: 'ok' } });
+    expect(replicaDown.status).toBe(200);
+    expect(replicaDown.body).toMatchObject({ status: 'degraded', checks: { reader: { status: 'degraded' }, writer: { status: 'ok' } } });
   } finally {
     await wiki.close();
     await laggingReplica.remove();
+  }
+});
+
+test('when the replica freezes, then page views still answer 200 from the writer within the budget and deep health reports the reader degraded', async () => {
+  const replica = await privateCluster();
+  await migrate(replica.postgres.url, createLogger('silent'));
+  const wiki = buildTestApp({ readerUrl: replica.postgres.url });
+  let thaw: () => void = () => undefined;
+  try {
+    const author = visitor(wiki.app);
+    await author.signUp();
+    const slug = uniqueName('OnWriter');
+    expect((await author.putJson(`/api/pages/${slug}`, { body: 'only the writer has this', baseRevision: null })).status).toBe(201);
+    expect((await request(wiki.app).get(`/wiki/${slug}`)).status).toBe(404);
+
+    thaw = freezePostgres(replica.postgres.port);
+    const durations: number[] = [];
+    for (let view = 0; view < 6; view += 1) {
+      const started = performance.now();
+      const response = await request(wiki.app).get(`/wiki/${slug}`);
+      durations.push(performance.now() - started);
+      expect(response.status).toBe(200);
+      expect(response.text).toContain('only the writer has this');
+    }
+    // The budget contract (2 s end to end), with a margin for a loaded test machine.
+    expect(Math.max(...durations)).toBeLessThan(2_500);
+    const deep = await request(wiki.app).get('/health/deep');
+    expect(deep.status).toBe(200);
+    expect(deep.body).toMatchObject({ status: 'degraded', checks: { reader: { status: 'degraded' }, writer: { status: 'ok' } } });
+  } finally {
+    thaw();
+    await wiki.close();
+    await replica.remove();
   }
 });
