@@ -185,6 +185,15 @@ describe('npm run lab', () => {
     await lab.waitForStatus('the group back in service', settled, 60_000);
   }, 120_000);
 
+  test('when the status page and its live fragment are fetched, then the server renders them with the group in them', async () => {
+    const page = await fetch(lab.statusUrl);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('data-fault="db-failover"');
+    const live = await (await fetch(new URL('live', lab.statusUrl))).text();
+    for (const instance of lab.status().instances) expect(live).toContain(`<td>${instance.id}</td>`);
+  });
+
   test('when the control API gets a request without a JSON content type, then it refuses it (CSRF defence)', async () => {
     const response = await fetch(new URL('api/faults/instance', lab.statusUrl), { method: 'POST', body: '{}' });
     expect(response.status).toBe(415);
