@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sessionCookieName } from '../../../app/contracts';
 import { CookieJar, logIn } from '../../../scripts/bees/virtual-users';
-import { realApp, settled, startTestLab, type TestLab } from '../support/lab';
+import { realApp, settled, startTestLab, steadyLoad, type TestLab } from '../support/lab';
 
 // The real wiki on the lab with its replica: what the database faults do to people's requests.
 // The app's side of the contract (issue 9): it falls back to the writer when the reader fails,
@@ -29,31 +29,12 @@ async function call(lab: TestLab, method: string, path: string, jar?: CookieJar,
   return { status: response.status, servedBy: response.headers.get('x-served-by') ?? '', body: await response.text() };
 }
 
-/** Steady anonymous reads through HAProxy until stopped: every answer that is not a 200 is a failure. */
-function readLoad(lab: TestLab) {
-  const failures: string[] = [];
-  let count = 0;
-  let running = true;
-  const reader = async () => {
-    while (running) {
-      count += 1;
-      try {
-        const answer = await call(lab, 'GET', count % 2 ? '/wiki/Home' : '/api/pages/Home');
-        if (answer.status !== 200) failures.push(`${answer.status} from ${answer.servedBy}`);
-      } catch (error) {
-        failures.push((error as Error).message);
-      }
-    }
-  };
-  const readers = [reader(), reader()];
-  return {
-    stop: async () => {
-      running = false;
-      await Promise.all(readers);
-      return { count, failures };
-    },
-  };
-}
+/** Steady anonymous reads through HAProxy: every answer that is not a 200 is a failure. */
+const readLoad = (lab: TestLab) =>
+  steadyLoad(async (n) => {
+    const answer = await call(lab, 'GET', n % 2 ? '/wiki/Home' : '/api/pages/Home');
+    return answer.status === 200 ? 200 : `${answer.status} from ${answer.servedBy}`;
+  });
 
 describe('the real wiki on the lab’s replicated database', () => {
   let lab: TestLab;

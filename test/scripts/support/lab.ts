@@ -71,3 +71,32 @@ export async function servedBy(wikiUrl: string, path = '/health'): Promise<{ ser
   const response = await fetch(new URL(path, wikiUrl), { signal: AbortSignal.timeout(5000) });
   return { servedBy: response.headers.get('x-served-by') ?? '', status: response.status, body: await response.text() };
 }
+
+/**
+ * Keeps `clients` loops sending requests until stop(): each call of `request` answers a status,
+ * and anything but 200 (or an error) is recorded as a failure.
+ */
+export function steadyLoad(request: (n: number) => Promise<string | number>, clients = 2) {
+  const failures: string[] = [];
+  let count = 0;
+  let running = true;
+  const loop = async () => {
+    while (running) {
+      count += 1;
+      try {
+        const answer = await request(count);
+        if (answer !== 200) failures.push(String(answer));
+      } catch (error) {
+        failures.push((error as Error).message);
+      }
+    }
+  };
+  const loops = Array.from({ length: clients }, loop);
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+      return { count, failures };
+    },
+  };
+}
