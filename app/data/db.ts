@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { withTimeout } from '../timeout';
 import { CircuitBreaker } from './circuit-breaker';
+import type { RotatingPassword } from './secret-password';
 
 // One module owns both pools. Every setting below exists because of how an RDS Multi-AZ failover
 // looks from a client: the primary's DNS name moves to the standby, old sockets go silent or reset.
@@ -11,7 +12,7 @@ export interface DatabaseOptions {
   /** Read replica for page views; the writer serves reads when unset. */
   readerUrl?: string;
   /** Supplies the password for each new connection (Secrets Manager, rotated by RDS). */
-  password?: () => Promise<string>;
+  password?: RotatingPassword;
   poolSize?: number;
   logger: Logger;
 }
@@ -69,7 +70,22 @@ type PoolRole = 'writer' | 'reader';
 // Errors that mean "this connection or server is gone", not "your SQL is wrong": a retry on a
 // fresh connection may succeed, and the user should get a 503 rather than a 500.
 const droppedConnectionCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
-const droppedConnectionSqlStates = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '25006']);
+// 28P01 invalid_password: what PostgreSQL answers a login with a rotated-away password. It counts
+// as a dropped connection: the pool forgets the cached secret, so a retry logs in with the new one.
+const invalidPasswordSqlState = '28P01';
+
+const droppedConnectionSqlStates = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+  '25006',
+  invalidPasswordSqlState,
+]);
 
 class BudgetExceededError extends Error {
   constructor(what: string, ms: number) {
@@ -132,6 +148,12 @@ export function createDatabase(options: DatabaseOptions): Database {
         (late) => late.release(),
         () => undefined,
       );
+      if (fieldsOf(error).code === invalidPasswordSqlState && options.password) {
+        // RDS rotated the password: read the secret again for the next connection instead of
+        // failing every new connection until the cached value expires.
+        logger.warn('the database refused the password; reading the secret again for the next connection');
+        options.password.forget();
+      }
       throw error;
     }
   }

@@ -1,3 +1,4 @@
+import '../../app/embedded/quiet-sdk-warning';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { migrate } from '../../app/data/migrate';
