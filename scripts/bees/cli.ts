@@ -1,9 +1,6 @@
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { attackWithEc2Bees, describeSwarm, findBees, launchBees, terminateBees, type AwsClients, type Bee } from './ec2-swarm';
+import type { AwsClients, Bee } from './ec2-swarm';
 import { formatHtml } from './format-html';
 import { formatText } from './format-text';
 import { attackWithLocalBees } from './local-swarm';
@@ -12,7 +9,12 @@ import { ProgressLine, SwarmWaitLine } from './progress';
 import { buildReport } from './report';
 import { loadScenario } from './scenario';
 import type { BeeResult, BeeSpec } from './spec';
-import { bundleAgent, renderUserData } from './user-data';
+
+// The AWS SDK and esbuild cost most of a CPU-second to load, on the cores a --local attack shares
+// with its target: only the EC2 commands load them. `require` because this file is CommonJS and a
+// dynamic import() would need a file extension that differs between tsx, jest and the build.
+const ec2Swarm = (): typeof import('./ec2-swarm') => require('./ec2-swarm');
+const userData = (): typeof import('./user-data') => require('./user-data');
 
 export const exitCodes = { ok: 0, thresholdsExceeded: 1, failed: 2 } as const;
 
@@ -25,7 +27,12 @@ export interface CliIo {
 const defaultIo: CliIo = {
   stdout: process.stdout,
   stderr: process.stderr,
-  awsClients: (region) => ({ ec2: new EC2Client({ region }), ssm: new SSMClient({ region }), s3: new S3Client({ region }) }),
+  awsClients: (region) => {
+    const { EC2Client } = require('@aws-sdk/client-ec2') as typeof import('@aws-sdk/client-ec2');
+    const { SSMClient } = require('@aws-sdk/client-ssm') as typeof import('@aws-sdk/client-ssm');
+    const { S3Client } = require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+    return { ec2: new EC2Client({ region }), ssm: new SSMClient({ region }), s3: new S3Client({ region }) };
+  },
 };
 
 const whole =
@@ -102,6 +109,7 @@ async function attackFromHere(specs: BeeSpec[], flags: AttackFlags, io: CliIo): 
 async function attackFromEc2(clients: AwsClients, bees: Bee[], specs: BeeSpec[], flags: AttackFlags, io: CliIo): Promise<BeeResult[]> {
   const waiting = new SwarmWaitLine(io.stderr, flags.progress, specs.length);
   try {
+    const { attackWithEc2Bees } = ec2Swarm();
     return await attackWithEc2Bees(clients, bees, specs, {
       outputBucket: flags.outputBucket,
       pollIntervalMs: flags.pollSeconds * 1000,
@@ -119,7 +127,7 @@ async function attack(flags: AttackFlags, io: CliIo): Promise<number> {
   const url = flags.url ?? scenario?.url;
   if (!url) throw new Error('give the target with -u URL (or "url" in the scenario file)');
   const clients = flags.local === undefined ? io.awsClients(flags.region) : undefined;
-  const ec2Bees = clients ? await findBees(clients.ec2, flags.swarm) : [];
+  const ec2Bees = clients ? await ec2Swarm().findBees(clients.ec2, flags.swarm) : [];
   if (clients && ec2Bees.length === 0) {
     throw new Error(`swarm "${flags.swarm}" has no running bees: start some with \`bees up\`, or attack from this machine with --local N`);
   }
@@ -220,7 +228,8 @@ Examples:
       .option('--tag <key=value>', 'extra tag, repeatable', collect, [])
       .option('--yes', 'really launch (without it, EC2 only checks the request)'),
   ).action(async (flags) => {
-    const userData = renderUserData({ maxLifetimeMinutes: flags.maxLifetime, agentSource: bundleAgent() });
+    const { bundleAgent, renderUserData } = userData();
+    const { launchBees } = ec2Swarm();
     const outcome = await launchBees(io.awsClients(flags.region), {
       swarm: flags.swarm,
       count: flags.bees,
@@ -231,7 +240,7 @@ Examples:
       imageId: flags.ami,
       maxLifetimeMinutes: flags.maxLifetime,
       tags: parseTags(flags.tag),
-      userData,
+      userData: renderUserData({ maxLifetimeMinutes: flags.maxLifetime, agentSource: bundleAgent() }),
       dryRun: !flags.yes,
     });
     io.stdout.write(
@@ -243,7 +252,7 @@ Examples:
   });
 
   swarmOptions(program.command('report').description("show the swarm's bees and whether SSM reaches them")).action(async (flags) => {
-    const state = await describeSwarm(io.awsClients(flags.region), flags.swarm);
+    const state = await ec2Swarm().describeSwarm(io.awsClients(flags.region), flags.swarm);
     if (state.bees.length === 0) {
       io.stdout.write(`Swarm "${flags.swarm}" has no live bees.\n`);
       return;
@@ -259,7 +268,7 @@ Examples:
   swarmOptions(
     program.command('down').description('terminate every bee of the swarm (a dry run unless --yes)').option('--yes', 'really terminate'),
   ).action(async (flags) => {
-    const outcome = await terminateBees(io.awsClients(flags.region), flags.swarm, !flags.yes);
+    const outcome = await ec2Swarm().terminateBees(io.awsClients(flags.region), flags.swarm, !flags.yes);
     if (outcome.instanceIds.length === 0) io.stdout.write(`Swarm "${flags.swarm}" has no live bees.\n`);
     else if (outcome.dryRun) io.stdout.write(`Dry run: would terminate ${outcome.instanceIds.join(', ')}. Add --yes to terminate.\n`);
     else io.stdout.write(`Terminating ${outcome.instanceIds.join(', ')}.\n`);
