@@ -1,16 +1,17 @@
-import { createLatencyHistogram, encodeHistogram, recordMillis, type LatencyHistogram } from './histograms';
+import { createRecordingHistogram, encodeHistogram, recordMillis, type LatencyHistogram } from './histograms';
 import type { TimelineSlot } from './spec';
 
 /**
  * A bee's tally of answers and errors, cut into one-second slots when a timeline is wanted.
  *
  * It runs once per response, so it does as little as it can there: each latency is recorded in
- * one histogram only (the open slot's; the bee's total is the sum of its slots), the open slot is
+ * one histogram only (the open slot's; the bee's total is the sum of its slots), in HdrHistogram's
+ * WebAssembly build, the open slot is
  * found by comparing with its end time rather than by a map lookup, and a slot is encoded and its
  * histogram reused the moment it closes, so a long run holds one histogram, not one a second.
  */
 export class ResponseRecorder {
-  private readonly total = createLatencyHistogram();
+  private readonly total = createRecordingHistogram();
   private readonly open: LatencyHistogram;
   private readonly closed: TimelineSlot[] = [];
   private second = 0;
@@ -24,7 +25,7 @@ export class ResponseRecorder {
     private readonly timeline: boolean,
   ) {
     // Without a timeline the total is the only slot and it never closes.
-    this.open = timeline ? createLatencyHistogram() : this.total;
+    this.open = timeline ? createRecordingHistogram() : this.total;
     this.slotEndsAt = timeline ? startedAt + 1000 : Number.POSITIVE_INFINITY;
   }
 
@@ -39,10 +40,13 @@ export class ResponseRecorder {
     this.slotErrors++;
   }
 
-  /** Closes the open slot and returns the bee's whole latency histogram and its timeline. */
+  /** Closes the open slot and returns the bee's whole latency histogram and its timeline; the recorder is spent. */
   finish(): { latency: string; timeline: TimelineSlot[] } {
     if (this.timeline) this.closeSlot(this.slotEndsAt);
-    return { latency: encodeHistogram(this.total), timeline: this.closed };
+    const latency = encodeHistogram(this.total);
+    this.total.destroy();
+    if (this.open !== this.total) this.open.destroy();
+    return { latency, timeline: this.closed };
   }
 
   private closeSlot(now: number): void {
