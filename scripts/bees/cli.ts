@@ -35,20 +35,35 @@ const defaultIo: CliIo = {
   },
 };
 
-const whole =
-  (name: string) =>
-  (value: string): number => {
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`${name} must be a whole number of at least 1`);
-    return parsed;
+interface NumberRule {
+  whole?: boolean;
+  min: number;
+  /** The minimum itself is meaningless (a zero duration, a zero timeout). */
+  aboveMin?: boolean;
+  max?: number;
+}
+
+function describeRule({ whole, min, aboveMin, max }: NumberRule): string {
+  const kind = whole ? 'a whole number' : 'a number';
+  if (max !== undefined) return `${kind} from ${min} to ${max}`;
+  return aboveMin ? `${kind} above ${min}` : `${kind} of at least ${min}`;
+}
+
+/** A commander parser for a numeric option: anything but a number inside the rule is refused by name (exit 2). */
+const numberOption =
+  (name: string, rule: NumberRule) =>
+  (text: string): number => {
+    const value = text.trim() === '' ? Number.NaN : Number(text);
+    const fits =
+      Number.isFinite(value) &&
+      (!rule.whole || Number.isInteger(value)) &&
+      (rule.aboveMin ? value > rule.min : value >= rule.min) &&
+      (rule.max === undefined || value <= rule.max);
+    if (!fits) throw new InvalidArgumentError(`${name} must be ${describeRule(rule)} (got "${text}")`);
+    return value;
   };
-const positive =
-  (name: string) =>
-  (value: string): number => {
-    const parsed = Number(value);
-    if (!(parsed >= 0) || !Number.isFinite(parsed)) throw new InvalidArgumentError(`${name} must be a number of at least 0`);
-    return parsed;
-  };
+const atLeastOne = (name: string) => numberOption(name, { whole: true, min: 1 });
+const aboveZero = (name: string) => numberOption(name, { min: 0, aboveMin: true });
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 function parseHeaders(lines: readonly string[], cookies: readonly string[]): Record<string, string> {
@@ -193,38 +208,57 @@ Examples:
       .command('attack')
       .description('load-test a URL from the EC2 swarm, or from N local processes with --local N')
       .option('-u, --url <url>', 'target URL (method and path apply unless a scenario lists requests)')
-      .option('--local <bees>', 'run this many bees as local processes instead of EC2 instances', whole('--local'))
-      .option('-n, --requests <count>', 'total requests for the swarm (instead of --duration)', whole('-n'))
-      .option('-d, --duration <seconds>', 'how long to attack (default 10 when -n is not given)', positive('--duration'))
-      .option('-c, --concurrency <connections>', 'total connections (virtual users), shared across bees', whole('-c'), 10)
-      .option('-r, --rate <perSecond>', 'open loop: total requests a second, latency measured from each scheduled send', positive('--rate'))
-      .option('--ramp-up <seconds>', 'start connections gradually over this long', positive('--ramp-up'), 0)
-      .option('--timeout <seconds>', 'a request without an answer after this long is an error', positive('--timeout'), 10)
+      .option('--local <bees>', 'run this many bees as local processes instead of EC2 instances', atLeastOne('--local'))
+      .option('-n, --requests <count>', 'total requests for the swarm (instead of --duration)', atLeastOne('-n'))
+      .option('-d, --duration <seconds>', 'how long to attack (default 10 when -n is not given)', aboveZero('--duration'))
+      .option('-c, --concurrency <connections>', 'total connections (virtual users), shared across bees', atLeastOne('-c'), 10)
+      .option(
+        '-r, --rate <perSecond>',
+        'open loop: total requests a second, latency measured from each scheduled send',
+        aboveZero('--rate'),
+      )
+      .option('--ramp-up <seconds>', 'start connections gradually over this long', numberOption('--ramp-up', { min: 0 }), 0)
+      .option('--timeout <seconds>', 'a request without an answer after this long is an error', aboveZero('--timeout'), 10)
       .option('-m, --method <method>', 'HTTP method', 'GET')
       .option('-H, --header <header>', '"Name: value", repeatable', collect, [])
       .option('--cookie <cookie>', '"name=value" sent with every request, repeatable', collect, [])
       .option('--body-file <file>', 'request body, read from a file')
       .option('-s, --scenario <file>', 'JSON scenario: weighted requests, optional logged-in users (see scripts/bees/scenarios/)')
-      .option('--max-error-rate <ratio>', 'fail when errors and 5xx exceed this share of requests', positive('--max-error-rate'), 0.01)
-      .option('--max-p99 <ms>', 'fail when p99 latency exceeds this many milliseconds', positive('--max-p99'), 1000)
+      .option(
+        '--max-error-rate <ratio>',
+        'fail when errors and 5xx exceed this share of requests',
+        numberOption('--max-error-rate', { min: 0, max: 1 }),
+        0.01,
+      )
+      .option('--max-p99 <ms>', 'fail when p99 latency exceeds this many milliseconds', aboveZero('--max-p99'), 1000)
       .option('--json', 'print the report as JSON')
       .option('--html <file>', 'also write an HTML report with latency-over-time and histogram charts')
       .option('--no-progress', 'no live progress line')
       .option('--output-bucket <bucket>', 'EC2: S3 bucket for SSM to store bee output (needed for timelines and long runs)')
-      .option('--poll-seconds <seconds>', 'EC2: how often to ask SSM whether the bees are done', positive('--poll-seconds'), 2),
+      .option(
+        '--poll-seconds <seconds>',
+        'EC2: how often to ask SSM whether the bees are done',
+        numberOption('--poll-seconds', { min: 0 }),
+        2,
+      ),
   ).action(async (flags: AttackFlags) => setExitCode(await attack(flags, io)));
 
   swarmOptions(
     program
       .command('up')
       .description('launch bees on EC2 (a dry run unless --yes); each bee terminates itself after --max-lifetime')
-      .requiredOption('-s, --bees <count>', 'how many bees', whole('--bees'))
+      .requiredOption('-s, --bees <count>', 'how many bees', atLeastOne('--bees'))
       .requiredOption('--instance-profile <name>', 'instance profile whose role has AmazonSSMManagedInstanceCore')
       .option('--instance-type <type>', 'EC2 instance type', 'c7i.large')
       .option('--subnet <id>', 'subnet to launch into (default: the default VPC)')
       .option('--security-group <id>', 'security group, repeatable (bees need outbound HTTPS for SSM only)', collect, [])
       .option('--ami <id>', 'image (default: latest Amazon Linux 2023 from SSM)')
-      .option('--max-lifetime <minutes>', 'the bee shuts down and terminates after this long', whole('--max-lifetime'), 120)
+      .option(
+        '--max-lifetime <minutes>',
+        'the bee shuts down and terminates after this long',
+        numberOption('--max-lifetime', { whole: true, min: 5 }),
+        120,
+      )
       .option('--tag <key=value>', 'extra tag, repeatable', collect, [])
       .option('--yes', 'really launch (without it, EC2 only checks the request)'),
   ).action(async (flags) => {

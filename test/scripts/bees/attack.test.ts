@@ -259,4 +259,34 @@ describe('bees --help', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--local must be a whole number');
   });
+
+  // Every numeric option, with a value that is not a number, negative, or zero where zero means nothing.
+  it.each([
+    [['attack', '--local', '1', '-c', '-3'], '-c must be a whole number of at least 1 (got "-3")'],
+    [['attack', '--local', '1', '-c', '2.5'], '-c must be a whole number of at least 1'],
+    [['attack', '--local', '0'], '--local must be a whole number of at least 1'],
+    [['attack', '--local', '1', '-n', 'lots'], '-n must be a whole number of at least 1'],
+    [['attack', '--local', '1', '-d', '0'], '--duration must be a number above 0'],
+    [['attack', '--local', '1', '-d', ''], '--duration must be a number above 0'],
+    [['attack', '--local', '1', '--rate', '0'], '--rate must be a number above 0'],
+    [['attack', '--local', '1', '--ramp-up', '-1'], '--ramp-up must be a number of at least 0'],
+    [['attack', '--local', '1', '--timeout', '0'], '--timeout must be a number above 0'],
+    [['attack', '--local', '1', '--max-error-rate', '5'], '--max-error-rate must be a number from 0 to 1'],
+    [['attack', '--local', '1', '--max-p99', 'fast'], '--max-p99 must be a number above 0'],
+    [['attack', '--poll-seconds', 'NaN'], '--poll-seconds must be a number of at least 0'],
+    [['up', '--instance-profile', 'p', '-s', '0'], '--bees must be a whole number of at least 1'],
+    [['up', '--instance-profile', 'p', '-s', '1', '--max-lifetime', '3'], '--max-lifetime must be a whole number of at least 5'],
+  ])('when bees %j is run, then it exits 2 before any work and says: %s', async (argv, message) => {
+    const run = await bees([...argv, ...(argv[0] === 'attack' ? ['-u', 'http://127.0.0.1:1/'] : [])]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+  });
+
+  it('when asked for attack --help, then the numeric defaults are shown', async () => {
+    const run = await bees(['attack', '--help']);
+    expect(run.code).toBe(0);
+    for (const shown of ['(default: 10)', '(default: 0)', '(default: 0.01)', '(default: 1000)', '(default: 2)'])
+      expect(run.stdout).toContain(shown);
+    expect(run.stdout).toContain('default 10 when -n is not');
+  });
 });
