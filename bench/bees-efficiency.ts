@@ -5,8 +5,10 @@
 //   npx tsx bench/bees-efficiency.ts [--rounds N] [--seconds N] [--connections N]
 //
 // (also part of `npm run bench`). Load stays on 127.0.0.1 and every run is bounded by --seconds.
+import autocannon from 'autocannon';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { runBee } from '../scripts/bees/bee';
 import { freePort, runMeasured, startNodeServer } from './lib/processes';
 
 /** The goal from issue 11: bees within 5% of the autocannon it wraps. */
@@ -39,6 +41,8 @@ export interface EfficiencyFigures {
   /** bees' requests per CPU-second ÷ autocannon's, start-up included (tsx compiles the queen and the bee). */
   medianCpuRatio: number;
   commands: { autocannon: string; bees: string };
+  /** CPU per response in this process, autocannon's engine alone and with a bee around it (median µs). */
+  inProcess: { requests: number; rounds: number; autocannonMicros: number; beeMicros: number };
 }
 
 const autocannonArgs = (url: string, seconds: number, connections: number): string[] => [
@@ -85,6 +89,50 @@ async function runBees(url: string, seconds: number, connections: number): Promi
   return { requests: report.requests, rps: report.requests / seconds, cpuSeconds: run.cpuSeconds, headlineRps: report.rps };
 }
 
+/** CPU microseconds per response of `attack`, run in this process. */
+async function cpuPerResponse(attack: () => Promise<number>): Promise<number> {
+  const before = process.cpuUsage();
+  const responses = await attack();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / responses;
+}
+
+/**
+ * The bee's own per-response cost, apart from start-up and from a noisy machine: autocannon's
+ * engine alone, then the same engine inside runBee (its listener, recorder and timeline), in one
+ * process, alternating, each for a fixed number of requests.
+ */
+async function inProcessOverhead(url: string, connections: number, requests: number, rounds: number) {
+  const bare = (): Promise<number> =>
+    new Promise((resolve, reject) =>
+      autocannon({ url, connections, amount: requests }, (error, result) =>
+        error ? reject(error) : resolve((result as { requests: { total: number } }).requests.total),
+      ),
+    );
+  const bee = async (): Promise<number> => {
+    const spec = {
+      bee: 0,
+      runId: 'bench',
+      url,
+      connections,
+      amount: requests,
+      rampUpSeconds: 0,
+      timeoutSeconds: 10,
+      method: 'GET',
+      headers: {},
+    };
+    return (await runBee({ ...spec, timeline: true })).requests;
+  };
+  await bare();
+  await bee();
+  const samples = { autocannon: [] as number[], bee: [] as number[] };
+  for (let round = 0; round < rounds; round++) {
+    samples.autocannon.push(await cpuPerResponse(bare));
+    samples.bee.push(await cpuPerResponse(bee));
+  }
+  return { requests, rounds, autocannonMicros: median(samples.autocannon), beeMicros: median(samples.bee) };
+}
+
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -112,6 +160,7 @@ export async function benchBeesEfficiency(
     url,
   );
   const done: Round[] = [];
+  let inProcess: EfficiencyFigures['inProcess'] | undefined;
   try {
     // One short run of each first: tsx's compile cache is warm before anything is measured.
     await runAutocannon(url, 1, connections);
@@ -133,6 +182,8 @@ export async function benchBeesEfficiency(
         `round ${round + 1}/${rounds}: autocannon ${Math.round(autocannon.rps)} req/s, bees ${Math.round(bees.rps)} req/s, ratio ${ratio.toFixed(3)}`,
       );
     }
+    log('CPU per response in one process, autocannon alone and inside a bee ...');
+    inProcess = await inProcessOverhead(url, connections, 20_000, 10);
   } finally {
     await target.stop();
   }
@@ -145,6 +196,7 @@ export async function benchBeesEfficiency(
     medianRatio: median(done.map((round) => round.ratio)),
     pooledRatio: total('bees') / total('autocannon'),
     medianCpuRatio: median(done.map((round) => perCpu(round.bees) / perCpu(round.autocannon))),
+    inProcess: inProcess as EfficiencyFigures['inProcess'],
     commands: {
       autocannon: ['autocannon', ...autocannonArgs('http://127.0.0.1:PORT/', seconds, connections)].join(' '),
       bees: ['npm run bees --', ...beesArgs('http://127.0.0.1:PORT/', seconds, connections)].join(' '),
@@ -172,6 +224,12 @@ export function efficiencyRows(figures: EfficiencyFigures): string[][] {
       format(figures.medianRatio, 3),
       `${verdict} the ${targetRatio} goal; pooled over all rounds ${format(figures.pooledRatio, 3)}; ` +
         `${figures.connections} connections, ${figures.seconds} s each, trivial loopback target`,
+    ],
+    [
+      'CPU per response, bee ÷ autocannon alone (one process)',
+      format(figures.inProcess.beeMicros / figures.inProcess.autocannonMicros, 3),
+      `${format(figures.inProcess.beeMicros, 1)} µs vs ${format(figures.inProcess.autocannonMicros, 1)} µs; median of ` +
+        `${figures.inProcess.rounds} alternating runs of ${format(figures.inProcess.requests)} requests: the bee's own per-response cost, without start-up or scheduling noise`,
     ],
     [
       'bees ÷ autocannon requests per CPU-second (median)',
