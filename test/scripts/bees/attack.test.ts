@@ -226,6 +226,24 @@ describe('bees attack --local (real bee processes against a loopback server)', (
     }
   });
 
+  it('when a login answers 303 but the app says nobody is logged in, then bees stops before sending load', async () => {
+    const wiki = await startCloudwikiStandIn({ dropSessions: true });
+    const scenario = path.join(scratch, 'lost-session.json');
+    writeFileSync(
+      scenario,
+      JSON.stringify({ login: { mode: 'signup', password: 'correct-horse-battery' }, requests: [{ path: '/wiki/Home' }] }),
+    );
+    try {
+      const run = await bees(['attack', '-u', wiki.url, '-s', scenario, '--local', '1', '-n', '10', '-c', '1', '--no-progress']);
+
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/\/api\/me answers that nobody is logged in/);
+      expect(wiki.anonymousPageViews).toBe(0);
+    } finally {
+      await wiki.close();
+    }
+  });
+
   it('when login fails, then every bee stops before sending load and the error says why', async () => {
     const wiki = await startCloudwikiStandIn();
     const scenario = path.join(scratch, 'bad-login.json');
@@ -238,7 +256,7 @@ describe('bees attack --local (real bee processes against a loopback server)', (
 
       expect(run.code).toBe(2);
       expect(run.stderr).toContain('POST');
-      expect(run.stderr).toContain('answered 401 without a cloudwiki.sid cookie');
+      expect(run.stderr).toContain('answered 401; expected 303 and a session');
       expect(wiki.anonymousPageViews).toBe(0);
     } finally {
       await wiki.close();
