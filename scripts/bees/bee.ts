@@ -17,7 +17,7 @@ export function weightedPicker(routes: readonly Route[], random: () => number = 
   };
 }
 
-export const lostRequestKind = 'no answer (connection closed)';
+const lostRequestKind = 'no answer (connection closed)';
 
 function errorKind(error: Error & { code?: string }): string {
   if (error.message === 'request timed out') return 'timeout';

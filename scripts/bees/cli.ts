@@ -16,7 +16,7 @@ import type { BeeResult, BeeSpec } from './spec';
 const ec2Swarm = (): typeof import('./ec2-swarm') => require('./ec2-swarm');
 const userData = (): typeof import('./user-data') => require('./user-data');
 
-export const exitCodes = { ok: 0, thresholdsExceeded: 1, failed: 2 } as const;
+const exitCodes = { ok: 0, thresholdsExceeded: 1, failed: 2 } as const;
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -180,7 +180,7 @@ function swarmOptions(command: Command): Command {
     .option('--region <region>', 'AWS region (default: from the AWS environment)');
 }
 
-export function createProgram(io: CliIo, setExitCode: (code: number) => void): Command {
+function createProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command('bees')
     .description(
       'A distributed HTTP load generator in the spirit of bees with machine guns: autocannon in every bee, ' +

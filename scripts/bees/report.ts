@@ -9,7 +9,7 @@ import {
 import type { BeeResult, BeeSpec } from './spec';
 import { failedRequests, judge, type Thresholds, type Verdict } from './verdict';
 
-export interface BeeLine {
+interface BeeLine {
   bee: number;
   requests: number;
   errors: number;

@@ -11,7 +11,7 @@ export const userDataLimitBytes = 16 * 1024;
 const agentPackages = ['autocannon@9', 'hdr-histogram-js@3'];
 
 /** The boot script proper: a real file, so shellcheck reads it (test/scripts/shellcheck.integration.test.ts). */
-export const bootScriptPath = path.join(__dirname, 'agent-boot.sh');
+const bootScriptPath = path.join(__dirname, 'agent-boot.sh');
 
 /** The bee agent as one CommonJS file, bundled from the TypeScript the queen itself runs. */
 export function bundleAgent(): string {
@@ -36,7 +36,7 @@ export function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
-export interface UserDataOptions {
+interface UserDataOptions {
   maxLifetimeMinutes: number;
   agentSource: string;
 }

@@ -21,10 +21,6 @@ export class CookieJar {
     }
   }
 
-  get(name: string): string | undefined {
-    return this.cookies.get(name);
-  }
-
   header(): string {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
   }
@@ -94,7 +90,7 @@ export async function logIn(baseUrl: string, mode: LoginPlan['mode'], username: 
 }
 
 /** Usernames stay within the contract: 3–32 of letters, digits, `_` and `-`. */
-export function signupName(runId: string, bee: number, number: number): string {
+function signupName(runId: string, bee: number, number: number): string {
   return `bee${bee}-${runId}-${number}`.slice(0, 32);
 }
 
