@@ -301,6 +301,22 @@ describe('bees attack on the EC2 swarm', () => {
   });
 });
 
+/** A bee's share against a loopback target: `amount` requests over `connections`. */
+function loopbackSpec(url: string, connections: number, amount: number): BeeSpec {
+  return {
+    bee: 0,
+    runId: 'r1',
+    url: `${url}/`,
+    connections,
+    amount,
+    rampUpSeconds: 0,
+    timeoutSeconds: 5,
+    method: 'GET',
+    headers: {},
+    timeline: false,
+  };
+}
+
 describe('bee user data', () => {
   it('when rendered with the real agent bundle, then it is valid bash within EC2’s 16 KB limit', () => {
     const script = renderUserData({ maxLifetimeMinutes: 30, agentSource: bundleAgent() });
@@ -313,18 +329,7 @@ describe('bee user data', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'bees-agent-'));
     try {
       writeFileSync(path.join(dir, 'agent.js'), bundleAgent());
-      const spec: BeeSpec = {
-        bee: 0,
-        runId: 'r1',
-        url: `${target.url}/`,
-        connections: 2,
-        amount: 40,
-        rampUpSeconds: 0,
-        timeoutSeconds: 5,
-        method: 'GET',
-        headers: {},
-        timeline: false,
-      };
+      const spec = loopbackSpec(target.url, 2, 40);
       // On a bee, autocannon and hdr-histogram-js sit in /opt/bees/node_modules; here, the repo's.
       const env = { ...process.env, NODE_PATH: path.resolve(__dirname, '../../../node_modules') };
       const { stdout } = await execFileAsync(
@@ -366,18 +371,7 @@ describe('bee user data', () => {
       expect(log).toContain(`dnf install -y nodejs${deployNodeMajor} nodejs${deployNodeMajor}-npm`);
       expect(log).toContain(`npm-${deployNodeMajor} install --omit=dev --no-audit --no-fund autocannon@9 hdr-histogram-js@3`);
       expect(readFileSync(path.join(root, 'bees', 'ready'), 'utf8')).toBe('');
-      const spec: BeeSpec = {
-        bee: 0,
-        runId: 'r1',
-        url: `${target.url}/`,
-        connections: 1,
-        amount: 5,
-        rampUpSeconds: 0,
-        timeoutSeconds: 5,
-        method: 'GET',
-        headers: {},
-        timeline: false,
-      };
+      const spec = loopbackSpec(target.url, 1, 5);
       // npm was stubbed, so the agent's packages come from the repo's node_modules.
       const { stdout } = await execFileAsync(
         path.join(root, 'bees', 'agent'),
