@@ -9,6 +9,10 @@ import { bees, listenOnLoopback } from './support/loopback';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'bees-test-'));
 
+// Each attack starts real bee processes under tsx (about a CPU-second each before the first
+// request); on a shared two-core machine a logged-in run has taken over 20 s. Correctness only.
+jest.setTimeout(120_000);
+
 describe('bees attack --local (real bee processes against a loopback server)', () => {
   it('when two local bees send 300 requests, then the server sees 300 and the JSON report adds up', async () => {
     let served = 0;
