@@ -4,16 +4,16 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { benchGenerators, type GeneratorFigures } from './bees-efficiency';
+import { benchBeesEfficiency, efficiencyRows } from './bees-efficiency';
 import { benchCloudwiki, type CloudwikiFigures } from './cloudwiki';
 
 const usage = `Usage: npm run bench -- [--seconds N] [--connections N] [--only generators|cloudwiki]
 
   --seconds N       length of each measured run (default 10)
   --connections N   connections for the closed-loop runs (default 32)
-  --only WHAT       run one group: generators (bees vs autocannon vs wrk) or cloudwiki
+  --only WHAT       run one group: generators (bees vs autocannon, alternating rounds) or cloudwiki
 
-Needs Debian's wrk and postgresql-15, and Java 17 for DynamoDB Local.`;
+Needs postgresql-15, and Java 17 for DynamoDB Local.`;
 
 function machine(): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
@@ -34,28 +34,6 @@ const perOperation = (counts: Record<string, number>): string =>
     .filter(([, n]) => n > 0)
     .map(([operation, n]) => `${n} ${operation}`)
     .join(', ') || 'none';
-
-function generatorRows(figures: GeneratorFigures[]): string[][] {
-  const find = (prefix: string) => figures.find((row) => row.tool.startsWith(prefix))!;
-  const bees = find('bees --local 1');
-  return [
-    ...figures.map((row) => [
-      `load generator: ${row.tool}`,
-      `${format(row.rps)} req/s`,
-      `median of ${row.rounds}; ${format(row.requestsPerCpuSecond)} requests per CPU-second; ${row.command}`,
-    ]),
-    ['bees ÷ autocannon alone (req/s)', format(bees.rps / find('autocannon').rps, 2), 'same target, connections and duration'],
-    ['bees ÷ wrk (req/s)', format(bees.rps / find('wrk').rps, 2), 'wrk is C; one thread'],
-    // On two cores the target shares the machine, so req/s can hit the target's ceiling first;
-    // requests per CPU-second of the generator is the figure that isolates the tool itself.
-    [
-      'bees ÷ autocannon alone (per CPU-second)',
-      format(bees.requestsPerCpuSecond / find('autocannon').requestsPerCpuSecond, 2),
-      'includes bees’ start-up: tsx compiles the queen and the bee',
-    ],
-    ['bees ÷ wrk (per CPU-second)', format(bees.requestsPerCpuSecond / find('wrk').requestsPerCpuSecond, 2), ''],
-  ];
-}
 
 function cloudwikiRows(figures: CloudwikiFigures): string[][] {
   return [
@@ -119,8 +97,8 @@ async function main(): Promise<void> {
   const loadBefore = loadavg()[0]!;
   const rows: string[][] = [['benchmark', 'result', 'notes']];
   if (values.only !== 'cloudwiki') {
-    log(`load generators against a trivial loopback server, ${seconds} s each ...`);
-    rows.push(...generatorRows(await benchGenerators(seconds, 50)));
+    log(`bees and autocannon in alternating rounds against a trivial loopback server, ${seconds} s each ...`);
+    rows.push(...efficiencyRows(await benchBeesEfficiency(seconds, 50, 6, log)));
   }
   if (values.only !== 'generators') rows.push(...cloudwikiRows(await benchCloudwiki(seconds, connections, log)));
   console.log(`\nMachine: ${machine()}\nCommand: npm run bench -- ${process.argv.slice(2).join(' ')}`.trimEnd());

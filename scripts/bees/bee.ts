@@ -1,14 +1,8 @@
 import autocannon, { type AutocannonClient, type AutocannonOptions, type AutocannonRequest } from 'autocannon';
-import { createLatencyHistogram, encodeHistogram, recordMillis, type LatencyHistogram } from './histograms';
 import { paceClient } from './pacer';
-import type { BeeProgress, BeeResult, BeeSpec, Route, TimelineSlot } from './spec';
+import { ResponseRecorder } from './recorder';
+import type { BeeProgress, BeeResult, BeeSpec, Route } from './spec';
 import { prepareVirtualUsers, type VirtualUser } from './virtual-users';
-
-interface Slot {
-  requests: number;
-  errors: number;
-  latency: LatencyHistogram;
-}
 
 /** Picks routes in proportion to their weights (cumulative weights, one random draw a request). */
 export function weightedPicker(routes: readonly Route[], random: () => number = Math.random): () => Route {
@@ -23,7 +17,7 @@ export function weightedPicker(routes: readonly Route[], random: () => number = 
   };
 }
 
-export const lostRequestKind = 'no answer (connection closed)';
+const lostRequestKind = 'no answer (connection closed)';
 
 function errorKind(error: Error & { code?: string }): string {
   if (error.message === 'request timed out') return 'timeout';
@@ -70,6 +64,9 @@ function virtualUserRequests(spec: BeeSpec, connection: number, user: VirtualUse
   ];
 }
 
+/** performance.now() as milliseconds since 1970, comparable between bees (processes or machines). */
+const epochMs = (now: number): number => performance.timeOrigin + now;
+
 /**
  * Runs one bee's share of the attack with autocannon and returns its exact latency histogram
  * (plus one a second for the timeline), status codes and errors, ready to merge with other bees'.
@@ -79,30 +76,21 @@ export async function runBee(spec: BeeSpec, onProgress?: (progress: BeeProgress)
   const users = spec.login ? await prepareVirtualUsers(spec.url, spec.login, spec.connections, spec.runId, spec.bee) : undefined;
   const setupSeconds = (performance.now() - setupStarted) / 1000;
 
-  const latency = createLatencyHistogram();
-  const timeline = new Map<number, Slot>();
   const statusCodes: Record<string, number> = {};
   const errorsByKind: Record<string, number> = {};
   let requests = 0;
   let errors = 0;
   let bytes = 0;
-  let lastEventAt = performance.now();
 
   const needsPacing = spec.rate !== undefined || spec.rampUpSeconds > 0;
   // Paced connections get a moment to connect before their first scheduled send.
   const startedAt = performance.now() + (needsPacing ? 20 : 0);
+  let lastEventAt = startedAt;
+  const recorder = new ResponseRecorder(startedAt, spec.timeline);
   const intendedSendTimes = new WeakMap<AutocannonClient, number>();
   const openLoop = spec.rate !== undefined;
   const needsPerClientSetup = Boolean(users || spec.routes);
   let clientsSetUp = 0;
-
-  const slotAt = (now: number): Slot | undefined => {
-    if (!spec.timeline) return undefined;
-    const second = Math.max(0, Math.floor((now - startedAt) / 1000));
-    let slot = timeline.get(second);
-    if (!slot) timeline.set(second, (slot = { requests: 0, errors: 0, latency: createLatencyHistogram() }));
-    return slot;
-  };
 
   const options: AutocannonOptions = {
     url: spec.url,
@@ -132,6 +120,8 @@ export async function runBee(spec: BeeSpec, onProgress?: (progress: BeeProgress)
 
   await new Promise<void>((resolve, reject) => {
     const instance = autocannon(options, (error) => (error ? reject(error) : resolve()));
+    // This listener runs once per response; everything it does is a cost autocannon alone does
+    // not pay, so it only counts and hands the latency to the recorder.
     instance.on('response', (client: AutocannonClient, statusCode: number, responseBytes: number, responseTime: number) => {
       const now = performance.now();
       lastEventAt = now;
@@ -140,12 +130,7 @@ export async function runBee(spec: BeeSpec, onProgress?: (progress: BeeProgress)
       requests++;
       bytes += responseBytes;
       statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1;
-      recordMillis(latency, millis);
-      const slot = slotAt(now);
-      if (slot) {
-        slot.requests++;
-        recordMillis(slot.latency, millis);
-      }
+      recorder.response(now, millis);
     });
     instance.on('reqError', (error: Error) => {
       const now = performance.now();
@@ -153,8 +138,7 @@ export async function runBee(spec: BeeSpec, onProgress?: (progress: BeeProgress)
       errors++;
       const kind = errorKind(error);
       errorsByKind[kind] = (errorsByKind[kind] ?? 0) + 1;
-      const slot = slotAt(now);
-      if (slot) slot.errors++;
+      recorder.error(now);
     });
   });
   if (progressTimer) clearInterval(progressTimer);
@@ -167,12 +151,7 @@ export async function runBee(spec: BeeSpec, onProgress?: (progress: BeeProgress)
     errorsByKind[lostRequestKind] = (errorsByKind[lostRequestKind] ?? 0) + unanswered;
   }
 
-  const slots: TimelineSlot[] = [...timeline].map(([second, slot]) => ({
-    second,
-    requests: slot.requests,
-    errors: slot.errors,
-    latency: encodeHistogram(slot.latency),
-  }));
+  const { latency, timeline } = recorder.finish();
   return {
     bee: spec.bee,
     requests,
@@ -182,9 +161,11 @@ export async function runBee(spec: BeeSpec, onProgress?: (progress: BeeProgress)
     // From the first scheduled send to the last answer: autocannon's own duration includes up to
     // a second of its sampling tick after the work is done.
     elapsedSeconds: Math.max(0.001, (lastEventAt - startedAt) / 1000),
+    startedAtMs: epochMs(startedAt),
+    finishedAtMs: epochMs(lastEventAt),
     bytes,
-    latency: encodeHistogram(latency),
-    timeline: slots.sort((a, b) => a.second - b.second),
+    latency,
+    timeline,
     virtualUsers: users?.length ?? 0,
     setupSeconds,
   };

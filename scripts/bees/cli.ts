@@ -1,9 +1,6 @@
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { attackWithEc2Bees, describeSwarm, findBees, launchBees, terminateBees, type AwsClients, type Bee } from './ec2-swarm';
+import type { AwsClients, Bee } from './ec2-swarm';
 import { formatHtml } from './format-html';
 import { formatText } from './format-text';
 import { attackWithLocalBees } from './local-swarm';
@@ -12,9 +9,14 @@ import { ProgressLine, SwarmWaitLine } from './progress';
 import { buildReport } from './report';
 import { loadScenario } from './scenario';
 import type { BeeResult, BeeSpec } from './spec';
-import { bundleAgent, renderUserData } from './user-data';
 
-export const exitCodes = { ok: 0, thresholdsExceeded: 1, failed: 2 } as const;
+// The AWS SDK and esbuild cost most of a CPU-second to load, on the cores a --local attack shares
+// with its target: only the EC2 commands load them. `require` because this file is CommonJS and a
+// dynamic import() would need a file extension that differs between tsx, jest and the build.
+const ec2Swarm = (): typeof import('./ec2-swarm') => require('./ec2-swarm');
+const userData = (): typeof import('./user-data') => require('./user-data');
+
+const exitCodes = { ok: 0, thresholdsExceeded: 1, failed: 2 } as const;
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -25,23 +27,43 @@ export interface CliIo {
 const defaultIo: CliIo = {
   stdout: process.stdout,
   stderr: process.stderr,
-  awsClients: (region) => ({ ec2: new EC2Client({ region }), ssm: new SSMClient({ region }), s3: new S3Client({ region }) }),
+  awsClients: (region) => {
+    const { EC2Client } = require('@aws-sdk/client-ec2') as typeof import('@aws-sdk/client-ec2');
+    const { SSMClient } = require('@aws-sdk/client-ssm') as typeof import('@aws-sdk/client-ssm');
+    const { S3Client } = require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+    return { ec2: new EC2Client({ region }), ssm: new SSMClient({ region }), s3: new S3Client({ region }) };
+  },
 };
 
-const whole =
-  (name: string) =>
-  (value: string): number => {
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`${name} must be a whole number of at least 1`);
-    return parsed;
+interface NumberRule {
+  whole?: boolean;
+  min: number;
+  /** The minimum itself is meaningless (a zero duration, a zero timeout). */
+  aboveMin?: boolean;
+  max?: number;
+}
+
+function describeRule({ whole, min, aboveMin, max }: NumberRule): string {
+  const kind = whole ? 'a whole number' : 'a number';
+  if (max !== undefined) return `${kind} from ${min} to ${max}`;
+  return aboveMin ? `${kind} above ${min}` : `${kind} of at least ${min}`;
+}
+
+/** A commander parser for a numeric option: anything but a number inside the rule is refused by name (exit 2). */
+const numberOption =
+  (name: string, rule: NumberRule) =>
+  (text: string): number => {
+    const value = text.trim() === '' ? Number.NaN : Number(text);
+    const fits =
+      Number.isFinite(value) &&
+      (!rule.whole || Number.isInteger(value)) &&
+      (rule.aboveMin ? value > rule.min : value >= rule.min) &&
+      (rule.max === undefined || value <= rule.max);
+    if (!fits) throw new InvalidArgumentError(`${name} must be ${describeRule(rule)} (got "${text}")`);
+    return value;
   };
-const positive =
-  (name: string) =>
-  (value: string): number => {
-    const parsed = Number(value);
-    if (!(parsed >= 0) || !Number.isFinite(parsed)) throw new InvalidArgumentError(`${name} must be a number of at least 0`);
-    return parsed;
-  };
+const atLeastOne = (name: string) => numberOption(name, { whole: true, min: 1 });
+const aboveZero = (name: string) => numberOption(name, { min: 0, aboveMin: true });
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 function parseHeaders(lines: readonly string[], cookies: readonly string[]): Record<string, string> {
@@ -102,6 +124,7 @@ async function attackFromHere(specs: BeeSpec[], flags: AttackFlags, io: CliIo): 
 async function attackFromEc2(clients: AwsClients, bees: Bee[], specs: BeeSpec[], flags: AttackFlags, io: CliIo): Promise<BeeResult[]> {
   const waiting = new SwarmWaitLine(io.stderr, flags.progress, specs.length);
   try {
+    const { attackWithEc2Bees } = ec2Swarm();
     return await attackWithEc2Bees(clients, bees, specs, {
       outputBucket: flags.outputBucket,
       pollIntervalMs: flags.pollSeconds * 1000,
@@ -119,7 +142,7 @@ async function attack(flags: AttackFlags, io: CliIo): Promise<number> {
   const url = flags.url ?? scenario?.url;
   if (!url) throw new Error('give the target with -u URL (or "url" in the scenario file)');
   const clients = flags.local === undefined ? io.awsClients(flags.region) : undefined;
-  const ec2Bees = clients ? await findBees(clients.ec2, flags.swarm) : [];
+  const ec2Bees = clients ? await ec2Swarm().findBees(clients.ec2, flags.swarm) : [];
   if (clients && ec2Bees.length === 0) {
     throw new Error(`swarm "${flags.swarm}" has no running bees: start some with \`bees up\`, or attack from this machine with --local N`);
   }
@@ -157,7 +180,7 @@ function swarmOptions(command: Command): Command {
     .option('--region <region>', 'AWS region (default: from the AWS environment)');
 }
 
-export function createProgram(io: CliIo, setExitCode: (code: number) => void): Command {
+function createProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command('bees')
     .description(
       'A distributed HTTP load generator in the spirit of bees with machine guns: autocannon in every bee, ' +
@@ -185,42 +208,62 @@ Examples:
       .command('attack')
       .description('load-test a URL from the EC2 swarm, or from N local processes with --local N')
       .option('-u, --url <url>', 'target URL (method and path apply unless a scenario lists requests)')
-      .option('--local <bees>', 'run this many bees as local processes instead of EC2 instances', whole('--local'))
-      .option('-n, --requests <count>', 'total requests for the swarm (instead of --duration)', whole('-n'))
-      .option('-d, --duration <seconds>', 'how long to attack (default 10 when -n is not given)', positive('--duration'))
-      .option('-c, --concurrency <connections>', 'total connections (virtual users), shared across bees', whole('-c'), 10)
-      .option('-r, --rate <perSecond>', 'open loop: total requests a second, latency measured from each scheduled send', positive('--rate'))
-      .option('--ramp-up <seconds>', 'start connections gradually over this long', positive('--ramp-up'), 0)
-      .option('--timeout <seconds>', 'a request without an answer after this long is an error', positive('--timeout'), 10)
+      .option('--local <bees>', 'run this many bees as local processes instead of EC2 instances', atLeastOne('--local'))
+      .option('-n, --requests <count>', 'total requests for the swarm (instead of --duration)', atLeastOne('-n'))
+      .option('-d, --duration <seconds>', 'how long to attack (default 10 when -n is not given)', aboveZero('--duration'))
+      .option('-c, --concurrency <connections>', 'total connections (virtual users), shared across bees', atLeastOne('-c'), 10)
+      .option(
+        '-r, --rate <perSecond>',
+        'open loop: total requests a second, latency measured from each scheduled send',
+        aboveZero('--rate'),
+      )
+      .option('--ramp-up <seconds>', 'start connections gradually over this long', numberOption('--ramp-up', { min: 0 }), 0)
+      .option('--timeout <seconds>', 'a request without an answer after this long is an error', aboveZero('--timeout'), 10)
       .option('-m, --method <method>', 'HTTP method', 'GET')
       .option('-H, --header <header>', '"Name: value", repeatable', collect, [])
       .option('--cookie <cookie>', '"name=value" sent with every request, repeatable', collect, [])
       .option('--body-file <file>', 'request body, read from a file')
       .option('-s, --scenario <file>', 'JSON scenario: weighted requests, optional logged-in users (see scripts/bees/scenarios/)')
-      .option('--max-error-rate <ratio>', 'fail when errors and 5xx exceed this share of requests', positive('--max-error-rate'), 0.01)
-      .option('--max-p99 <ms>', 'fail when p99 latency exceeds this many milliseconds', positive('--max-p99'), 1000)
+      .option(
+        '--max-error-rate <ratio>',
+        'fail when errors and 5xx exceed this share of requests',
+        numberOption('--max-error-rate', { min: 0, max: 1 }),
+        0.01,
+      )
+      .option('--max-p99 <ms>', 'fail when p99 latency exceeds this many milliseconds', aboveZero('--max-p99'), 1000)
       .option('--json', 'print the report as JSON')
       .option('--html <file>', 'also write an HTML report with latency-over-time and histogram charts')
       .option('--no-progress', 'no live progress line')
       .option('--output-bucket <bucket>', 'EC2: S3 bucket for SSM to store bee output (needed for timelines and long runs)')
-      .option('--poll-seconds <seconds>', 'EC2: how often to ask SSM whether the bees are done', positive('--poll-seconds'), 2),
+      .option(
+        '--poll-seconds <seconds>',
+        'EC2: how often to ask SSM whether the bees are done',
+        numberOption('--poll-seconds', { min: 0 }),
+        2,
+      ),
   ).action(async (flags: AttackFlags) => setExitCode(await attack(flags, io)));
 
   swarmOptions(
     program
       .command('up')
       .description('launch bees on EC2 (a dry run unless --yes); each bee terminates itself after --max-lifetime')
-      .requiredOption('-s, --bees <count>', 'how many bees', whole('--bees'))
+      .requiredOption('-s, --bees <count>', 'how many bees', atLeastOne('--bees'))
       .requiredOption('--instance-profile <name>', 'instance profile whose role has AmazonSSMManagedInstanceCore')
       .option('--instance-type <type>', 'EC2 instance type', 'c7i.large')
       .option('--subnet <id>', 'subnet to launch into (default: the default VPC)')
       .option('--security-group <id>', 'security group, repeatable (bees need outbound HTTPS for SSM only)', collect, [])
       .option('--ami <id>', 'image (default: latest Amazon Linux 2023 from SSM)')
-      .option('--max-lifetime <minutes>', 'the bee shuts down and terminates after this long', whole('--max-lifetime'), 120)
+      .option(
+        '--max-lifetime <minutes>',
+        'the bee shuts down and terminates after this long',
+        numberOption('--max-lifetime', { whole: true, min: 5 }),
+        120,
+      )
       .option('--tag <key=value>', 'extra tag, repeatable', collect, [])
       .option('--yes', 'really launch (without it, EC2 only checks the request)'),
   ).action(async (flags) => {
-    const userData = renderUserData({ maxLifetimeMinutes: flags.maxLifetime, agentSource: bundleAgent() });
+    const { bundleAgent, renderUserData } = userData();
+    const { launchBees } = ec2Swarm();
     const outcome = await launchBees(io.awsClients(flags.region), {
       swarm: flags.swarm,
       count: flags.bees,
@@ -231,7 +274,7 @@ Examples:
       imageId: flags.ami,
       maxLifetimeMinutes: flags.maxLifetime,
       tags: parseTags(flags.tag),
-      userData,
+      userData: renderUserData({ maxLifetimeMinutes: flags.maxLifetime, agentSource: bundleAgent() }),
       dryRun: !flags.yes,
     });
     io.stdout.write(
@@ -243,7 +286,7 @@ Examples:
   });
 
   swarmOptions(program.command('report').description("show the swarm's bees and whether SSM reaches them")).action(async (flags) => {
-    const state = await describeSwarm(io.awsClients(flags.region), flags.swarm);
+    const state = await ec2Swarm().describeSwarm(io.awsClients(flags.region), flags.swarm);
     if (state.bees.length === 0) {
       io.stdout.write(`Swarm "${flags.swarm}" has no live bees.\n`);
       return;
@@ -259,7 +302,7 @@ Examples:
   swarmOptions(
     program.command('down').description('terminate every bee of the swarm (a dry run unless --yes)').option('--yes', 'really terminate'),
   ).action(async (flags) => {
-    const outcome = await terminateBees(io.awsClients(flags.region), flags.swarm, !flags.yes);
+    const outcome = await ec2Swarm().terminateBees(io.awsClients(flags.region), flags.swarm, !flags.yes);
     if (outcome.instanceIds.length === 0) io.stdout.write(`Swarm "${flags.swarm}" has no live bees.\n`);
     else if (outcome.dryRun) io.stdout.write(`Dry run: would terminate ${outcome.instanceIds.join(', ')}. Add --yes to terminate.\n`);
     else io.stdout.write(`Terminating ${outcome.instanceIds.join(', ')}.\n`);

@@ -18,11 +18,11 @@ import type { BeeResult, BeeSpec } from './spec';
 
 // Bees are found by tag, never by a local state file: any machine with the credentials sees the
 // same swarm, and a crashed `bees` run leaves nothing stale behind.
-export const swarmTagKey = 'bees:swarm';
-export const expiresTagKey = 'bees:expires-at';
+const swarmTagKey = 'bees:swarm';
+const expiresTagKey = 'bees:expires-at';
 
 /** Amazon Linux 2023 comes with the SSM agent, which is all a bee needs to be driven. */
-export const defaultAmiParameter = '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64';
+const defaultAmiParameter = '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64';
 
 export interface AwsClients {
   ec2: EC2Client;
@@ -71,7 +71,7 @@ export async function findBees(ec2: EC2Client, swarm: string): Promise<Bee[]> {
   return bees.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
 }
 
-export interface LaunchOptions {
+interface LaunchOptions {
   swarm: string;
   count: number;
   instanceType: string;
@@ -86,7 +86,7 @@ export interface LaunchOptions {
   now?: Date;
 }
 
-export type LaunchOutcome = { dryRun: true; imageId: string } | { dryRun: false; imageId: string; instanceIds: string[] };
+type LaunchOutcome = { dryRun: true; imageId: string } | { dryRun: false; imageId: string; instanceIds: string[] };
 
 function isDryRunSuccess(error: unknown): boolean {
   return (error as { name?: string }).name === 'DryRunOperation';
@@ -133,7 +133,7 @@ export async function launchBees(clients: AwsClients, options: LaunchOptions): P
   }
 }
 
-export interface SwarmState {
+interface SwarmState {
   bees: (Bee & { ssmPing: string })[];
 }
 
@@ -154,7 +154,7 @@ export async function describeSwarm(clients: AwsClients, swarm: string): Promise
   return { bees: bees.map((bee) => ({ ...bee, ssmPing: ping.get(bee.instanceId) ?? 'not registered' })) };
 }
 
-export type TerminateOutcome = { dryRun: boolean; instanceIds: string[] };
+type TerminateOutcome = { dryRun: boolean; instanceIds: string[] };
 
 /** Terminates every bee of the swarm; a dry run asks EC2 to check the call without doing it. */
 export async function terminateBees(clients: AwsClients, swarm: string, dryRun: boolean): Promise<TerminateOutcome> {
@@ -194,7 +194,7 @@ const finalStatuses = new Set([
 ]);
 
 /** Shell run on the bee: refuse politely while the bee is still installing. */
-export function agentCommand(spec: BeeSpec): string {
+function agentCommand(spec: BeeSpec): string {
   const encoded = Buffer.from(JSON.stringify(spec)).toString('base64');
   return `test -f /opt/bees/ready || { echo "bee not ready yet: user data is still installing; retry in a minute" >&2; exit 3; }\n/opt/bees/agent --spec-base64 ${encoded}`;
 }

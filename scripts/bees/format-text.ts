@@ -14,7 +14,7 @@ export function formatText(report: AttackReport): string {
       (report.virtualUsers > 0 ? `, ${report.virtualUsers} logged-in virtual users` : ''),
   );
   lines.push(`Requests:      ${number(report.requests)} answered, ${number(report.errors)} failed without an answer`);
-  lines.push(`Req/s:         ${number(report.rps)} (${report.rpsMeaning})`);
+  lines.push(`Req/s:         ${number(report.rps)} over ${number(report.wallSeconds)} s (${report.rpsMeaning})`);
   const codes = Object.entries(report.statusCodes).map(([code, count]) => `${code}: ${number(count)}`);
   lines.push(`Status codes:  ${codes.join(', ') || 'none'}`);
   const kinds = Object.entries(report.errorsByKind).map(([kind, count]) => `${kind}: ${number(count)}`);
@@ -25,6 +25,7 @@ export function formatText(report: AttackReport): string {
   );
   if (report.perBee.length > 1) {
     lines.push('');
+    lines.push('Each bee, req/s over its own run:');
     lines.push(
       `${pad('bee', 4)} ${pad('requests', 10)} ${pad('errors', 7)} ${pad('req/s', 9)} ${pad('p50', 8)} ${pad('p99', 8)} ${pad('max', 8)}`,
     );

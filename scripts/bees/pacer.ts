@@ -1,6 +1,6 @@
 import type { AutocannonClient } from 'autocannon';
 
-export interface ClientSchedule {
+interface ClientSchedule {
   /** performance.now() at which this connection sends its first request (ramp-up staggers it). */
   firstAt: number;
   /** Open loop only: the fixed gap between this connection's scheduled sends. */

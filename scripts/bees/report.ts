@@ -9,7 +9,7 @@ import {
 import type { BeeResult, BeeSpec } from './spec';
 import { failedRequests, judge, type Thresholds, type Verdict } from './verdict';
 
-export interface BeeLine {
+interface BeeLine {
   bee: number;
   requests: number;
   errors: number;
@@ -40,9 +40,15 @@ export interface AttackReport {
   failureRate: number;
   errorsByKind: Record<string, number>;
   statusCodes: Record<string, number>;
-  /** The sum of each bee's own completed requests per second of its own run time. */
+  /**
+   * Answers per second of the swarm's wall time (first request sent by any bee to the last answer
+   * to any bee). Summing each bee's own rate would overstate the swarm whenever bees start or
+   * finish at different times; each bee's own rate is in `perBee`.
+   */
   rps: number;
   rpsMeaning: string;
+  /** The swarm's wall time in seconds: the denominator of `rps`. */
+  wallSeconds: number;
   bytes: number;
   latency: LatencySummary & { unit: 'ms'; correctedForCoordinatedOmission: boolean };
   perBee: BeeLine[];
@@ -58,15 +64,27 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
 
 const round = (value: number, places = 1): number => Math.round(value * 10 ** places) / 10 ** places;
 
-function mergeTimeline(results: readonly BeeResult[]): TimelinePoint[] {
+/** First send to last answer over every bee, in milliseconds since 1970. */
+function swarmSpan(results: readonly BeeResult[]): { startedAtMs: number; finishedAtMs: number } {
+  if (results.length === 0) return { startedAtMs: 0, finishedAtMs: 0 };
+  return {
+    startedAtMs: Math.min(...results.map((result) => result.startedAtMs)),
+    finishedAtMs: Math.max(...results.map((result) => result.finishedAtMs)),
+  };
+}
+
+function mergeTimeline(results: readonly BeeResult[], swarmStartedAtMs: number): TimelinePoint[] {
   const seconds = new Map<number, { requests: number; errors: number; latencies: string[] }>();
   for (const result of results) {
+    // Each bee counts seconds from its own start; the swarm's timeline counts from the first bee's.
+    const offset = Math.round((result.startedAtMs - swarmStartedAtMs) / 1000);
     for (const slot of result.timeline) {
-      const merged = seconds.get(slot.second) ?? { requests: 0, errors: 0, latencies: [] };
+      const second = slot.second + offset;
+      const merged = seconds.get(second) ?? { requests: 0, errors: 0, latencies: [] };
       merged.requests += slot.requests;
       merged.errors += slot.errors;
       merged.latencies.push(slot.latency);
-      seconds.set(slot.second, merged);
+      seconds.set(second, merged);
     }
   }
   return [...seconds]
@@ -77,7 +95,7 @@ function mergeTimeline(results: readonly BeeResult[]): TimelinePoint[] {
     });
 }
 
-/** One report for the swarm: counts add up, histograms merge exactly, rates are summed per bee. */
+/** One report for the swarm: counts add up, histograms merge exactly, the rate is over the swarm's wall time. */
 export function buildReport(specs: readonly BeeSpec[], results: readonly BeeResult[], thresholds: Thresholds): AttackReport {
   const statusCodes: Record<string, number> = {};
   const errorsByKind: Record<string, number> = {};
@@ -99,6 +117,8 @@ export function buildReport(specs: readonly BeeSpec[], results: readonly BeeResu
     latency: summarizeLatency(decodeHistogram(result.latency)),
     virtualUsers: result.virtualUsers,
   }));
+  const span = swarmSpan(results);
+  const wallSeconds = Math.max(0.001, (span.finishedAtMs - span.startedAtMs) / 1000);
   const report: Omit<AttackReport, 'verdict'> = {
     target: specs[0]?.url ?? '',
     bees: results.length,
@@ -110,12 +130,13 @@ export function buildReport(specs: readonly BeeSpec[], results: readonly BeeResu
     failureRate: attempts === 0 ? 0 : failedRequests({ requests, errors, statusCodes }) / attempts,
     errorsByKind,
     statusCodes,
-    rps: round(perBee.reduce((sum, bee) => sum + bee.rps, 0)),
-    rpsMeaning: 'sum over bees of each bee’s responses per second of its own run',
+    rps: round(requests / wallSeconds),
+    rpsMeaning: 'responses ÷ the swarm’s wall time, first request sent to last response',
+    wallSeconds: round(wallSeconds, 3),
     bytes: results.reduce((sum, result) => sum + result.bytes, 0),
     latency: { ...latency, unit: 'ms', correctedForCoordinatedOmission: openLoop },
     perBee,
-    timeline: mergeTimeline(results),
+    timeline: mergeTimeline(results, span.startedAtMs),
     histogram: logBuckets(merged),
     virtualUsers: results.reduce((sum, result) => sum + result.virtualUsers, 0),
   };

@@ -29,7 +29,7 @@ const scenarioSchema = z.object({
   requests: z.array(routeSchema).min(1, 'list at least one request'),
 });
 
-export interface Scenario {
+interface Scenario {
   url?: string;
   login?: LoginPlan;
   routes: Route[];

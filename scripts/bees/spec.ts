@@ -54,7 +54,14 @@ export interface BeeResult {
   errors: number;
   errorsByKind: Record<string, number>;
   statusCodes: Record<string, number>;
+  /** From this bee's first scheduled send to its last answer or error. */
   elapsedSeconds: number;
+  /**
+   * The same span as wall-clock milliseconds since 1970, so the queen can find the swarm's span
+   * across processes and machines (EC2 bees keep time with the Amazon Time Sync Service).
+   */
+  startedAtMs: number;
+  finishedAtMs: number;
   bytes: number;
   /** HdrHistogram, compressed base64, microseconds. */
   latency: string;

@@ -1,12 +1,17 @@
 import { buildSync } from 'esbuild';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { deployNodeMajor } from '../../app/contracts';
 
 /** EC2 refuses user data over 16 KB; the bundled agent is compressed to fit well inside. */
 export const userDataLimitBytes = 16 * 1024;
 
 /** The engine and histogram packages are installed on the bee from npm; only our code is bundled. */
 const agentPackages = ['autocannon@9', 'hdr-histogram-js@3'];
+
+/** The boot script proper: a real file, so shellcheck reads it (test/scripts/shellcheck.integration.test.ts). */
+const bootScriptPath = path.join(__dirname, 'agent-boot.sh');
 
 /** The bee agent as one CommonJS file, bundled from the TypeScript the queen itself runs. */
 export function bundleAgent(): string {
@@ -26,67 +31,36 @@ export function bundleAgent(): string {
   return output.text;
 }
 
-export interface UserDataOptions {
+/** One word for bash, whatever it holds: single quotes, with each `'` closed, escaped and reopened. */
+export function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+interface UserDataOptions {
   maxLifetimeMinutes: number;
   agentSource: string;
 }
 
 /**
- * Boot script for Amazon Linux 2023: schedule the bee's own termination first (the instance is
- * launched with shutdown behaviour "terminate"), so a bee never outlives its lifetime even when
- * `bees down` is never run or this script fails half-way; then install Node.js 22 and the agent.
+ * The boot script (scripts/bees/agent-boot.sh) with its values set in a header after the shebang.
+ * The values are quoted as data, never spliced into the script's own text, so nothing in them
+ * (the agent bundle included) can change what the script does.
  */
 export function renderUserData({ maxLifetimeMinutes, agentSource }: UserDataOptions): string {
   if (!Number.isInteger(maxLifetimeMinutes) || maxLifetimeMinutes < 5) {
     throw new Error(`--max-lifetime must be a whole number of minutes, at least 5 (got ${maxLifetimeMinutes})`);
   }
-  const agentGzipBase64 = gzipSync(agentSource, { level: 9 })
-    .toString('base64')
-    .replace(/(.{76})/g, '$1\n');
-  const script = `#!/usr/bin/env bash
-set -euo pipefail
-
-MAX_LIFETIME_MINUTES="\${MAX_LIFETIME_MINUTES:-${maxLifetimeMinutes}}"
-BEES_HOME="\${BEES_HOME:-/opt/bees}"
-
-# Whatever happens below, the bee ends itself: shutdown terminates it (InstanceInitiatedShutdownBehavior).
-shutdown -h "+\${MAX_LIFETIME_MINUTES}" "bees: maximum lifetime reached"
-
-on_error() {
-  local line="$1"
-  echo "bees bootstrap failed at line \${line}; terminating this bee" >&2
-  shutdown -h now "bees: bootstrap failed"
-}
-trap 'on_error "$LINENO"' ERR
-
-install_node() {
-  local attempt
-  for attempt in 1 2 3; do
-    if dnf install -y nodejs22 nodejs22-npm; then return 0; fi
-    echo "dnf install failed (attempt \${attempt}); retrying" >&2
-    sleep $((attempt * 5))
-  done
-  return 1
-}
-
-install_node
-# Amazon Linux names the versioned binaries node-22 and npm-22.
-NODE_BIN="$(command -v node-22 || command -v node)"
-NPM_BIN="$(command -v npm-22 || command -v npm)"
-
-mkdir -p "\${BEES_HOME}"
-cd "\${BEES_HOME}"
-"\${NPM_BIN}" init -y >/dev/null
-"\${NPM_BIN}" install --omit=dev --no-audit --no-fund ${agentPackages.join(' ')}
-base64 -d > agent.js.gz <<'AGENT'
-${agentGzipBase64}
-AGENT
-gunzip -f agent.js.gz
-printf '#!/usr/bin/env bash\\nexec "%s" "%s/agent.js" "$@"\\n' "\${NODE_BIN}" "\${BEES_HOME}" > agent
-chmod +x agent
-touch ready
-echo "bee ready"
-`;
+  const values: Record<string, string> = {
+    MAX_LIFETIME_MINUTES: String(maxLifetimeMinutes),
+    NODE_MAJOR: String(deployNodeMajor),
+    AGENT_PACKAGES: agentPackages.join(' '),
+    AGENT_GZIP_BASE64: gzipSync(agentSource, { level: 9 })
+      .toString('base64')
+      .replace(/(.{76})/g, '$1\n'),
+  };
+  const [shebang, ...body] = readFileSync(bootScriptPath, 'utf8').split('\n');
+  const header = Object.entries(values).map(([name, value]) => `${name}=${shellQuote(value)}`);
+  const script = [shebang, '# Set by `bees up`:', ...header, ...body].join('\n');
   const bytes = Buffer.byteLength(script);
   if (bytes > userDataLimitBytes) {
     throw new Error(`user data is ${bytes} bytes, over EC2's ${userDataLimitBytes}-byte limit: the agent bundle grew`);

@@ -1,4 +1,4 @@
-import { sessionCookieName } from '../../app/contracts';
+import { whoAmIPath } from '../../app/contracts';
 import type { LoginPlan } from './spec';
 
 /**
@@ -19,10 +19,6 @@ export class CookieJar {
       if (equals <= 0) continue;
       this.cookies.set(pair.slice(0, equals).trim(), pair.slice(equals + 1).trim());
     }
-  }
-
-  get(name: string): string | undefined {
-    return this.cookies.get(name);
   }
 
   header(): string {
@@ -46,10 +42,22 @@ function csrfTokenFrom(html: string, url: string): string {
   return token;
 }
 
+/** The username the app says this jar's session is logged in as, or null: cloudwiki's answer for tools. */
+async function whoAmI(baseUrl: string, jar: CookieJar): Promise<string | null> {
+  const url = new URL(whoAmIPath, baseUrl).toString();
+  const response = await fetch(url, { redirect: 'manual', headers: { accept: 'application/json', cookie: jar.header() } });
+  if (response.status !== 200) {
+    await response.arrayBuffer();
+    throw new Error(`GET ${url} answered ${response.status}; expected 200 with { user } (is this a cloudwiki server?)`);
+  }
+  const body = (await response.json()) as { user?: { username?: unknown } | null };
+  return typeof body.user?.username === 'string' ? body.user.username : null;
+}
+
 /**
  * Walks the form flow a browser does (GET the form for its CSRF token and cookie, POST it back
- * with the credentials) and keeps the resulting session cookie, so the attack's requests carry a
- * real session that the store has to look up.
+ * with the credentials), keeps the resulting session cookie and asks the app who that session
+ * is, so the attack's requests carry a real, logged-in session that the store has to look up.
  */
 export async function logIn(baseUrl: string, mode: LoginPlan['mode'], username: string, password: string): Promise<CookieJar> {
   const jar = new CookieJar();
@@ -66,17 +74,23 @@ export async function logIn(baseUrl: string, mode: LoginPlan['mode'], username: 
   });
   jar.absorb(posted.headers.getSetCookie());
   await posted.arrayBuffer();
-  if (posted.status !== 303 || !jar.get(sessionCookieName)) {
+  if (posted.status !== 303) {
     throw new Error(
-      `POST ${formUrl} as ${username} answered ${posted.status} without a ${sessionCookieName} cookie; ` +
-        `expected 303 and a session (check the password rules and, for login, that the user exists)`,
+      `POST ${formUrl} as ${username} answered ${posted.status}; expected 303 and a session ` +
+        `(check the password rules and, for login, that the user exists)`,
+    );
+  }
+  const loggedInAs = await whoAmI(baseUrl, jar);
+  if (loggedInAs !== username) {
+    throw new Error(
+      `after POST ${formUrl} as ${username}, ${whoAmIPath} answers ${loggedInAs === null ? 'that nobody' : `that ${loggedInAs}`} is logged in`,
     );
   }
   return jar;
 }
 
 /** Usernames stay within the contract: 3–32 of letters, digits, `_` and `-`. */
-export function signupName(runId: string, bee: number, number: number): string {
+function signupName(runId: string, bee: number, number: number): string {
   return `bee${bee}-${runId}-${number}`.slice(0, 32);
 }
 

@@ -9,6 +9,10 @@ import { bees, listenOnLoopback } from './support/loopback';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'bees-test-'));
 
+// Each attack starts real bee processes under tsx (about a CPU-second each before the first
+// request); on a shared two-core machine a logged-in run has taken over 20 s. Correctness only.
+jest.setTimeout(120_000);
+
 describe('bees attack --local (real bee processes against a loopback server)', () => {
   it('when two local bees send 300 requests, then the server sees 300 and the JSON report adds up', async () => {
     let served = 0;
@@ -226,6 +230,24 @@ describe('bees attack --local (real bee processes against a loopback server)', (
     }
   });
 
+  it('when a login answers 303 but the app says nobody is logged in, then bees stops before sending load', async () => {
+    const wiki = await startCloudwikiStandIn({ dropSessions: true });
+    const scenario = path.join(scratch, 'lost-session.json');
+    writeFileSync(
+      scenario,
+      JSON.stringify({ login: { mode: 'signup', password: 'correct-horse-battery' }, requests: [{ path: '/wiki/Home' }] }),
+    );
+    try {
+      const run = await bees(['attack', '-u', wiki.url, '-s', scenario, '--local', '1', '-n', '10', '-c', '1', '--no-progress']);
+
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/\/api\/me answers that nobody is logged in/);
+      expect(wiki.anonymousPageViews).toBe(0);
+    } finally {
+      await wiki.close();
+    }
+  });
+
   it('when login fails, then every bee stops before sending load and the error says why', async () => {
     const wiki = await startCloudwikiStandIn();
     const scenario = path.join(scratch, 'bad-login.json');
@@ -238,7 +260,7 @@ describe('bees attack --local (real bee processes against a loopback server)', (
 
       expect(run.code).toBe(2);
       expect(run.stderr).toContain('POST');
-      expect(run.stderr).toContain('answered 401 without a cloudwiki.sid cookie');
+      expect(run.stderr).toContain('answered 401; expected 303 and a session');
       expect(wiki.anonymousPageViews).toBe(0);
     } finally {
       await wiki.close();
@@ -258,5 +280,35 @@ describe('bees --help', () => {
     const run = await bees(['attack', '-u', 'http://127.0.0.1:1/', '--local', 'two']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--local must be a whole number');
+  });
+
+  // Every numeric option, with a value that is not a number, negative, or zero where zero means nothing.
+  it.each([
+    [['attack', '--local', '1', '-c', '-3'], '-c must be a whole number of at least 1 (got "-3")'],
+    [['attack', '--local', '1', '-c', '2.5'], '-c must be a whole number of at least 1'],
+    [['attack', '--local', '0'], '--local must be a whole number of at least 1'],
+    [['attack', '--local', '1', '-n', 'lots'], '-n must be a whole number of at least 1'],
+    [['attack', '--local', '1', '-d', '0'], '--duration must be a number above 0'],
+    [['attack', '--local', '1', '-d', ''], '--duration must be a number above 0'],
+    [['attack', '--local', '1', '--rate', '0'], '--rate must be a number above 0'],
+    [['attack', '--local', '1', '--ramp-up', '-1'], '--ramp-up must be a number of at least 0'],
+    [['attack', '--local', '1', '--timeout', '0'], '--timeout must be a number above 0'],
+    [['attack', '--local', '1', '--max-error-rate', '5'], '--max-error-rate must be a number from 0 to 1'],
+    [['attack', '--local', '1', '--max-p99', 'fast'], '--max-p99 must be a number above 0'],
+    [['attack', '--poll-seconds', 'NaN'], '--poll-seconds must be a number of at least 0'],
+    [['up', '--instance-profile', 'p', '-s', '0'], '--bees must be a whole number of at least 1'],
+    [['up', '--instance-profile', 'p', '-s', '1', '--max-lifetime', '3'], '--max-lifetime must be a whole number of at least 5'],
+  ])('when bees %j is run, then it exits 2 before any work and says: %s', async (argv, message) => {
+    const run = await bees([...argv, ...(argv[0] === 'attack' ? ['-u', 'http://127.0.0.1:1/'] : [])]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+  });
+
+  it('when asked for attack --help, then the numeric defaults are shown', async () => {
+    const run = await bees(['attack', '--help']);
+    expect(run.code).toBe(0);
+    for (const shown of ['(default: 10)', '(default: 0)', '(default: 0.01)', '(default: 1000)', '(default: 2)'])
+      expect(run.stdout).toContain(shown);
+    expect(run.stdout).toContain('default 10 when -n is not');
   });
 });

@@ -13,6 +13,9 @@ import { bees } from './support/loopback';
 
 const scenarios = path.join(__dirname, '../../../scripts/bees/scenarios');
 
+// A real bee process under tsx against the real app: on a shared two-core machine, over 20 s.
+jest.setTimeout(120_000);
+
 describe('bees against the real cloudwiki app', () => {
   let built: TestApp;
   let server: Server;

@@ -9,12 +9,13 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { runBee } from '../../../scripts/bees/bee';
-import { bundleAgent, renderUserData, userDataLimitBytes } from '../../../scripts/bees/user-data';
+import { deployNodeMajor } from '../../../app/contracts';
+import { bundleAgent, renderUserData, shellQuote, userDataLimitBytes } from '../../../scripts/bees/user-data';
 import type { AttackReport } from '../../../scripts/bees/report';
 import type { BeeSpec } from '../../../scripts/bees/spec';
 import { bees, listenOnLoopback } from './support/loopback';
@@ -128,12 +129,12 @@ describe('bees up', () => {
     );
     expect(tags.find((tag) => tag.Key === 'bees:expires-at')?.Value).toMatch(/^\d{4}-\d\d-\d\dT/);
     const userData = Buffer.from(input.UserData!, 'base64').toString('utf8');
-    expect(userData.startsWith('#!/usr/bin/env bash\nset -euo pipefail\n')).toBe(true);
-    expect(userData).toContain('MAX_LIFETIME_MINUTES="${MAX_LIFETIME_MINUTES:-45}"');
+    expect(userData.startsWith('#!/usr/bin/env bash\n')).toBe(true);
+    expect(userData).toContain("MAX_LIFETIME_MINUTES='45'");
+    expect(userData).toContain(`NODE_MAJOR='${deployNodeMajor}'`);
     expect(userData).toContain('shutdown -h "+${MAX_LIFETIME_MINUTES}"');
     // The self-termination is scheduled before anything that could fail.
     expect(userData.indexOf('shutdown -h "+')).toBeLessThan(userData.indexOf('dnf install'));
-    expect(userData).toContain('npm-22');
   });
 });
 
@@ -300,6 +301,22 @@ describe('bees attack on the EC2 swarm', () => {
   });
 });
 
+/** A bee's share against a loopback target: `amount` requests over `connections`. */
+function loopbackSpec(url: string, connections: number, amount: number): BeeSpec {
+  return {
+    bee: 0,
+    runId: 'r1',
+    url: `${url}/`,
+    connections,
+    amount,
+    rampUpSeconds: 0,
+    timeoutSeconds: 5,
+    method: 'GET',
+    headers: {},
+    timeline: false,
+  };
+}
+
 describe('bee user data', () => {
   it('when rendered with the real agent bundle, then it is valid bash within EC2’s 16 KB limit', () => {
     const script = renderUserData({ maxLifetimeMinutes: 30, agentSource: bundleAgent() });
@@ -312,18 +329,7 @@ describe('bee user data', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'bees-agent-'));
     try {
       writeFileSync(path.join(dir, 'agent.js'), bundleAgent());
-      const spec: BeeSpec = {
-        bee: 0,
-        runId: 'r1',
-        url: `${target.url}/`,
-        connections: 2,
-        amount: 40,
-        rampUpSeconds: 0,
-        timeoutSeconds: 5,
-        method: 'GET',
-        headers: {},
-        timeline: false,
-      };
+      const spec = loopbackSpec(target.url, 2, 40);
       // On a bee, autocannon and hdr-histogram-js sit in /opt/bees/node_modules; here, the repo's.
       const env = { ...process.env, NODE_PATH: path.resolve(__dirname, '../../../node_modules') };
       const { stdout } = await execFileAsync(
@@ -337,6 +343,51 @@ describe('bee user data', () => {
     } finally {
       await target.close();
     }
+  });
+
+  it('when the rendered user data boots a bee (dnf, npm and shutdown stubbed), then it schedules its end, installs Node from the contract and a runnable agent', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'bees-boot-'));
+    const bin = path.join(root, 'bin');
+    const calls = path.join(root, 'calls.log');
+    const stub = (name: string, body = '') => {
+      writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\necho "${name} $*" >>${shellQuote(calls)}\n${body}\n`);
+      chmodSync(path.join(bin, name), 0o755);
+    };
+    mkdirSync(bin);
+    stub('shutdown');
+    stub('dnf');
+    stub(`npm-${deployNodeMajor}`);
+    // The bee's versioned node is this machine's node.
+    stub(`node-${deployNodeMajor}`, `exec ${shellQuote(process.execPath)} "$@"`);
+    const target = await listenOnLoopback((_request, response) => response.end('ok'));
+    try {
+      const userData = path.join(root, 'user-data.sh');
+      writeFileSync(userData, renderUserData({ maxLifetimeMinutes: 30, agentSource: bundleAgent() }));
+      const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, BEES_HOME: path.join(root, 'bees') };
+      await execFileAsync('bash', [userData], { env });
+
+      const log = readFileSync(calls, 'utf8').split('\n');
+      expect(log[0]).toBe('shutdown -h +30 bees: maximum lifetime reached');
+      expect(log).toContain(`dnf install -y nodejs${deployNodeMajor} nodejs${deployNodeMajor}-npm`);
+      expect(log).toContain(`npm-${deployNodeMajor} install --omit=dev --no-audit --no-fund autocannon@9 hdr-histogram-js@3`);
+      expect(readFileSync(path.join(root, 'bees', 'ready'), 'utf8')).toBe('');
+      const spec = loopbackSpec(target.url, 1, 5);
+      // npm was stubbed, so the agent's packages come from the repo's node_modules.
+      const { stdout } = await execFileAsync(
+        path.join(root, 'bees', 'agent'),
+        ['--spec-base64', Buffer.from(JSON.stringify(spec)).toString('base64')],
+        { env: { ...env, NODE_PATH: path.resolve(__dirname, '../../../node_modules') } },
+      );
+      expect(JSON.parse(stdout.trim())).toMatchObject({ requests: 5, statusCodes: { 200: 5 } });
+    } finally {
+      await target.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('when a value holds quotes and shell syntax, then shellQuote keeps it one literal word', () => {
+    const hostile = `it's $(touch /tmp/pwned) "and" \`more\`; echo ok`;
+    expect(execFileSync('bash', ['-c', `printf %s ${shellQuote(hostile)}`]).toString()).toBe(hostile);
   });
 
   it('when the lifetime is too short to install, then rendering refuses', () => {

@@ -2,11 +2,12 @@ import express from 'express';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { sessionCookieName, whoAmIPath } from '../../../../app/contracts';
 
 // A loopback server that speaks exactly the account part of cloudwiki's contract (DESIGN.md):
 // GET /signup and /login render a form with a hidden _csrf input and set a CSRF cookie; POST
 // takes urlencoded username, password and _csrf with that cookie and answers 303 with the
-// cloudwiki.sid session cookie. Pages answer whoever the session says is logged in.
+// session cookie; GET /api/me says who the session is. Pages answer whoever the session says is logged in.
 
 const usernamePattern = /^[A-Za-z0-9_-]{3,32}$/;
 
@@ -29,7 +30,8 @@ function readCookie(header: string | undefined, name: string): string | undefine
   return undefined;
 }
 
-export async function startCloudwikiStandIn(): Promise<StandIn> {
+/** `dropSessions`: answer a login with 303 and a cookie but keep no session (a store that lost it). */
+export async function startCloudwikiStandIn(options: { dropSessions?: boolean } = {}): Promise<StandIn> {
   const app = express();
   const passwords = new Map<string, string>();
   const sessions = new Map<string, string>();
@@ -70,12 +72,16 @@ export async function startCloudwikiStandIn(): Promise<StandIn> {
         return;
       }
       const sessionId = randomBytes(16).toString('hex');
-      sessions.set(sessionId, username);
-      response.cookie('cloudwiki.sid', sessionId, { httpOnly: true }).redirect(303, '/wiki/Home');
+      if (!options.dropSessions) sessions.set(sessionId, username);
+      response.cookie(sessionCookieName, sessionId, { httpOnly: true }).redirect(303, '/wiki/Home');
     });
   }
+  app.get(whoAmIPath, (request, response) => {
+    const username = sessions.get(readCookie(request.headers.cookie, sessionCookieName) ?? '');
+    response.json({ user: username ? { username } : null });
+  });
   app.get('/wiki/:slug', (request, response) => {
-    const sessionId = readCookie(request.headers.cookie, 'cloudwiki.sid');
+    const sessionId = readCookie(request.headers.cookie, sessionCookieName);
     const username = sessionId ? sessions.get(sessionId) : undefined;
     if (username && sessionId) {
       state.sessionIdsSeen.add(sessionId);
