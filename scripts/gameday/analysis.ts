@@ -26,8 +26,16 @@ export interface FaultSummary {
   /** Seconds in which no request got a proper answer from an instance of the wiki. */
   downtimeSeconds: number;
   detectSeconds: number | null;
-  /** From the injection to the end of the last second with a failed or backup-served request. */
+  /** From the injection to the end of the last failed or backup-served request charged to it. */
   recoverSeconds: number;
+  /**
+   * From the lab putting the part back (a restarted or thawed database, launches resumed) to the
+   * end of the last bad request: how long the wiki took to notice. null for a kill, which the lab
+   * does not undo.
+   */
+  afterRestoredSeconds: number | null;
+  /** From the injection until a save sent after the last refused one succeeded; 0 when no save was refused, null when none succeeded again. */
+  writesBackSeconds: number | null;
   capacityRestoredSeconds: number | null;
   p99Ms: number;
   /** Virtual users found logged out during this fault's window. */
@@ -108,38 +116,109 @@ function distinctUsersLost(losses: readonly SessionLoss[], from: number, to: num
   return new Set(losses.filter((loss) => loss.at >= from && loss.at < to).map((loss) => loss.vu)).size;
 }
 
+/**
+ * Which side of the wiki a failed request shows broken. No answer at all, the backup site or the
+ * load balancer's own error (no X-Served-By): no instance was there to answer, the web tier's
+ * side. An instance's own error (a 503 for an unreachable database, a 401 for a lost session): the
+ * instance was up and something behind it was not.
+ */
+export type FailureSide = 'web' | 'behind';
+
+export function failureSide(request: RequestSample): FailureSide {
+  return request.servedBy === '' || request.servedBy === backupServer ? 'web' : 'behind';
+}
+
+/** The sides each lab fault breaks (the names are the lab's, scripts/lab/faults.ts). */
+const sidesOfFault: Record<string, readonly FailureSide[]> = {
+  instance: ['web'],
+  sigterm: ['web'],
+  'all-web': ['web'],
+  // A zone takes its instances and, when it holds the replica, the replica with it.
+  az: ['web', 'behind'],
+  database: ['behind'],
+  'db-freeze': ['behind'],
+  'db-failover': ['behind'],
+  replica: ['behind'],
+  sessions: ['behind'],
+};
+
+/**
+ * Charges each request to the fault it belongs to: an answered request to the window it was sent
+ * in; a failed (or backup-served) one to the fault it failed under. A request is exposed to every
+ * fault whose window overlaps its lifetime (sent before the window ended, finished after the fault
+ * was injected); of those, the latest whose kind of breakage matches the failure wins, else simply
+ * the latest. So a read sent 0.2 s before the web tier is killed and reset by the kill counts
+ * against the web tier, not against the database restart whose window it was sent in; and one
+ * in flight when the first fault strikes counts against it rather than against no fault at all.
+ * Returns one list per fault, in the faults' order; requests charged to no fault are left out.
+ */
+export function chargeRequests(requests: readonly RequestSample[], faults: readonly FaultRecord[]): RequestSample[][] {
+  const charged: RequestSample[][] = faults.map(() => []);
+  for (const request of requests) {
+    const index = request.outcome === 'ok' ? windowOf(request.at, faults) : failedUnder(request, faults);
+    if (index !== undefined) charged[index]!.push(request);
+  }
+  return charged;
+}
+
+function windowOf(at: number, faults: readonly FaultRecord[]): number | undefined {
+  const index = faults.findIndex((fault) => at >= fault.injectedAt && at < fault.windowEnd);
+  return index < 0 ? undefined : index;
+}
+
+function failedUnder(request: RequestSample, faults: readonly FaultRecord[]): number | undefined {
+  const end = request.at + request.ms;
+  const exposed = faults.flatMap((fault, index) => (fault.injectedAt <= end && request.at < fault.windowEnd ? [index] : []));
+  const side = failureSide(request);
+  const matching = exposed.filter((index) => sidesOfFault[faults[index]!.fault]?.includes(side) ?? true);
+  return matching.at(-1) ?? exposed.at(-1);
+}
+
+/** The end of the first save sent after the last refused one: when writes were back for users. */
+function writesBackAt(charged: readonly RequestSample[]): number | undefined {
+  const edits = charged.filter((request) => request.kind === 'edit');
+  const lastRefused = edits.filter((edit) => edit.outcome !== 'ok').reduce((latest, edit) => Math.max(latest, edit.at), -1);
+  if (lastRefused < 0) return undefined;
+  const first = edits.filter((edit) => edit.outcome === 'ok' && edit.at > lastRefused).sort((a, b) => a.at - b.at)[0];
+  return first ? first.at + first.ms : Infinity;
+}
+
+/** A fault's figures from the requests charged to it (see chargeRequests). */
 export function summarizeFault(
   fault: FaultRecord,
-  requests: readonly RequestSample[],
+  charged: readonly RequestSample[],
   seconds: readonly SecondStats[],
   losses: readonly SessionLoss[] = [],
 ): FaultSummary {
-  const inWindow = requests.filter((request) => request.at >= fault.injectedAt && request.at < fault.windowEnd);
   const startSecond = Math.floor(fault.injectedAt / 1000);
   const endSecond = Math.ceil(fault.windowEnd / 1000);
   const windowSeconds = seconds.filter((s) => s.second >= startSecond && s.second < endSecond && s.total > 0);
-  // Every request is classified; the fault is over for users after the last bad one.
-  const lastBad = inWindow
+  const failed = charged.filter((request) => request.outcome === 'failed');
+  // Every request is classified; the fault is over for users when the last bad one finished.
+  const lastBad = charged
     .filter((request) => request.outcome !== 'ok')
     .reduce((latest, request) => Math.max(latest, request.at + request.ms), -1);
   const since = (at: number | undefined) => (at === undefined ? null : round((at - fault.injectedAt) / 1000));
+  const writesBack = writesBackAt(charged);
   return {
     name: fault.name,
     fault: fault.fault,
     description: fault.description,
     startSecond,
     endSecond,
-    requests: inWindow.length,
-    failedRequests: inWindow.filter((request) => request.outcome === 'failed').length,
-    failuresByStatus: countBy(inWindow.filter((request) => request.outcome === 'failed').map((request) => String(request.status))),
-    backupResponses: inWindow.filter((request) => request.outcome === 'backup').length,
+    requests: charged.length,
+    failedRequests: failed.length,
+    failuresByStatus: countBy(failed.map((request) => String(request.status))),
+    backupResponses: charged.filter((request) => request.outcome === 'backup').length,
     downtimeSeconds: windowSeconds.filter((s) => s.ok === 0).length,
     detectSeconds: since(fault.detectedAt),
     recoverSeconds: lastBad < 0 ? 0 : round(Math.max(0, lastBad - fault.injectedAt) / 1000),
+    afterRestoredSeconds: fault.undoneAt === undefined ? null : lastBad < 0 ? 0 : round(Math.max(0, lastBad - fault.undoneAt) / 1000),
+    writesBackSeconds: writesBack === undefined ? 0 : writesBack === Infinity ? null : since(writesBack),
     capacityRestoredSeconds: since(fault.capacityRestoredAt),
     p99Ms: Math.round(
       percentile(
-        inWindow.map((request) => request.ms),
+        charged.map((request) => request.ms),
         99,
       ),
     ),
@@ -195,7 +274,8 @@ export function verdict(record: GameDayRecord, summaries: readonly FaultSummary[
 
 export function analyze(record: GameDayRecord, thresholds = defaultThresholds): GameDayReport {
   const seconds = timeline(record.requests, record.durationMs);
-  const faults = record.faults.map((fault) => summarizeFault(fault, record.requests, seconds, record.sessionLosses));
+  const charged = chargeRequests(record.requests, record.faults);
+  const faults = record.faults.map((fault, index) => summarizeFault(fault, charged[index]!, seconds, record.sessionLosses));
   const result = verdict(record, faults, thresholds);
   return {
     sessionStore: record.sessionStore,

@@ -1,6 +1,9 @@
-import { analyze, percentile, summarizeFault, timeline } from '../../../scripts/gameday/analysis';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { analyze, chargeRequests, percentile, summarizeFault, timeline } from '../../../scripts/gameday/analysis';
 import { formatHtml } from '../../../scripts/gameday/report-html';
 import { formatText } from '../../../scripts/gameday/report-text';
+import type { FaultSummary } from '../../../scripts/gameday/analysis';
 import type { FaultRecord, GameDayRecord, RequestSample } from '../../../scripts/gameday/samples';
 
 function sample(at: number, outcome: RequestSample['outcome'], servedBy = 'i-a', ms = 10, vu = 0): RequestSample {
@@ -96,7 +99,7 @@ test('when an instance dies, then the fault window gives its failures, detection
     sample(4500, 'ok', 'i-a', 10),
     sample(6500, 'failed'), // after the window: belongs to the next fault
   ];
-  const summary = summarizeFault(fault({}), requests, timeline(requests, 7000));
+  const summary = summarizeFault(fault({}), chargeRequests(requests, [fault({})])[0]!, timeline(requests, 7000));
   expect(summary).toMatchObject({
     requests: 4,
     failedRequests: 1,
@@ -112,11 +115,8 @@ test('when an instance dies, then the fault window gives its failures, detection
 
 test('when no request gets a proper answer for whole seconds, then those seconds are downtime, backup or not', () => {
   const requests = [sample(2100, 'failed'), sample(3100, 'backup'), sample(4100, 'backup'), sample(5100, 'ok')];
-  const summary = summarizeFault(
-    fault({ fault: 'all-web', detectedAt: undefined, capacityRestoredAt: undefined }),
-    requests,
-    timeline(requests, 6000),
-  );
+  const allWeb = fault({ fault: 'all-web', detectedAt: undefined, capacityRestoredAt: undefined });
+  const summary = summarizeFault(allWeb, chargeRequests(requests, [allWeb])[0]!, timeline(requests, 6000));
   expect(summary.downtimeSeconds).toBe(3);
   expect(summary.backupResponses).toBe(2);
   expect(summary.recoverSeconds).toBe(2.1);
@@ -183,4 +183,44 @@ test('when reported, then the text and the HTML show each fault and the verdict,
   expect(html.match(/<svg /g)).toHaveLength(2);
   expect(html).toContain('<polyline');
   expect(html).not.toMatch(/<script|https?:\/\//);
+});
+
+/** A game day's record as `npm run gameday` wrote it (trimmed to the faults under test). */
+function recorded(name: string): GameDayRecord {
+  return JSON.parse(readFileSync(path.join(__dirname, 'fixtures', name), 'utf8')) as GameDayRecord;
+}
+
+test('when requests sent just before the web tier is killed fail under the kill, then they count against the kill, not the database restart', () => {
+  const day = recorded('database-then-web-tier.json');
+  const [database, webTier] = day.faults as [FaultRecord, FaultRecord];
+  // Issue 9's two requests: sent 0.1-0.2 s before the kill (inside the database restart's window,
+  // which ends at the kill) to instances that were then killed under them.
+  const caughtByTheKill: RequestSample[] = [
+    { at: webTier.injectedAt - 135, ms: 212.4, kind: 'read', outcome: 'failed', status: 0, servedBy: '', vu: 0 },
+    { at: webTier.injectedAt - 44, ms: 96.1, kind: 'edit', outcome: 'failed', status: 502, servedBy: '', vu: 3 },
+  ];
+  const withoutThem = analyze(day);
+  const report = analyze({ ...day, requests: [...day.requests, ...caughtByTheKill].sort((a, b) => a.at - b.at) });
+
+  const [restart, kill] = report.faults as [FaultSummary, FaultSummary];
+  expect(restart).toEqual(withoutThem.faults[0]);
+  // PostgreSQL was back at 6 s; the last 503 finished 0.4 s later.
+  expect({ recover: restart.recoverSeconds, afterRestored: restart.afterRestoredSeconds }).toEqual({ recover: 6.4, afterRestored: 0.4 });
+  expect(restart.recoverSeconds).toBeLessThan((database.undoneAt! - database.injectedAt) / 1000 + 1);
+  expect(kill.failedRequests).toBe(withoutThem.faults[1]!.failedRequests + 2);
+  expect(kill.failuresByStatus['0']).toBe((withoutThem.faults[1]!.failuresByStatus['0'] ?? 0) + 1);
+});
+
+test("when an instance's 503 for the database and a reset by the kill overlap two faults, then each failure goes to the fault of its kind", () => {
+  const database = fault({ name: 'database', fault: 'database', injectedAt: 1000, windowEnd: 5000, undoneAt: 3000 });
+  const webTier = fault({ name: 'web tier', fault: 'all-web', injectedAt: 5000, windowEnd: 9000, undoneAt: 7000 });
+  const requests = [
+    sample(4900, 'failed', 'i-a', 400), // an instance's 503 finishing after the kill: the database's
+    { ...sample(4950, 'failed', '', 300), status: 0 }, // reset by the kill
+    sample(900, 'failed', '', 200), // in flight when the first fault struck
+    sample(800, 'failed', '', 100), // over before any fault
+  ];
+  const [forDatabase, forWebTier] = chargeRequests(requests, [database, webTier]);
+  expect(forDatabase).toEqual([requests[0], requests[2]]);
+  expect(forWebTier).toEqual([requests[1]]);
 });
