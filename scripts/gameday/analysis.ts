@@ -69,6 +69,11 @@ export interface GameDayReport {
   sessionsLostBeforeFaults: number;
   loggedOutResponses: number;
   editsAcknowledged: number;
+  /**
+   * Saves the backup site answered (or HAProxy on its behalf, tagged as the backup): each is a
+   * failed request; refused is the right answer, acknowledged a save that was never stored.
+   */
+  backupSaves: { refused: number; acknowledged: number };
   editsLost: number;
   missingEdits: string[];
   verdict: 'pass' | 'fail';
@@ -209,7 +214,8 @@ export function summarizeFault(
     requests: charged.length,
     failedRequests: failed.length,
     failuresByStatus: countBy(failed.map((request) => String(request.status))),
-    backupResponses: charged.filter((request) => request.outcome === 'backup').length,
+    // Saves it refused count here too: they are failed requests, but the copy did answer them.
+    backupResponses: charged.filter((request) => request.servedBy === backupServer).length,
     downtimeSeconds: windowSeconds.filter((s) => s.ok === 0).length,
     detectSeconds: since(fault.detectedAt),
     recoverSeconds: lastBad < 0 ? 0 : round(Math.max(0, lastBad - fault.injectedAt) / 1000),
@@ -258,6 +264,8 @@ export function verdict(record: GameDayRecord, summaries: readonly FaultSummary[
   const lostSessions = new Set(record.sessionLosses.map((loss) => loss.vu)).size;
   if (lostSessions > 0) reasons.push(`${lostSessions} of ${record.virtualUsers} virtual users were logged out (sessions lost)`);
   if (record.missingEdits.length > 0) reasons.push(`${record.missingEdits.length} acknowledged edits are not in the database`);
+  const { acknowledged } = backupSaves(record.requests);
+  if (acknowledged > 0) reasons.push(`the backup site acknowledged ${acknowledged} saves that were never stored`);
   summaries.forEach((summary, index) => {
     const fault = record.faults[index]!;
     const limit = thresholds.recoverSeconds[summary.fault]?.(fault);
@@ -270,6 +278,13 @@ export function verdict(record: GameDayRecord, summaries: readonly FaultSummary[
     if (summary.capacityRestoredSeconds === null) reasons.push(`${summary.name}: the group never got back to full capacity`);
   });
   return { passed: reasons.length === 0, reasons };
+}
+
+/** Saves answered by the backup site: refused (any non-2xx) and acknowledged (a 2xx it cannot mean). */
+export function backupSaves(requests: readonly RequestSample[]): { refused: number; acknowledged: number } {
+  const saves = requests.filter((request) => request.kind === 'edit' && request.servedBy === backupServer);
+  const acknowledged = saves.filter((save) => save.status >= 200 && save.status < 300).length;
+  return { refused: saves.length - acknowledged, acknowledged };
 }
 
 export function analyze(record: GameDayRecord, thresholds = defaultThresholds): GameDayReport {
@@ -291,6 +306,7 @@ export function analyze(record: GameDayRecord, thresholds = defaultThresholds): 
     sessionsLostBeforeFaults: distinctUsersLost(record.sessionLosses, 0, record.faults[0]?.injectedAt ?? record.durationMs),
     loggedOutResponses: record.sessionLosses.length,
     editsAcknowledged: record.acknowledgedEdits.length,
+    backupSaves: backupSaves(record.requests),
     editsLost: record.missingEdits.length,
     missingEdits: record.missingEdits,
     verdict: result.passed ? 'pass' : 'fail',

@@ -30,6 +30,7 @@ export function formatText(report: GameDayReport): string {
     `sessions lost: ${report.sessionsLost} of ${report.virtualUsers} users, ${report.sessionsLostBeforeFaults} of them before any fault ` +
       `(${report.loggedOutResponses} logged-out answers)`,
     `edits: ${report.editsAcknowledged} acknowledged, ${report.editsLost} lost${report.missingEdits.length ? ` (${report.missingEdits.slice(0, 5).join(', ')})` : ''}`,
+    `saves answered by the backup site: ${report.backupSaves.refused} refused, ${report.backupSaves.acknowledged} acknowledged (never stored)`,
     '',
     `verdict: ${report.verdict.toUpperCase()}`,
     ...report.reasons.map((reason) => `  - ${reason}`),

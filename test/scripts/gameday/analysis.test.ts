@@ -224,3 +224,17 @@ test("when an instance's 503 for the database and a reset by the kill overlap tw
   expect(forDatabase).toEqual([requests[0], requests[2]]);
   expect(forWebTier).toEqual([requests[1]]);
 });
+
+test('when the backup site answers saves, then each is a failed request, and a 2xx from it fails the day as a save never stored', () => {
+  const save = (at: number, status: number): RequestSample => ({ ...sample(at, 'failed'), kind: 'edit', status, servedBy: 'backup-site' });
+  const refusedOnly = analyze(record({ requests: [save(2100, 503), save(2200, 405)], faults: [fault({ fault: 'all-web' })] }));
+  expect(refusedOnly.backupSaves).toEqual({ refused: 2, acknowledged: 0 });
+  expect(refusedOnly.faults[0]!.failedRequests).toBe(2);
+  expect(refusedOnly.reasons).toEqual([]);
+  expect(formatText(refusedOnly)).toContain('saves answered by the backup site: 2 refused, 0 acknowledged (never stored)');
+
+  const lying = analyze(record({ requests: [save(2100, 503), save(2200, 200)], faults: [fault({ fault: 'all-web' })] }));
+  expect(lying.backupSaves).toEqual({ refused: 1, acknowledged: 1 });
+  expect(lying.verdict).toBe('fail');
+  expect(lying.reasons).toEqual(['the backup site acknowledged 1 saves that were never stored']);
+});
