@@ -29,6 +29,7 @@ Options (defaults in brackets):
   --az NAME          the zone: lab-b or b locally, eu-west-1b on AWS [random]
   --instance ID      the local instance to kill [random]
   --no-follow        return after injecting instead of following the recovery
+  --json             print the fault record (id, victims, zone, ...) as one JSON line on stdout
   --timeout N        give up following after N seconds [180]
   --lab URL          the lab's status URL [read from .lab/lab.json]
   --aws              act on AWS instead of the lab
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
       az: { type: 'string' },
       instance: { type: 'string' },
       'no-follow': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
       timeout: { type: 'string', default: '180' },
       lab: { type: 'string' },
       aws: { type: 'boolean', default: false },
@@ -101,7 +103,13 @@ async function main(): Promise<void> {
   await runLocalFault(
     client,
     { fault: fault as LocalFault, seconds, az: values.az, instance: values.instance },
-    { follow: !values['no-follow'], timeoutSeconds: Number(values.timeout), log: stamp },
+    {
+      follow: !values['no-follow'],
+      timeoutSeconds: Number(values.timeout),
+      // With --json, stdout carries only the record: the progress lines go to stderr.
+      log: values.json ? (line) => console.error(`${new Date().toISOString()} ${line}`) : stamp,
+      onInjected: values.json ? (record) => console.log(JSON.stringify(record)) : undefined,
+    },
   );
 }
 

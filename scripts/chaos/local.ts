@@ -53,11 +53,12 @@ function summary(status: LabStatus): string {
 export async function runLocalFault(
   client: LabClient,
   request: FaultRequest,
-  options: { follow: boolean; timeoutSeconds: number; log: (line: string) => void },
-): Promise<void> {
+  options: { follow: boolean; timeoutSeconds: number; log: (line: string) => void; onInjected?: (fault: ActiveFault) => void },
+): Promise<ActiveFault> {
   const fault = await client.inject(request);
   options.log(`injected: ${fault.description}`);
-  if (!options.follow) return;
+  options.onInjected?.(fault);
+  if (!options.follow) return fault;
   const deadline = Date.now() + options.timeoutSeconds * 1000;
   let last = '';
   while (Date.now() < deadline) {
@@ -70,7 +71,7 @@ export async function runLocalFault(
     const inService = status.instances.filter((instance) => instance.lifecycle === 'InService' && instance.health === 'Healthy').length;
     if (faultOver && inService >= status.group.desired && !status.loadBalancer.servingBackupSite) {
       options.log(`recovered ${Math.round((Date.now() - fault.startedAt) / 1000)} s after the fault began`);
-      return;
+      return fault;
     }
   }
   throw new Error(`the lab had not recovered ${options.timeoutSeconds} s after the fault: see its status page`);

@@ -18,7 +18,12 @@ export interface FaultRequest {
 export interface ActiveFault {
   id: number;
   fault: LocalFault;
+  /** For people only: tools read `victims` and `zone`, never this sentence. */
   description: string;
+  /** Ids of the instances this fault killed or signalled; [] when it touched none. */
+  victims: string[];
+  /** The zone an `az` fault took out. */
+  zone?: string;
   startedAt: number;
   /** When the lab undoes it; absent for faults with nothing to undo (a killed instance). */
   endsAt?: number;
@@ -65,7 +70,7 @@ export class FaultInjector {
         if (!victim)
           throw new FaultInjectionError(request.instance ? `no instance ${request.instance} in the group` : 'no instance is in service');
         fleet.kill(victim.id);
-        return this.begin('instance', `killed ${victim.id} in ${victim.az} (SIGKILL: a crash, no draining)`);
+        return this.begin('instance', `killed ${victim.id} in ${victim.az} (SIGKILL: a crash, no draining)`, { victims: [victim.id] });
       }
       case 'az': {
         const az = this.resolveZone(request.az);
@@ -75,24 +80,29 @@ export class FaultInjector {
         return this.begin(
           'az',
           `${az} is out for ${seconds} s: killed ${victims.map((v) => v.id).join(', ') || 'no instance'}; no launches there`,
+          { victims: victims.map((victim) => victim.id), zone: az },
           seconds,
           () => group.setZoneAvailable(az, true),
         );
       }
       case 'database':
         await services.postgres.stop();
-        return this.begin('database', `PostgreSQL stopped for ${seconds} s`, seconds, () => services.postgres.start());
+        return this.begin('database', `PostgreSQL stopped for ${seconds} s`, { victims: [] }, seconds, () => services.postgres.start());
       case 'sessions':
         await services.dynamodb.stop();
-        return this.begin('sessions', `DynamoDB Local stopped for ${seconds} s`, seconds, () => services.dynamodb.start());
+        return this.begin('sessions', `DynamoDB Local stopped for ${seconds} s`, { victims: [] }, seconds, () => services.dynamodb.start());
       case 'all-web': {
         // Launch is suspended for the duration, or the group would replace the fleet within seconds
         // and the backup site would barely be seen: the regional web-tier outage being simulated.
         group.suspend(['Launch']);
         const victims = group.instances.filter((instance) => instance.lifecycle !== 'Terminating');
         for (const victim of victims) fleet.kill(victim.id);
-        return this.begin('all-web', `killed all ${victims.length} instances; launches suspended for ${seconds} s`, seconds, () =>
-          group.resume(['Launch']),
+        return this.begin(
+          'all-web',
+          `killed all ${victims.length} instances; launches suspended for ${seconds} s`,
+          { victims: victims.map((victim) => victim.id) },
+          seconds,
+          () => group.resume(['Launch']),
         );
       }
       default:
@@ -114,12 +124,20 @@ export class FaultInjector {
     return zone;
   }
 
-  private begin(fault: LocalFault, description: string, seconds?: number, restore?: () => unknown): ActiveFault {
+  private begin(
+    fault: LocalFault,
+    description: string,
+    targets: Pick<ActiveFault, 'victims' | 'zone'>,
+    seconds?: number,
+    restore?: () => unknown,
+  ): ActiveFault {
     const now = Date.now();
     const record: ActiveFault = {
       id: this.nextId++,
       fault,
       description,
+      victims: targets.victims,
+      ...(targets.zone ? { zone: targets.zone } : {}),
       startedAt: now,
       ...(restore && seconds ? { endsAt: now + seconds * 1000 } : {}),
     };

@@ -54,10 +54,22 @@ describe('npm run chaos (local faults against the lab)', () => {
     const output = await chaos(lab, 'instance');
     expect(output).toMatch(/injected: killed (i-[0-9a-f]+)/);
     expect(output).toMatch(/recovered \d+ s after the fault began/);
-    const victim = /killed (i-[0-9a-f]+)/.exec(output)![1]!;
-    expect(before).toContain(victim);
-    expect(lab.status().instances.map((i) => i.id)).not.toContain(victim);
+    const [record] = lab.faults.history;
+    expect(record).toMatchObject({ fault: 'instance', victims: [expect.stringMatching(/^i-[0-9a-f]+$/)] });
+    expect(before).toContain(record!.victims[0]);
+    expect(lab.status().instances.map((i) => i.id)).not.toContain(record!.victims[0]);
   }, 120_000);
+
+  test('--json: when a fault is injected, then stdout is its record with the victims and the zone as data', async () => {
+    const zoneInstances = lab
+      .status()
+      .instances.filter((i) => i.az === 'lab-c')
+      .map((i) => i.id);
+    const output = await chaos(lab, 'az', '--az', 'c', '--seconds', '2', '--no-follow', '--json');
+    const record = JSON.parse(output) as { fault: string; victims: string[]; zone?: string };
+    expect(record).toMatchObject({ fault: 'az', zone: 'lab-c' });
+    expect(record.victims.sort()).toEqual(zoneInstances.sort());
+  }, 60_000);
 
   test('az: when a zone fails, then its instances die and are replaced elsewhere until it returns', async () => {
     await chaos(lab, 'az', '--az', 'b', '--seconds', '8', '--no-follow');
@@ -74,6 +86,7 @@ describe('npm run chaos (local faults against the lab)', () => {
 
   test('database: when PostgreSQL is stopped, then it refuses connections, and answers again after the fault', async () => {
     await chaos(lab, 'database', '--seconds', '3', '--no-follow');
+    expect(lab.faults.history[0]).toMatchObject({ fault: 'database', victims: [] });
     expect(lab.status().services.postgres).toBe('stopped');
     expect(await databaseAnswers(lab.services.postgres.url)).toBe(false);
     await lab.waitForStatus('PostgreSQL running', (s) => s.services.postgres === 'running', 30_000);

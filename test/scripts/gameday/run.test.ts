@@ -33,7 +33,13 @@ function status(instances: InstanceStatus[], overrides: Partial<LabStatus> = {})
   };
 }
 
-const fault = (kind: ActiveFault['fault'], description: string): ActiveFault => ({ id: 1, fault: kind, description, startedAt: 0 });
+const fault = (kind: ActiveFault['fault'], description: string): ActiveFault => ({
+  id: 1,
+  fault: kind,
+  description,
+  victims: [],
+  startedAt: 0,
+});
 const three = [instance('i-a'), instance('i-b'), instance('i-c')];
 
 test('when every desired instance is in service and UP with no fault active, then the group is at full capacity', () => {
