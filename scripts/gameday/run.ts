@@ -35,7 +35,10 @@ export interface GameDayOptions {
 interface Observation {
   at: number;
   status?: LabStatus;
+  /** /health/deep answered 200 from an instance (not the backup site). */
   deepHealthy?: boolean;
+  /** /health/deep reported its reader check degraded (`checks.reader.status`). */
+  readerDegraded?: boolean;
 }
 
 /** Every instance the group wants is in service, healthy and UP in the load balancer; no fault is active. */
@@ -52,24 +55,41 @@ export function atFullCapacity(status: LabStatus): boolean {
   );
 }
 
-/**
- * When the system showed it had noticed the fault: the load balancer took the killed instance out
- * (instance), the deep health check that Route 53 uses failed (database), or the load balancer
- * switched to the backup site (all-web).
- */
+/** What shows that the system noticed a fault, per lab fault (names from scripts/lab/faults.ts). */
+type Detection = 'victims out' | 'deep health fails' | 'reader degraded' | 'backup site';
+
+const detectionOf: Record<string, Detection> = {
+  // The load balancer took every killed or signalled instance out of rotation.
+  instance: 'victims out',
+  sigterm: 'victims out',
+  az: 'victims out',
+  // The deep health check that Route 53 watches failed: the writer or the sessions are gone.
+  database: 'deep health fails',
+  'db-freeze': 'deep health fails',
+  'db-failover': 'deep health fails',
+  sessions: 'deep health fails',
+  // Losing the reader must not fail the site over: the deep check stays 200 and says degraded.
+  replica: 'reader degraded',
+  'all-web': 'backup site',
+};
+
+/** When the system showed it had noticed the fault (see detectionOf); the fault's victims are data from the lab. */
 export function detected(fault: ActiveFault, observation: Observation): boolean {
   const status = observation.status;
-  switch (fault.fault) {
-    case 'instance': {
-      const victim = /killed (\S+)/.exec(fault.description)?.[1];
-      const instance = status?.instances.find((candidate) => candidate.id === victim);
-      return Boolean(status) && (!instance || !instance.loadBalancerStatus.startsWith('UP'));
-    }
-    case 'database':
-      return observation.deepHealthy === false;
-    case 'all-web':
+  switch (detectionOf[fault.fault] ?? 'deep health fails') {
+    case 'victims out':
+      return (
+        status !== undefined &&
+        fault.victims.every((victim) => {
+          const instance = status.instances.find((candidate) => candidate.id === victim);
+          return !instance || !instance.loadBalancerStatus.startsWith('UP');
+        })
+      );
+    case 'reader degraded':
+      return observation.readerDegraded === true;
+    case 'backup site':
       return Boolean(status?.loadBalancer.servingBackupSite);
-    default:
+    case 'deep health fails':
       return observation.deepHealthy === false;
   }
 }
@@ -121,14 +141,8 @@ export async function runGameDay(options: GameDayOptions): Promise<GameDayRecord
     const poller = (async () => {
       while (polling) {
         const at = clock();
-        const [status, deep] = await Promise.all([
-          client.status().catch(() => undefined),
-          fetch(new URL('/health/deep', lab.wikiUrl), { signal: AbortSignal.timeout(3000) }).then(
-            (response) => response.status === 200 && response.headers.get('x-served-by')?.startsWith('backup') !== true,
-            () => false,
-          ),
-        ]);
-        observations.push({ at, status, deepHealthy: deep });
+        const [status, deep] = await Promise.all([client.status().catch(() => undefined), deepHealth(lab.wikiUrl)]);
+        observations.push({ at, status, ...deep });
         await sleep(Math.max(0, 1000 - (clock() - at)));
       }
     })();
@@ -219,6 +233,18 @@ async function runStep(
   const seconds = (at?: number) => (at === undefined ? 'never' : `${((at - injectedAt) / 1000).toFixed(1)} s`);
   log(`  detected after ${seconds(record.detectedAt)}, full capacity after ${seconds(record.capacityRestoredAt)}`);
   return record;
+}
+
+/** One look at /health/deep through the load balancer, as Route 53 takes it. */
+async function deepHealth(wikiUrl: string): Promise<Pick<Observation, 'deepHealthy' | 'readerDegraded'>> {
+  try {
+    const response = await fetch(new URL('/health/deep', wikiUrl), { signal: AbortSignal.timeout(3000) });
+    const fromInstance = response.headers.get('x-served-by')?.startsWith('backup') !== true;
+    const body = (await response.json().catch(() => ({}))) as { checks?: { reader?: { status?: string } } };
+    return { deepHealthy: response.status === 200 && fromInstance, readerDegraded: body.checks?.reader?.status === 'degraded' };
+  } catch {
+    return { deepHealthy: false, readerDegraded: false };
+  }
 }
 
 async function waitFor(check: () => Promise<boolean>, seconds: number, what: string): Promise<void> {

@@ -33,11 +33,11 @@ function status(instances: InstanceStatus[], overrides: Partial<LabStatus> = {})
   };
 }
 
-const fault = (kind: ActiveFault['fault'], description: string): ActiveFault => ({
+const fault = (kind: ActiveFault['fault'], description: string, victims: string[] = []): ActiveFault => ({
   id: 1,
   fault: kind,
   description,
-  victims: [],
+  victims,
   startedAt: 0,
 });
 const three = [instance('i-a'), instance('i-b'), instance('i-c')];
@@ -52,11 +52,24 @@ test('when every desired instance is in service and UP with no fault active, the
 });
 
 test('when the load balancer takes the killed instance out, then the instance fault counts as detected', () => {
-  const kill = fault('instance', 'killed i-b in lab-a (SIGKILL: a crash, no draining)');
+  // The victim comes from the record's data; the sentence names another instance and is not read.
+  const kill = fault('instance', 'killed i-c in lab-a (SIGKILL: a crash, no draining)', ['i-b']);
   expect(detected(kill, { at: 1, status: status(three) })).toBe(false);
   expect(detected(kill, { at: 2, status: status([three[0]!, instance('i-b', { loadBalancerStatus: 'DOWN' }), three[2]!]) })).toBe(true);
   expect(detected(kill, { at: 3, status: status([three[0]!, three[2]!]) })).toBe(true);
   expect(detected(kill, { at: 4 })).toBe(false);
+});
+
+test('when every instance a zone loss killed is out of the load balancer, then the az fault counts as detected', () => {
+  const zone = { ...fault('az', 'lab-a is out', ['i-a', 'i-b']), zone: 'lab-a' };
+  expect(detected(zone, { at: 1, status: status([instance('i-a', { loadBalancerStatus: 'DOWN' }), three[1]!, three[2]!]) })).toBe(false);
+  expect(detected(zone, { at: 2, status: status([instance('i-a', { loadBalancerStatus: 'DOWN' }), three[2]!]) })).toBe(true);
+});
+
+test('when the deep health check says the reader is degraded, then the replica fault counts as detected, while it stays 200', () => {
+  const replica = fault('replica' as ActiveFault['fault'], 'replica stopped');
+  expect(detected(replica, { at: 1, deepHealthy: true, readerDegraded: false })).toBe(false);
+  expect(detected(replica, { at: 2, deepHealthy: true, readerDegraded: true })).toBe(true);
 });
 
 test('when the deep health check fails or the backup site serves, then database and all-web faults count as detected', () => {
