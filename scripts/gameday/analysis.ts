@@ -127,9 +127,9 @@ function distinctUsersLost(losses: readonly SessionLoss[], from: number, to: num
  * side. An instance's own error (a 503 for an unreachable database, a 401 for a lost session): the
  * instance was up and something behind it was not.
  */
-export type FailureSide = 'web' | 'behind';
+type FailureSide = 'web' | 'behind';
 
-export function failureSide(request: RequestSample): FailureSide {
+function failureSide(request: RequestSample): FailureSide {
   return request.servedBy === '' || request.servedBy === backupServer ? 'web' : 'behind';
 }
 
@@ -243,7 +243,7 @@ function round(value: number): number {
 }
 
 /** The game day's pass marks: what a highly available wiki must do when each fault hits it. */
-export const defaultThresholds: Thresholds = {
+const defaultThresholds: Thresholds = {
   recoverSeconds: {
     // HAProxy marks a dead instance down after 2 failed checks 1 s apart; retries cover the rest.
     instance: () => 10,

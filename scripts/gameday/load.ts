@@ -4,7 +4,7 @@ import { logIn, type CookieJar } from '../bees/virtual-users';
 import { backupServer } from './analysis';
 import type { AcknowledgedEdit, Outcome, RequestSample, SessionLoss } from './samples';
 
-export interface SteadyLoadOptions {
+interface SteadyLoadOptions {
   wikiUrl: string;
   users: number;
   /** Requests per second for all users together. */

@@ -9,7 +9,7 @@ interface Series {
 }
 
 /** What report.njk draws for one chart: every coordinate computed here, every name escaped there. */
-export interface ChartModel {
+interface ChartModel {
   title: string;
   unit: string;
   width: number;

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createS3Client } from '../../app/aws-clients';
 import { createDatabase } from '../../app/data/db';
-import { createPageRepository } from '../../app/data/pages';
 import { createLogger } from '../../app/logger';
 import { LabClient } from '../chaos/local';
 import type { ActiveFault } from '../lab/faults';
@@ -12,15 +11,13 @@ import type { AppCommand } from '../lab/instances';
 import { startLab, type LabStatus } from '../lab/lab';
 import { freePort } from '../services/ports';
 import { backupSiteBucket } from '../services/s3';
-import { writeSite } from '../static-site/build';
+import { buildSite } from '../static-site/build';
 import { publishSite } from '../static-site/publish';
-import { renderSite } from '../static-site/site';
-import { readAllPages } from '../static-site/source';
 import { SteadyLoad } from './load';
 import type { FaultStep, GameDayPlan } from './plan';
 import type { FaultRecord, GameDayRecord } from './samples';
 
-export interface GameDayOptions {
+interface GameDayOptions {
   root: string;
   stateDir: string;
   /** How to start one instance of the app: the built production entry, as the EC2 bootstrap does. */
@@ -262,7 +259,7 @@ async function publishBackupSite(env: Record<string, string>, stateDir: string):
   const s3 = createS3Client({ region: env.AWS_REGION!, endpoint: env.S3_ENDPOINT });
   try {
     const dir = path.join(stateDir, 'static-site');
-    writeSite(dir, renderSite(await readAllPages(createPageRepository(db)), new Date()));
+    await buildSite(db, dir);
     await publishSite(s3, { dir, bucket: backupSiteBucket });
   } finally {
     s3.destroy();
