@@ -82,7 +82,6 @@ export class AutoScalingGroup {
   /** Why desired capacity last changed: quoted in the cause of the launches and terminations that follow. */
   private desiredChangeCause: string | undefined;
   private nextActivityId = 1;
-  private reconciling = false;
   private readonly options: GroupOptions;
   private readonly now: () => number;
 
@@ -130,19 +129,17 @@ export class AutoScalingGroup {
     else this.unavailableZones.add(az);
   }
 
-  /** One pass of the group's control loop. Overlapping calls are skipped, not queued. */
+  /**
+   * One pass of the group's control loop. It runs to the end in one turn of the event loop —
+   * launches and terminations are started here and finish on their own — so two passes never
+   * overlap, and each sees the instance list the previous one left.
+   */
   async reconcile(observations: ReadonlyMap<string, InstanceObservation>): Promise<void> {
-    if (this.reconciling) return;
-    this.reconciling = true;
-    try {
-      this.checkHealth(observations);
-      this.replaceUnhealthy();
-      this.applyScalingPolicy(observations);
-      this.launchOrTerminateToDesired();
-      this.rebalanceZones();
-    } finally {
-      this.reconciling = false;
-    }
+    this.checkHealth(observations);
+    this.replaceUnhealthy();
+    this.applyScalingPolicy(observations);
+    this.launchOrTerminateToDesired();
+    this.rebalanceZones();
   }
 
   private get counted(): GroupInstance[] {

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { dirname, join } from 'node:path';
 import { startProcess, type ManagedProcess } from '../services/process';
 import { websiteHost, backupSiteBucket } from '../services/s3';
 import { waitUntil, httpAnswers } from '../services/wait';
@@ -7,6 +8,31 @@ import { waitUntil, httpAnswers } from '../services/wait';
 export const webBackend = 'web';
 export const slotPrefix = 'app';
 export const backupServerName = 'backup-site';
+
+/** The load balancer's health check, as an ALB target group's (interval, unhealthy/healthy thresholds). */
+export const healthCheck = { intervalMs: 1000, fastIntervalMs: 500, fall: 2, rise: 2 } as const;
+
+/**
+ * How long an instance keeps serving after SIGTERM while its /health answers 503 (the app's
+ * DRAIN_DELAY_MS): HAProxy needs up to interval × fall to mark it down, and one more interval
+ * covers requests it routed just before.
+ */
+export const drainDelayMs = healthCheck.intervalMs * healthCheck.fall + healthCheck.intervalMs;
+
+/** What the backup answers to a write: nothing was saved (the same words as JSON and as a page). */
+export const readOnlyMessage =
+  'The wiki is read-only right now: you are seeing its backup copy. Nothing was saved; please try again in a few minutes.';
+
+/** The bodies HAProxy answers writes with while the backup site serves, written beside its config. */
+export function readOnlyBodies(): { json: string; html: string } {
+  return {
+    json: `${JSON.stringify({ error: readOnlyMessage, readOnly: true })}\n`,
+    html: `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>cloudwiki is read-only right now</title></head>
+<body><h1>cloudwiki is read-only right now</h1><p>${readOnlyMessage}</p></body></html>
+`,
+  };
+}
 
 export interface HaproxyConfigOptions {
   /** Where people reach the wiki. */
@@ -23,6 +49,8 @@ export interface HaproxyConfigOptions {
    */
   sticky?: boolean;
   socketPath: string;
+  /** Files holding readOnlyBodies() (HAProxy reads the body of its own answers from files). */
+  readOnlyFiles: { json: string; html: string };
 }
 
 /**
@@ -33,9 +61,13 @@ export interface HaproxyConfigOptions {
  *   database outage does not take every instance out of service;
  * - a `backup` server, used only when no instance is up: the static backup site, served from
  *   s3rver's website endpoint through a small internal proxy that sets the website Host header.
+ *   That proxy lets only GET and HEAD through: a read-only copy must never acknowledge a save it
+ *   cannot keep, nor let anyone change the static site, so HAProxy answers any other method
+ *   itself, 503 with a JSON or HTML body saying that nothing was saved.
  */
 export function renderHaproxyConfig(options: HaproxyConfigOptions): string {
   const host = websiteHost(backupSiteBucket);
+  const readOnlyHeaders = 'hdr X-Served-By backup-site/read-only hdr Cache-Control no-store hdr Retry-After 60';
   return `# Written by scripts/lab at start-up; the runtime API changes the pool while it runs.
 global
   stats socket ${options.socketPath} mode 600 level admin
@@ -60,12 +92,17 @@ backend ${webBackend}
 ${options.sticky ? "  # dynamic: the cookie value is derived from each server's address, so runtime-registered slots get one.\n  cookie LABSTICKY insert indirect nocache dynamic\n  dynamic-cookie-key cloudwiki-lab\n" : ''}  option httpchk
   http-check send meth GET uri /health ver HTTP/1.1 hdr Host lab
   http-check expect status 200
-  default-server inter 1s fastinter 500ms fall 2 rise 2
+  default-server inter ${healthCheck.intervalMs}ms fastinter ${healthCheck.fastIntervalMs}ms fall ${healthCheck.fall} rise ${healthCheck.rise}
   server-template ${slotPrefix} 1-${options.slots} 127.0.0.1:9 check disabled
   server ${backupServerName} 127.0.0.1:${options.backupSitePort} backup
 
 listen backup_site
   bind 127.0.0.1:${options.backupSitePort}
+  acl read_method method GET HEAD
+  acl wants_json path_beg /api/
+  acl wants_json req.hdr(accept) -m sub application/json
+  http-request return status 503 content-type application/json file ${options.readOnlyFiles.json} ${readOnlyHeaders} if !read_method wants_json
+  http-request return status 503 content-type "text/html; charset=utf-8" file ${options.readOnlyFiles.html} ${readOnlyHeaders} if !read_method
   http-request set-header Host ${host}
   http-response set-header X-Served-By backup-site/s3
   server s3rver 127.0.0.1:${options.s3Port}
@@ -132,8 +169,15 @@ async function runChecked(socketPath: string, command: string): Promise<void> {
   if (/no such|unknown|require|invalid|not found|error/i.test(answer)) throw new Error(`HAProxy refused "${command}": ${answer}`);
 }
 
-export async function startHaproxy(options: HaproxyConfigOptions & { configPath: string }): Promise<Haproxy> {
-  writeFileSync(options.configPath, renderHaproxyConfig(options));
+export async function startHaproxy(options: Omit<HaproxyConfigOptions, 'readOnlyFiles'> & { configPath: string }): Promise<Haproxy> {
+  const bodies = readOnlyBodies();
+  const readOnlyFiles = {
+    json: join(dirname(options.configPath), 'read-only.json'),
+    html: join(dirname(options.configPath), 'read-only.html'),
+  };
+  writeFileSync(readOnlyFiles.json, bodies.json);
+  writeFileSync(readOnlyFiles.html, bodies.html);
+  writeFileSync(options.configPath, renderHaproxyConfig({ ...options, readOnlyFiles }));
   const process_: ManagedProcess = startProcess({
     name: 'haproxy',
     command: 'haproxy',

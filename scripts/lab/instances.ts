@@ -15,6 +15,9 @@ export const productionStart: AppCommand = { command: process.execPath, args: ['
 interface RunningInstance {
   process: ManagedProcess;
   port: number;
+  slot: number;
+  /** When HAProxy confirmed its registration: stats read before then still show the slot's past. */
+  registeredAt?: number;
   lastCpuTicks?: { ticks: number; at: number };
 }
 
@@ -37,6 +40,13 @@ function cpuTicks(pid: number): number | undefined {
  */
 export class ProcessFleet implements Fleet {
   private readonly running = new Map<string, RunningInstance>();
+  /**
+   * Launches still under way (finding a port, starting, registering). A termination or a kill
+   * that arrives meanwhile waits for it: otherwise the launch would go on after the termination
+   * — the process left running unseen, and its `register` reaching HAProxy after the slot was
+   * handed on, or the old slot's `maint` landing on the next instance's registration.
+   */
+  private readonly launching = new Map<string, Promise<void>>();
   private closed = false;
 
   constructor(
@@ -45,12 +55,21 @@ export class ProcessFleet implements Fleet {
       cwd: string;
       env: Record<string, string>;
       haproxy: Haproxy;
+      /** After SIGTERM: how long the app keeps serving while /health answers 503 (DRAIN_DELAY_MS). */
+      drainDelayMs: number;
+      /** Then: how long it waits for in-flight requests (DRAIN_TIMEOUT_MS). */
       drainTimeoutMs: number;
       onLine?: (instanceId: string, line: string) => void;
     },
   ) {}
 
-  async launch(instance: GroupInstance): Promise<void> {
+  launch(instance: GroupInstance): Promise<void> {
+    const launch = this.start(instance).finally(() => this.launching.delete(instance.id));
+    this.launching.set(instance.id, launch);
+    return launch;
+  }
+
+  private async start(instance: GroupInstance): Promise<void> {
     const port = await freePort();
     // A launch decided just before the lab began stopping must not leave a process behind.
     if (this.closed) throw new Error('the lab is stopping');
@@ -67,29 +86,83 @@ export class ProcessFleet implements Fleet {
         PORT: String(port),
         INSTANCE_ID: instance.id,
         INSTANCE_AZ: instance.az,
+        DRAIN_DELAY_MS: String(this.options.drainDelayMs),
         DRAIN_TIMEOUT_MS: String(this.options.drainTimeoutMs),
+        // One process per instance, as one small EC2 instance: the group, not a cluster, scales it.
+        WEB_CONCURRENCY: '1',
       },
       onLine: (line) => this.options.onLine?.(instance.id, line),
     });
-    this.running.set(instance.id, { process: child, port });
+    const running: RunningInstance = { process: child, port, slot: instance.slot };
+    this.running.set(instance.id, running);
     // Registered at once: the health checks, not the launcher, decide when it takes traffic.
     await this.options.haproxy.register(instance.slot, port);
+    running.registeredAt = Date.now();
   }
 
+  /** Instances being terminated: out of rotation on purpose. */
+  private readonly terminating = new Set<string>();
+
   async terminate(instance: GroupInstance): Promise<void> {
+    this.terminating.add(instance.id);
+    try {
+      await this.stopInstance(instance);
+    } finally {
+      this.terminating.delete(instance.id);
+    }
+  }
+
+  private async stopInstance(instance: GroupInstance): Promise<void> {
+    await this.launching.get(instance.id)?.catch(() => {});
     const running = this.running.get(instance.id);
-    // Out of rotation first, then SIGTERM: the app drains in-flight requests and exits.
+    // Out of rotation first, then SIGTERM: the app drains in-flight requests and exits. It may
+    // have had a bare SIGTERM already (the chaos `sigterm` fault): this second one, like an ASG's,
+    // must not cut its drain short, so SIGKILL waits for the whole drain.
     await this.options.haproxy.deregister(instance.slot).catch(() => {});
-    await running?.process.stop('SIGTERM', this.options.drainTimeoutMs + 2000);
+    await running?.process.stop('SIGTERM', this.options.drainDelayMs + this.options.drainTimeoutMs + 2000);
     this.running.delete(instance.id);
   }
 
   /** A crash, not a shutdown: SIGKILL, no draining (the chaos `instance` fault). */
   kill(instanceId: string): boolean {
+    return this.signal(instanceId, 'SIGKILL');
+  }
+
+  /**
+   * Sends a signal to an instance's process; one still launching gets it as soon as it runs.
+   * False when there is no such instance or its process has ended.
+   */
+  signal(instanceId: string, signal: NodeJS.Signals): boolean {
+    const launching = this.launching.get(instanceId);
+    if (launching && !this.running.has(instanceId)) {
+      void launching.then(
+        () => this.signal(instanceId, signal),
+        () => {},
+      );
+      return true;
+    }
     const running = this.running.get(instanceId);
     if (!running || running.process.hasExited()) return false;
-    process.kill(running.process.pid, 'SIGKILL');
+    process.kill(running.process.pid, signal);
     return true;
+  }
+
+  /**
+   * Puts back a registration HAProxy lost: a live, launched instance whose slot is in
+   * maintenance would otherwise stay out of rotation until its grace period ran out, and its
+   * replacement could meet the same fate. Level-triggered, like the group: run every tick.
+   */
+  async reassertRegistrations(stats: { readAt: number; slotStatus: (slot: number) => string | undefined }): Promise<string[]> {
+    const repaired: string[] = [];
+    for (const [id, running] of this.running) {
+      if (this.terminating.has(id) || running.process.hasExited()) continue;
+      if (running.registeredAt === undefined || running.registeredAt >= stats.readAt) continue;
+      if (!stats.slotStatus(running.slot)?.startsWith('MAINT')) continue;
+      await this.options.haproxy.register(running.slot, running.port);
+      running.registeredAt = Date.now();
+      repaired.push(id);
+    }
+    return repaired;
   }
 
   isAlive(instanceId: string): boolean {
@@ -116,6 +189,7 @@ export class ProcessFleet implements Fleet {
 
   async stopAll(): Promise<void> {
     this.closed = true;
+    await Promise.all([...this.launching.values()].map((launch) => launch.catch(() => {})));
     await Promise.all([...this.running.values()].map((running) => running.process.stop('SIGTERM', 5000)));
     this.running.clear();
   }

@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../services/ports';
+import type { ReplicaState } from '../services/replication';
 import { startServices, type Services } from '../services/stack';
 import { requireSystemCommands } from '../services/system';
 import { AutoScalingGroup, type Activity, type HealthStatus, type Lifecycle } from './auto-scaling-group';
 import { publishPlaceholderBackupSite } from './backup-placeholder';
 import { FaultInjector, type ActiveFault } from './faults';
-import { startHaproxy, type Haproxy } from './haproxy';
+import { drainDelayMs, slotName, startHaproxy, type Haproxy } from './haproxy';
 import { ProcessFleet, type AppCommand } from './instances';
 import { TrafficObserver } from './observer';
 import type { ScalingPolicy } from './scaling-policy';
@@ -25,6 +26,11 @@ export interface LabOptions {
   capacity: { min: number; max: number; desired: number };
   app: AppCommand;
   sessionStore: 'dynamodb' | 'memory';
+  /**
+   * A streaming replica of PostgreSQL in lab-b, the app's DATABASE_READ_URL, and a writer
+   * endpoint the `db-failover` fault can move (off: one server, as `npm run services`).
+   */
+  replica?: boolean;
   /** Load balancer stickiness (a cookie pins a browser to one instance). */
   sticky?: boolean;
   policy?: ScalingPolicy;
@@ -57,7 +63,16 @@ export interface LabStatus {
   zones: { name: string; available: boolean; instances: number }[];
   instances: InstanceStatus[];
   loadBalancer: { servingBackupSite: boolean; backupSiteRequests: number };
-  services: { postgres: 'running' | 'stopped'; dynamodb: 'running' | 'stopped'; s3: 'running' };
+  services: {
+    /** `frozen` during a db-freeze fault: the process is there, nothing answers. */
+    postgres: 'running' | 'stopped' | 'frozen';
+    /** `none` when the lab runs without a replica (optional: older records lack it). */
+    replica?: ReplicaState | 'none';
+    dynamodb: 'running' | 'stopped';
+    s3: 'running';
+  };
+  /** Where the database's replica lives (the `az` fault takes it down with its zone). */
+  database?: { replicaZone: string | null };
   faults: { active: ActiveFault[]; history: ActiveFault[] };
   activities: Activity[];
 }
@@ -94,6 +109,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       stateDir: options.stateDir,
       ports: { postgres: postgresPort, dynamodb: dynamodbPort, s3: s3Port },
       persistDynamoDb: true,
+      ...(options.replica ? { replica: { zones: [labZones[0]!, labZones[1]!] as [string, string] } } : {}),
       log: options.log,
     });
     cleanups.push(services.stop);
@@ -117,6 +133,8 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       app: options.app,
       cwd: options.root,
       haproxy,
+      // Derived from HAProxy's check settings, as DRAIN_DELAY_MS on AWS is from the target group's.
+      drainDelayMs,
       drainTimeoutMs,
       onLine: options.onInstanceLine,
       env: {
@@ -181,10 +199,12 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       }),
       loadBalancer: { servingBackupSite: observer.servingBackup(), backupSiteRequests: observer.backupRequests() },
       services: {
-        postgres: services.postgres.isRunning() ? 'running' : 'stopped',
+        postgres: faults.frozen ? 'frozen' : services.postgres.isRunning() ? 'running' : 'stopped',
+        replica: services.replication?.replicaState() ?? 'none',
         dynamodb: services.dynamodb.isRunning() ? 'running' : 'stopped',
         s3: 'running',
       },
+      database: { replicaZone: services.replication?.replicaZone() ?? null },
       faults: { active: faults.active, history: faults.history.slice(0, 50) },
       activities: group.activities,
     });
@@ -194,7 +214,12 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       if (ticking) return;
       ticking = true;
       try {
-        observer.update(group.instances, await haproxy.stats());
+        const readAt = Date.now();
+        const stats = await haproxy.stats();
+        observer.update(group.instances, stats);
+        const bySlot = new Map(stats.map((stat) => [stat.name, stat.status]));
+        const repaired = await fleet.reassertRegistrations({ readAt, slotStatus: (slot) => bySlot.get(slotName(slot)) });
+        for (const id of repaired) options.log(`supervisor: ${id}'s HAProxy slot was in maintenance although it runs: registered it again`);
         const observations = new Map(
           group.instances.map((instance) => {
             const cpuPercent = fleet.cpuPercent(instance.id);

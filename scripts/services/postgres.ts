@@ -18,6 +18,11 @@ export interface PostgresOptions {
   /** The database and role the app uses (the role owns the database). */
   database: string;
   user: string;
+  /**
+   * A hot standby made by `pg_basebackup -R` (see replication.ts): it has no cluster to create and
+   * is read-only, so the app's role and database (replicated from the primary) are left alone.
+   */
+  standby?: boolean;
   onLine?: (line: string) => void;
 }
 
@@ -26,14 +31,17 @@ export interface PostgresServer extends RestartableServer {
   /** The app's connection string (its own role, not the superuser). */
   readonly url: string;
   readonly port: number;
+  readonly dataDir: string;
+  /** Ends a standby's recovery: it becomes a primary that takes writes (`pg_ctl promote`). */
+  readonly promote: () => Promise<void>;
 }
 
-interface PostgresUser {
+export interface PostgresUser {
   uid: number;
   gid: number;
 }
 
-async function lookUpPostgresUser(): Promise<PostgresUser> {
+export async function lookUpPostgresUser(): Promise<PostgresUser> {
   const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]).catch(() => {
     throw new Error('there is no `postgres` user: install PostgreSQL 15 with  apt-get install -y postgresql');
   });
@@ -44,7 +52,7 @@ async function lookUpPostgresUser(): Promise<PostgresUser> {
  * The superuser's password lives beside the data directory (not inside it, where initdb wants an
  * empty directory), readable by whoever started the services. The app never sees it.
  */
-function superuserPasswordFile(dataDir: string): string {
+export function superuserPasswordFile(dataDir: string): string {
   return `${dataDir}.superuser-password`;
 }
 
@@ -118,7 +126,7 @@ async function createAppRoleAndDatabase(superuserUrl: string, database: string, 
   }
 }
 
-function appPasswordFile(dataDir: string): string {
+export function appPasswordFile(dataDir: string): string {
   return `${dataDir}.app-password`;
 }
 
@@ -171,6 +179,10 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
         // A stop is still a clean shutdown that keeps every committed row.
         '-c',
         'fsync=off',
+        // Enough WAL kept for a standby that was stopped (the chaos `replica` fault) to catch up
+        // by streaming instead of needing a new base backup.
+        '-c',
+        'wal_keep_size=256MB',
       ],
       uid: owner.uid,
       gid: owner.gid,
@@ -188,7 +200,14 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
     stopSignal: 'SIGINT',
     stopGraceMs: 15_000,
   });
-  await createAppRoleAndDatabase(superuserUrl, options.database, options.user, appPassword);
+  if (!options.standby) await createAppRoleAndDatabase(superuserUrl, options.database, options.user, appPassword);
 
-  return { url, port: options.port, ...server };
+  const promote = async () => {
+    try {
+      await run('runuser', ['-u', 'postgres', '--', join(postgresBinDir, 'pg_ctl'), 'promote', '--wait', '--pgdata', options.dataDir]);
+    } catch (error) {
+      throw new Error(`could not promote ${options.dataDir}: ${(error as { stderr?: string }).stderr ?? error}`, { cause: error });
+    }
+  };
+  return { url, port: options.port, dataDir: options.dataDir, promote, ...server };
 }

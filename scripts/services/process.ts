@@ -84,6 +84,8 @@ export function startProcess(options: StartProcessOptions): ManagedProcess {
     async stop(signal = 'SIGTERM', graceMs = 10_000) {
       if (exitedFlag) return;
       child.kill(signal);
+      // A process frozen by SIGSTOP (the chaos db-freeze fault) only acts on the signal once it runs.
+      child.kill('SIGCONT');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);

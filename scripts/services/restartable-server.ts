@@ -7,6 +7,8 @@ export interface RestartableServer {
   /** Starts it again after stop() (the chaos faults); does nothing while it runs. */
   readonly start: () => Promise<void>;
   readonly stop: () => Promise<void>;
+  /** The running process's id (the chaos `db-freeze` fault signals it); undefined when stopped. */
+  readonly pid: () => number | undefined;
 }
 
 export interface RestartableServerOptions {
@@ -45,5 +47,6 @@ export async function startRestartableServer(options: RestartableServerOptions):
     stop: async () => {
       await server?.stop(options.stopSignal, options.stopGraceMs);
     },
+    pid: () => (server && !server.hasExited() ? server.pid : undefined),
   };
 }

@@ -1,7 +1,16 @@
-import { parseServerStats, renderHaproxyConfig } from '../../../scripts/lab/haproxy';
+import { drainDelayMs, parseServerStats, readOnlyBodies, readOnlyMessage, renderHaproxyConfig } from '../../../scripts/lab/haproxy';
+
+const readOnlyFiles = { json: '/tmp/ro.json', html: '/tmp/ro.html' };
 
 describe('HAProxy configuration', () => {
-  const config = renderHaproxyConfig({ frontendPort: 8080, backupSitePort: 9001, s3Port: 9002, slots: 10, socketPath: '/tmp/x.sock' });
+  const config = renderHaproxyConfig({
+    frontendPort: 8080,
+    backupSitePort: 9001,
+    s3Port: 9002,
+    slots: 10,
+    socketPath: '/tmp/x.sock',
+    readOnlyFiles,
+  });
 
   test('when rendered, then it listens on loopback only and exposes the runtime API with admin level', () => {
     expect(config.match(/^\s*bind .*$/gm)).toEqual(['  bind 127.0.0.1:8080', '  bind 127.0.0.1:9001']);
@@ -11,7 +20,7 @@ describe('HAProxy configuration', () => {
   test('when rendered, then instances come from a disabled server-template checked on /health every second', () => {
     expect(config).toContain('server-template app 1-10 127.0.0.1:9 check disabled');
     expect(config).toContain('http-check send meth GET uri /health');
-    expect(config).toMatch(/default-server inter 1s/);
+    expect(config).toMatch(/default-server inter 1000ms/);
   });
 
   test('when rendered, then the backup site is a backup server reached with the bucket website Host', () => {
@@ -19,10 +28,35 @@ describe('HAProxy configuration', () => {
     expect(config).toContain('http-request set-header Host cloudwiki-backup.s3-website-us-east-1.amazonaws.com');
     expect(config).toContain('server s3rver 127.0.0.1:9002');
   });
+
+  test('when rendered, then the backup site passes only GET and HEAD and answers other methods itself with 503', () => {
+    const backupSection = config.slice(config.indexOf('listen backup_site'));
+    expect(backupSection).toContain('acl read_method method GET HEAD');
+    expect(backupSection).toMatch(
+      /http-request return status 503 content-type application\/json file \/tmp\/ro.json .* if !read_method wants_json/,
+    );
+    expect(backupSection).toMatch(
+      /http-request return status 503 content-type "text\/html; charset=utf-8" file \/tmp\/ro.html .* if !read_method\n/,
+    );
+    // The read-only answers come before the request is passed on to the bucket.
+    expect(backupSection.indexOf('http-request return')).toBeLessThan(backupSection.indexOf('server s3rver'));
+  });
+
+  test('when the read-only bodies are built, then both say nothing was saved, and the JSON one parses', () => {
+    const bodies = readOnlyBodies();
+    expect(JSON.parse(bodies.json)).toEqual({ error: readOnlyMessage, readOnly: true });
+    expect(bodies.html).toContain(readOnlyMessage);
+    expect(readOnlyMessage).toMatch(/read-only.*Nothing was saved/);
+  });
+
+  test('when the health check is 1 s × 2 failures, then the drain delay covers detection plus one interval', () => {
+    expect(config).toMatch(/default-server inter 1000ms fastinter 500ms fall 2 rise 2/);
+    expect(drainDelayMs).toBe(3000);
+  });
 });
 
 describe('sticky sessions', () => {
-  const options = { frontendPort: 8080, backupSitePort: 9001, s3Port: 9002, slots: 4, socketPath: '/tmp/x.sock' };
+  const options = { frontendPort: 8080, backupSitePort: 9001, s3Port: 9002, slots: 4, socketPath: '/tmp/x.sock', readOnlyFiles };
 
   test('when off (the default), then no stickiness cookie is inserted', () => {
     expect(renderHaproxyConfig(options)).not.toContain('cookie ');

@@ -1,6 +1,40 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { Agent, get } from 'node:http';
+import { readOnlyMessage } from '../../../scripts/lab/haproxy';
 import { waitUntil } from '../../../scripts/services/wait';
 import { inService, servedBy, settled, startTestLab, type TestLab } from '../support/lab';
+
+/** One GET on a keep-alive agent, as the load balancer's clients hold their connections open. */
+function keepAliveGet(url: URL, agent: Agent): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { agent, timeout: 5000 }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode ?? 0));
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error('no answer within 5 s')));
+    request.on('error', reject);
+  });
+}
+
+/** Pids of the app processes this lab started (their environment names its DynamoDB endpoint). */
+function appProcesses(lab: TestLab): number[] {
+  const marker = `DYNAMODB_ENDPOINT=${lab.services.dynamodb.endpoint}\0`;
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return (
+          `${readFileSync(`/proc/${pid}/environ`, 'latin1')}\0`.includes(marker) &&
+          readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z'
+        );
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 function portIsClosed(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -66,6 +100,90 @@ describe('npm run lab', () => {
     const back = await servedBy(lab.wikiUrl);
     expect(back.servedBy).toMatch(/^i-[0-9a-f]+\/lab-[abc]$/);
   });
+
+  test('when instances are killed in quick succession, replacements still launching too, then the group heals to full strength with nothing left over', async () => {
+    await lab.waitForStatus('instances in service', settled);
+    for (let round = 0; round < 3; round += 1) {
+      await lab.faults.inject({ fault: 'instance' });
+      // The replacement, killed while it is still Pending (often before its process has started).
+      const pending = await lab.waitForStatus('a replacement launching', (s) => s.instances.some((i) => i.lifecycle === 'Pending'), 15_000);
+      const replacement = pending.instances.find((i) => i.lifecycle === 'Pending')!;
+      await lab.faults.inject({ fault: 'instance', instance: replacement.id });
+      await lab.faults.inject({ fault: 'instance' }).catch(() => {}); // none may be in service at this instant
+    }
+    const status = await lab.waitForStatus('the group back at full strength', settled, 90_000);
+    expect(status.instances.every((i) => i.loadBalancerStatus === 'UP')).toBe(true);
+    // Every process the lab runs belongs to an instance of the group: no launch outlived its termination.
+    await waitUntil(async () => appProcesses(lab).length === status.instances.length, {
+      what: 'only the group’s processes',
+      timeoutMs: 15_000,
+    });
+    expect(appProcesses(lab).sort()).toEqual(status.instances.map((i) => i.pid!).sort());
+  }, 150_000);
+
+  test('sigterm: when an instance gets a bare SIGTERM under keep-alive load, then no request fails and the group replaces it', async () => {
+    await lab.waitForStatus('instances in service', settled);
+    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    const failures: string[] = [];
+    let requests = 0;
+    let loading = true;
+    const client = async () => {
+      while (loading) {
+        requests += 1;
+        try {
+          const status = await keepAliveGet(new URL('/wiki/Home', lab.wikiUrl), agent);
+          if (status !== 200) failures.push(String(status));
+        } catch (error) {
+          failures.push((error as Error).message);
+        }
+      }
+    };
+    const clients = [client(), client(), client(), client()];
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const fault = await lab.faults.inject({ fault: 'sigterm' });
+    const [victim] = fault.victims;
+    await lab.waitForStatus('the victim replaced', (s) => settled(s) && !s.instances.some((i) => i.id === victim), 60_000);
+    loading = false;
+    await Promise.all(clients);
+    agent.destroy();
+    expect(requests).toBeGreaterThan(100);
+    expect(failures).toEqual([]);
+    const terminated = lab.status().activities.find((a) => a.description === `Terminating EC2 instance: ${victim}`);
+    expect(terminated?.cause).toMatch(/ELB system health check failure/);
+  }, 90_000);
+
+  test('when every instance is down, then the backup site serves reads and refuses every write with 503, the static site unchanged', async () => {
+    await lab.waitForStatus('instances in service', settled);
+    await lab.faults.inject({ fault: 'all-web', seconds: 20 });
+    await waitUntil(async () => (await servedBy(lab.wikiUrl, '/wiki/Home')).servedBy === 'backup-site/s3', {
+      what: 'the backup site',
+      timeoutMs: 15_000,
+    });
+    const page = await fetch(new URL('/index.html', lab.wikiUrl));
+    const original = await page.text();
+    expect(page.status).toBe(200);
+    const write = (method: string, path: string, init: RequestInit = {}) =>
+      fetch(new URL(path, lab.wikiUrl), { method, ...init, signal: AbortSignal.timeout(5000) });
+
+    const save = await write('PUT', '/api/pages/Home', { headers: { 'Content-Type': 'application/json' }, body: '{"body":"lost?"}' });
+    expect(save.status).toBe(503);
+    expect(save.headers.get('content-type')).toBe('application/json');
+    expect(await save.json()).toEqual({ error: readOnlyMessage, readOnly: true });
+
+    const form = await write('POST', '/wiki/Home', { headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'body=lost' });
+    expect(form.status).toBe(503);
+    expect(form.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await form.text()).toContain('Nothing was saved');
+
+    for (const method of ['PUT', 'DELETE', 'POST', 'PATCH']) {
+      const answer = await write(method, '/index.html', method === 'DELETE' ? {} : { body: '<h1>defaced</h1>' });
+      expect([method, answer.status]).toEqual([method, 503]);
+    }
+    expect(await (await fetch(new URL('/index.html', lab.wikiUrl))).text()).toBe(original);
+    expect((await fetch(new URL('/index.html', lab.wikiUrl), { method: 'HEAD' })).status).toBe(200);
+    lab.group.resume(['Launch']);
+    await lab.waitForStatus('the group back in service', settled, 60_000);
+  }, 120_000);
 
   test('when the control API gets a request without a JSON content type, then it refuses it (CSRF defence)', async () => {
     const response = await fetch(new URL('api/faults/instance', lab.statusUrl), { method: 'POST', body: '{}' });

@@ -20,7 +20,8 @@ export interface TestLab extends Lab {
   dispose(): Promise<void>;
 }
 
-export async function startTestLab(): Promise<TestLab> {
+/** `replica`: PostgreSQL streaming replication and the writer/reader endpoints (slower to start). */
+export async function startTestLab(options: { replica?: boolean; app?: string } = {}): Promise<TestLab> {
   const stateDir = mkdtempSync(join(tmpdir(), 'cloudwiki-lab-'));
   // mkdtemp makes it private to root; PostgreSQL, running as postgres, must be able to enter it.
   chmodSync(stateDir, 0o711);
@@ -30,8 +31,9 @@ export async function startTestLab(): Promise<TestLab> {
     wikiPort: await freePort(),
     statusPort: await freePort(),
     capacity: { min: 3, max: 5, desired: 3 },
-    app: { command: process.execPath, args: [appEntry] },
+    app: { command: process.execPath, args: [options.app ?? appEntry] },
     sessionStore: 'dynamodb',
+    replica: options.replica ?? false,
     healthCheckGracePeriodMs: 20_000,
     drainTimeoutMs: 2000,
     log: () => {},
