@@ -18,6 +18,7 @@ export interface GameDayFlags {
   json?: string;
   html?: string;
   stateDir: string;
+  app: string;
   build: boolean;
   fromRecord?: string;
 }
@@ -44,7 +45,8 @@ export function gameDayProgram(run: (flags: GameDayFlags) => Promise<number>, ou
     .option('--json <file>', 'also write the figures as JSON (faults[], sessionsLost, editsLost, backupSaves, verdict)')
     .option('--html <file>', 'the HTML report (default: .cache/gameday/report-<store>[-sticky].html)')
     .option('--state-dir <dir>', "the lab's data, deleted at start", '.cache/gameday/lab')
-    .option('--no-build', 'do not run `npm run build` first (dist/app/server.js must exist)')
+    .option('--app <file>', 'the built app each instance runs (node FILE), as the EC2 bootstrap starts it', 'dist/app/server.js')
+    .option('--no-build', 'do not run `npm run build` first (the --app file must exist)')
     .option('--from-record <file>', 'run nothing: report again from a raw record a game day wrote (.cache/gameday/record-<store>.json)')
     .addHelpText('after', '\nNeeds what the lab needs (Debian): postgresql haproxy openjdk-17-jre-headless; runs as root.')
     .showHelpAfterError('(add --help for the options and their defaults)')
@@ -71,8 +73,8 @@ async function gameDay(flags: GameDayFlags): Promise<number> {
     console.error('building the app (npm run build; skip with --no-build) ...');
     execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
   }
-  const appEntry = path.resolve('dist/app/server.js');
-  if (!existsSync(appEntry)) throw new Error(`${appEntry} does not exist: run \`npm run build\` (or drop --no-build)`);
+  const appEntry = path.resolve(flags.app);
+  if (!existsSync(appEntry)) throw new Error(`${appEntry} does not exist: run \`npm run build\` (or drop --no-build), or check --app`);
 
   const started = Date.now();
   const stamp = () => `${String(Math.round((Date.now() - started) / 1000)).padStart(4)}s`;

@@ -38,7 +38,11 @@ interface Observation {
   readerDegraded?: boolean;
 }
 
-/** Every instance the group wants is in service, healthy and UP in the load balancer; no fault is active. */
+/**
+ * Every instance the group wants is in service, healthy and UP in the load balancer; no fault is
+ * active; the database answers and its replica (when the lab has one) streams again, rebuilt
+ * after a failover.
+ */
 export function atFullCapacity(status: LabStatus): boolean {
   const ready = status.instances.filter(
     (instance) => instance.lifecycle === 'InService' && instance.health === 'Healthy' && instance.loadBalancerStatus.startsWith('UP'),
@@ -47,6 +51,8 @@ export function atFullCapacity(status: LabStatus): boolean {
     ready.length >= status.group.desired &&
     status.faults.active.length === 0 &&
     status.services.postgres === 'running' &&
+    (status.services.replica ?? 'none') !== 'stopped' &&
+    status.services.replica !== 'rebuilding' &&
     status.services.dynamodb === 'running' &&
     !status.loadBalancer.servingBackupSite
   );
@@ -112,6 +118,8 @@ export async function runGameDay(options: GameDayOptions): Promise<GameDayRecord
     app: options.app,
     sessionStore: options.sessionStore,
     sticky: options.sticky,
+    // A real streaming replica as the app's reader, which the replica, az and failover faults need.
+    replica: true,
     log: (line) => log(`lab: ${line}`),
   });
   // Ctrl-C must not leave PostgreSQL, DynamoDB Local and HAProxy running.
@@ -201,8 +209,9 @@ async function runStep(
   settleSeconds: number,
   log: (line: string) => void,
 ): Promise<FaultRecord> {
+  const az = step.replicaZone ? await replicaZoneOf(client) : undefined;
   const injectedAt = clock();
-  const active = await client.inject({ fault: step.fault, ...(step.seconds ? { seconds: step.seconds } : {}) });
+  const active = await client.inject({ fault: step.fault, ...(step.seconds ? { seconds: step.seconds } : {}), ...(az ? { az } : {}) });
   log(`fault: ${step.name}: ${active.description}`);
   const record: FaultRecord = {
     name: step.name,
@@ -210,7 +219,8 @@ async function runStep(
     description: active.description,
     injectedAt,
     windowEnd: injectedAt,
-    ...(step.seconds ? { undoneAt: injectedAt + step.seconds * 1000 } : {}),
+    // The lab's own end of the fault, on the game day's clock (both read this machine's time).
+    ...(active.endsAt !== undefined ? { undoneAt: clock() + (active.endsAt - Date.now()) } : {}),
   };
   const deadline = injectedAt + step.maxWaitSeconds * 1000;
   while (clock() < deadline) {
@@ -242,6 +252,12 @@ async function deepHealth(wikiUrl: string): Promise<Pick<Observation, 'deepHealt
   } catch {
     return { deepHealthy: false, readerDegraded: false };
   }
+}
+
+async function replicaZoneOf(client: LabClient): Promise<string> {
+  const zone = (await client.status()).database?.replicaZone;
+  if (!zone) throw new Error('the lab reports no replica zone: the az step needs the lab started with its replica');
+  return zone;
 }
 
 async function waitFor(check: () => Promise<boolean>, seconds: number, what: string): Promise<void> {

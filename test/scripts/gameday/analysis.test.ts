@@ -223,3 +223,23 @@ test('when the backup site answers saves, then each is a failed request, and a 2
   expect(lying.verdict).toBe('fail');
   expect(lying.reasons).toEqual(['the backup site acknowledged 1 saves that were never stored']);
 });
+
+test('when a bare SIGTERM or a replica loss fails any request, or the database stays frozen for users, then the verdict says which', () => {
+  const requests = [
+    ...Array.from({ length: 50 }, (_, i) => sample(2000 + i * 20, 'ok')),
+    sample(2500, 'failed'),
+    sample(9000, 'failed', 'i-a', 2000),
+  ];
+  const report = analyze(
+    record({
+      durationMs: 16_000,
+      requests,
+      faults: [
+        fault({ name: 'sigterm', fault: 'sigterm', windowEnd: 4000 }),
+        fault({ name: 'freeze', fault: 'db-freeze', injectedAt: 4000, undoneAt: 5000, windowEnd: 16_000 }),
+      ],
+    }),
+  );
+  expect(report.reasons).toEqual(['sigterm: 1 of 51 requests failed, more than 0%', 'freeze: users saw errors for 7 s, more than 6 s']);
+  expect(report.faults[1]!.afterRestoredSeconds).toBe(6);
+});

@@ -17,7 +17,14 @@ afterEach(() => {
 });
 
 test('when run without options, then the documented defaults apply', async () => {
-  expect(await parse()).toEqual({ quick: false, sessionStore: 'dynamodb', sticky: false, stateDir: '.cache/gameday/lab', build: true });
+  expect(await parse()).toEqual({
+    quick: false,
+    sessionStore: 'dynamodb',
+    sticky: false,
+    stateDir: '.cache/gameday/lab',
+    app: 'dist/app/server.js',
+    build: true,
+  });
 });
 
 test('when given options, then they arrive typed', async () => {
@@ -26,6 +33,7 @@ test('when given options, then they arrive typed', async () => {
     sessionStore: 'memory',
     sticky: true,
     stateDir: '.cache/gameday/lab',
+    app: 'dist/app/server.js',
     build: false,
     json: 'f.json',
   });

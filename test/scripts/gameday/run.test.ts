@@ -49,6 +49,15 @@ test('when every desired instance is in service and UP with no fault active, the
   expect(atFullCapacity(status(three, { services: { postgres: 'stopped', dynamodb: 'running', s3: 'running' } }))).toBe(false);
   expect(atFullCapacity(status(three, { faults: { active: [fault('database', 'PostgreSQL stopped')], history: [] } }))).toBe(false);
   expect(atFullCapacity(status(three, { loadBalancer: { servingBackupSite: true, backupSiteRequests: 1 } }))).toBe(false);
+  const replica = (state: 'streaming' | 'stopped' | 'rebuilding') => ({
+    postgres: 'running' as const,
+    replica: state,
+    dynamodb: 'running' as const,
+    s3: 'running' as const,
+  });
+  expect(atFullCapacity(status(three, { services: replica('streaming') }))).toBe(true);
+  expect(atFullCapacity(status(three, { services: replica('rebuilding') }))).toBe(false);
+  expect(atFullCapacity(status(three, { services: replica('stopped') }))).toBe(false);
 });
 
 test('when the load balancer takes the killed instance out, then the instance fault counts as detected', () => {
@@ -67,7 +76,7 @@ test('when every instance a zone loss killed is out of the load balancer, then t
 });
 
 test('when the deep health check says the reader is degraded, then the replica fault counts as detected, while it stays 200', () => {
-  const replica = fault('replica' as ActiveFault['fault'], 'replica stopped');
+  const replica = fault('replica', 'replica stopped');
   expect(detected(replica, { at: 1, deepHealthy: true, readerDegraded: false })).toBe(false);
   expect(detected(replica, { at: 2, deepHealthy: true, readerDegraded: true })).toBe(true);
 });
