@@ -227,12 +227,9 @@ async function runStep(
     await sleep(1000);
     const since = observations.filter((observation) => observation.at >= injectedAt);
     record.detectedAt ??= since.find((observation) => detected(active, observation))?.at;
-    // Full capacity counts only once the fault has been noticed and undone: right after a kill
-    // the load balancer still shows the dead instance UP.
-    const undone = record.undoneAt === undefined || clock() >= record.undoneAt;
     const latest = since.at(-1);
-    if (undone && record.detectedAt !== undefined && latest?.status && latest.at > record.detectedAt && atFullCapacity(latest.status))
-      record.capacityRestoredAt ??= latest.at;
+    const from = capacityCountsFrom(active, record, clock());
+    if (from !== undefined && latest?.status && latest.at > from && atFullCapacity(latest.status)) record.capacityRestoredAt ??= latest.at;
     const cleanSince = clock() - settleSeconds * 1000;
     const recentBad = load.requests.some((request) => request.at >= cleanSince && request.outcome !== 'ok');
     if (record.capacityRestoredAt !== undefined && record.capacityRestoredAt <= cleanSince && !recentBad) break;
@@ -252,6 +249,19 @@ async function deepHealth(wikiUrl: string): Promise<Pick<Observation, 'deepHealt
   } catch {
     return { deepHealthy: false, readerDegraded: false };
   }
+}
+
+/**
+ * From when a look at the lab can count as "back at full capacity", or undefined while it cannot:
+ * once a fault with a duration is undone; once a kill has been noticed, since right after it the
+ * load balancer still shows the dead instance UP; at once for a fault with nothing to undo and no
+ * victim to notice (a failover, whose replica rebuild atFullCapacity waits for). Detection by the
+ * app itself (a degraded reader) is not required: full capacity is the lab's state, not the app's.
+ */
+export function capacityCountsFrom(active: ActiveFault, record: FaultRecord, now: number): number | undefined {
+  if (record.undoneAt !== undefined) return now >= record.undoneAt ? record.undoneAt : undefined;
+  if (active.victims.length > 0) return record.detectedAt;
+  return record.injectedAt;
 }
 
 async function replicaZoneOf(client: LabClient): Promise<string> {

@@ -1,4 +1,5 @@
-import { atFullCapacity, detected } from '../../../scripts/gameday/run';
+import { atFullCapacity, capacityCountsFrom, detected } from '../../../scripts/gameday/run';
+import type { FaultRecord } from '../../../scripts/gameday/samples';
 import type { ActiveFault } from '../../../scripts/lab/faults';
 import type { InstanceStatus, LabStatus } from '../../../scripts/lab/lab';
 
@@ -87,4 +88,23 @@ test('when the deep health check fails or the backup site serves, then database 
   const allWeb = fault('all-web', 'killed all 3 instances');
   expect(detected(allWeb, { at: 1, status: status(three) })).toBe(false);
   expect(detected(allWeb, { at: 1, status: status([], { loadBalancer: { servingBackupSite: true, backupSiteRequests: 3 } }) })).toBe(true);
+});
+
+test('when a fault is undone, killed victims are noticed, or a failover has nothing to notice, then full capacity may count from then', () => {
+  const record = (extra: Partial<FaultRecord>): FaultRecord => ({
+    name: 'x',
+    fault: 'x',
+    description: '',
+    injectedAt: 1000,
+    windowEnd: 1000,
+    ...extra,
+  });
+  // A replica stopped for 20 s: from its return, whether or not the app reported it degraded.
+  expect(capacityCountsFrom(fault('replica', ''), record({ undoneAt: 21_000 }), 20_000)).toBeUndefined();
+  expect(capacityCountsFrom(fault('replica', ''), record({ undoneAt: 21_000 }), 22_000)).toBe(21_000);
+  // A kill: only once the load balancer has taken the victim out.
+  expect(capacityCountsFrom(fault('instance', '', ['i-b']), record({}), 5000)).toBeUndefined();
+  expect(capacityCountsFrom(fault('instance', '', ['i-b']), record({ detectedAt: 2500 }), 5000)).toBe(2500);
+  // A failover: at once (the replica's rebuild is what atFullCapacity waits for).
+  expect(capacityCountsFrom(fault('db-failover', ''), record({}), 5000)).toBe(1000);
 });
