@@ -4,47 +4,7 @@ import { analyze, chargeRequests, percentile, summarizeFault, timeline } from '.
 import { formatText } from '../../../scripts/gameday/report-text';
 import type { FaultSummary } from '../../../scripts/gameday/analysis';
 import type { FaultRecord, GameDayRecord, RequestSample } from '../../../scripts/gameday/samples';
-
-function sample(at: number, outcome: RequestSample['outcome'], servedBy = 'i-a', ms = 10, vu = 0): RequestSample {
-  return {
-    at,
-    ms,
-    kind: 'read',
-    outcome,
-    status: outcome === 'failed' ? 503 : 200,
-    servedBy: outcome === 'backup' ? 'backup-site' : servedBy,
-    vu,
-  };
-}
-
-function fault(overrides: Partial<FaultRecord>): FaultRecord {
-  return {
-    name: 'kill one instance',
-    fault: 'instance',
-    description: 'killed i-b',
-    injectedAt: 2000,
-    windowEnd: 6000,
-    detectedAt: 3000,
-    capacityRestoredAt: 5000,
-    ...overrides,
-  };
-}
-
-function record(overrides: Partial<GameDayRecord>): GameDayRecord {
-  return {
-    sessionStore: 'dynamodb',
-    sticky: false,
-    startedAt: '2026-11-25T18:00:00.000Z',
-    durationMs: 6000,
-    virtualUsers: 2,
-    requests: [],
-    sessionLosses: [],
-    acknowledgedEdits: [],
-    missingEdits: [],
-    faults: [],
-    ...overrides,
-  };
-}
+import { fault, record, sample } from './records';
 
 test('percentile is nearest-rank, and 0 for nothing', () => {
   expect(percentile([], 99)).toBe(0);

@@ -1,39 +1,17 @@
 import { analyze } from '../../../scripts/gameday/analysis';
 import { formatHtml } from '../../../scripts/gameday/report-html';
 import { formatText } from '../../../scripts/gameday/report-text';
-import type { FaultRecord, GameDayRecord, RequestSample } from '../../../scripts/gameday/samples';
-
-function sample(at: number, outcome: RequestSample['outcome'], status: number, servedBy: string): RequestSample {
-  return { at, ms: 10, kind: 'read', outcome, status, servedBy, vu: 0 };
-}
+import type { FaultRecord, GameDayRecord } from '../../../scripts/gameday/samples';
+import { fault, record, sample } from './records';
 
 const hostile = '<script>alert(1)</script>"><img src=x onerror=alert(2)>';
 
-function day(fault: Partial<FaultRecord>): GameDayRecord {
-  return {
-    sessionStore: 'dynamodb',
-    sticky: false,
-    startedAt: '2026-11-25T18:00:00.000Z',
-    durationMs: 6000,
-    virtualUsers: 2,
-    requests: [sample(2100, 'ok', 200, 'i-a'), sample(2500, 'backup', 200, 'backup-site'), sample(3000, 'failed', 503, '')],
-    sessionLosses: [],
-    acknowledgedEdits: [],
-    missingEdits: [],
-    faults: [
-      {
-        name: 'web tier gone',
-        fault: 'all-web',
-        description: 'killed all 3 instances',
-        injectedAt: 2000,
-        undoneAt: 4000,
-        windowEnd: 6000,
-        detectedAt: 3000,
-        capacityRestoredAt: 5000,
-        ...fault,
-      },
-    ],
-  };
+function day(overrides: Partial<FaultRecord>): GameDayRecord {
+  return record({
+    // An instance's answer, the backup site's, and the load balancer's own 503.
+    requests: [sample(2100, 'ok'), sample(2500, 'backup'), sample(3000, 'failed', '')],
+    faults: [fault({ name: 'web tier gone', fault: 'all-web', description: 'killed all 3 instances', undoneAt: 4000, ...overrides })],
+  });
 }
 
 test('when reported, then the text shows each fault with its figures and the verdict', () => {
