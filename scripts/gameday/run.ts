@@ -212,6 +212,8 @@ async function runStep(
   const az = step.replicaZone ? await replicaZoneOf(client) : undefined;
   const injectedAt = clock();
   const active = await client.inject({ fault: step.fault, ...(step.seconds ? { seconds: step.seconds } : {}), ...(az ? { az } : {}) });
+  // A failover answers once writes are back, which takes a while: what the lab showed before that is not the outcome.
+  const answeredAt = clock();
   log(`fault: ${step.name}: ${active.description}`);
   const record: FaultRecord = {
     name: step.name,
@@ -228,7 +230,7 @@ async function runStep(
     const since = observations.filter((observation) => observation.at >= injectedAt);
     record.detectedAt ??= since.find((observation) => detected(active, observation))?.at;
     const latest = since.at(-1);
-    const from = capacityCountsFrom(active, record, clock());
+    const from = capacityCountsFrom(active, record, clock(), answeredAt);
     if (from !== undefined && latest?.status && latest.at > from && atFullCapacity(latest.status)) record.capacityRestoredAt ??= latest.at;
     const cleanSince = clock() - settleSeconds * 1000;
     const recentBad = load.requests.some((request) => request.at >= cleanSince && request.outcome !== 'ok');
@@ -254,14 +256,16 @@ async function deepHealth(wikiUrl: string): Promise<Pick<Observation, 'deepHealt
 /**
  * From when a look at the lab can count as "back at full capacity", or undefined while it cannot:
  * once a fault with a duration is undone; once a kill has been noticed, since right after it the
- * load balancer still shows the dead instance UP; at once for a fault with nothing to undo and no
- * victim to notice (a failover, whose replica rebuild atFullCapacity waits for). Detection by the
- * app itself (a degraded reader) is not required: full capacity is the lab's state, not the app's.
+ * load balancer still shows the dead instance UP; for a fault with nothing to undo and no victim
+ * (a failover), from the lab's answer to the injection: mid-failover the promoted standby briefly
+ * looks like a full set, and only after the answer is the old primary's rebuild under way, which
+ * atFullCapacity waits for. Detection by the app (a degraded reader) is not required: full
+ * capacity is the lab's state, not the app's.
  */
-export function capacityCountsFrom(active: ActiveFault, record: FaultRecord, now: number): number | undefined {
+export function capacityCountsFrom(active: ActiveFault, record: FaultRecord, now: number, answeredAt: number): number | undefined {
   if (record.undoneAt !== undefined) return now >= record.undoneAt ? record.undoneAt : undefined;
   if (active.victims.length > 0) return record.detectedAt;
-  return record.injectedAt;
+  return answeredAt;
 }
 
 async function replicaZoneOf(client: LabClient): Promise<string> {
