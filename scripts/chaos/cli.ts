@@ -2,80 +2,85 @@ import '../services/quiet-sdk-warning';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { RDSClient } from '@aws-sdk/client-rds';
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
 import { defaultFaultSeconds, localFaults, type LocalFault } from '../lab/faults';
 import { readLabFile } from '../lab/lab-file';
+import { wholeNumber } from '../services/cli-options';
 import { availabilityZoneOutage, rebootDatabaseWithFailover, terminateRandomInstance, type AwsChaosContext } from './aws';
 import { LabClient, runLocalFault } from './local';
 
-const help = `npm run chaos -- <fault> [options]
-
-Breaks something on purpose and follows the recovery.
-
-Local faults (against the running \`npm run lab\`):
-  instance   kill a random in-service instance (SIGKILL); the group replaces it
-  az         every instance in one simulated AZ dies and nothing launches there for --seconds
-  database   stop PostgreSQL for --seconds, then start it
-  sessions   stop DynamoDB Local for --seconds, then start it
-  all-web    kill every instance, launches suspended for --seconds: HAProxy serves the backup site
+const program = new Command('npm run chaos --')
+  .description('Breaks something on purpose and follows the recovery: the running lab, or a deployed stack with --aws.')
+  .argument('<fault>', 'what to break (the lists below)')
+  .option('--seconds <n>', `how long the fault lasts [default: ${defaultFaultSeconds}; 300 for --aws az]`, wholeNumber(1, 600))
+  .option('--az <name>', 'the zone: lab-b or b locally, eu-west-1b on AWS [default: random]')
+  .option('--instance <id>', 'the local instance to kill or signal [default: a random in-service one]')
+  .option('--no-follow', 'return after injecting instead of following the recovery')
+  .option('--json', 'print the fault record (id, fault, victims, zone, ...) as one JSON line on stdout; progress goes to stderr', false)
+  .option('--timeout <n>', 'give up following after N seconds', wholeNumber(1), 180)
+  .option('--lab <url>', "the lab's status URL [default: read from .lab/lab.json]")
+  .option('--aws', 'act on AWS instead of the lab', false)
+  .option('--asg <name>', 'the Auto Scaling group (--aws instance, az)')
+  .option('--db-instance <id>', 'the RDS DB instance identifier (--aws database)')
+  .option('--yes', 'really do it on AWS (otherwise a dry run)', false)
+  .addHelpText(
+    'after',
+    `
+Local faults (against the running \`npm run lab\`; the lab undoes each when --seconds are up):
+  instance     kill an in-service instance (SIGKILL: a crash); the group replaces it
+  sigterm      a bare SIGTERM to an in-service instance, no help from the load balancer: the app
+               drains by itself; the group sends a second SIGTERM once HAProxy marks it down
+  az           every instance in one AZ dies (and the database replica, when it lives there);
+               nothing launches there for --seconds
+  database     stop PostgreSQL (the primary) for --seconds, then start it
+  db-freeze    SIGSTOP PostgreSQL and its backends for --seconds, then SIGCONT: a hung primary or
+               a network partition (connections open, nothing answers)
+  replica      stop the read replica for --seconds, then start it (it catches up by streaming)
+  db-failover  stop the primary, promote the replica, move the writer endpoint to it (like an RDS
+               Multi-AZ failover); prints the seconds until writes succeed again; the old primary
+               is rebuilt as the new replica
+  sessions     stop DynamoDB Local for --seconds, then start it
+  all-web      kill every instance, launches suspended for --seconds: HAProxy serves the read-only
+               backup site
 
 AWS faults (--aws; a DRY RUN unless --yes; never below the group's minimum healthy capacity):
-  instance   terminate a random healthy InService instance of --asg
-  database   reboot the Multi-AZ RDS instance --db-instance with failover
-  az         remove one AZ's subnets (--az, or a random one) from --asg for --seconds, then restore
-
-Options (defaults in brackets):
-  --seconds N        how long the fault lasts [${defaultFaultSeconds}; 300 for --aws az]
-  --az NAME          the zone: lab-b or b locally, eu-west-1b on AWS [random]
-  --instance ID      the local instance to kill [random]
-  --no-follow        return after injecting instead of following the recovery
-  --json             print the fault record (id, victims, zone, ...) as one JSON line on stdout
-  --timeout N        give up following after N seconds [180]
-  --lab URL          the lab's status URL [read from .lab/lab.json]
-  --aws              act on AWS instead of the lab
-  --asg NAME         the Auto Scaling group (--aws instance, az)
-  --db-instance ID   the RDS DB instance identifier (--aws database)
-  --yes              really do it on AWS
-  -h, --help         this help
+  instance     terminate a random healthy InService instance of --asg
+  database     reboot the Multi-AZ RDS instance --db-instance with failover
+  az           remove one AZ's subnets (--az, or a random one) from --asg for --seconds, then restore
 
 Examples:
   npm run chaos -- instance
+  npm run chaos -- db-failover
   npm run chaos -- database --seconds 10
-  npm run chaos -- --aws instance --asg cloudwiki-web-WebAutoScalingGroup-abc --yes`;
+  npm run chaos -- az --az b --no-follow --json
+  npm run chaos -- --aws instance --asg cloudwiki-web-WebAutoScalingGroup-abc --yes`,
+  );
+
+interface ChaosCliOptions {
+  seconds?: number;
+  az?: string;
+  instance?: string;
+  follow: boolean;
+  json: boolean;
+  timeout: number;
+  lab?: string;
+  aws: boolean;
+  asg?: string;
+  dbInstance?: string;
+  yes: boolean;
+}
 
 function stamp(line: string): void {
   console.log(`${new Date().toISOString()} ${line}`);
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      seconds: { type: 'string' },
-      az: { type: 'string' },
-      instance: { type: 'string' },
-      'no-follow': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      timeout: { type: 'string', default: '180' },
-      lab: { type: 'string' },
-      aws: { type: 'boolean', default: false },
-      asg: { type: 'string' },
-      'db-instance': { type: 'string' },
-      yes: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  const [fault] = positionals;
-  if (values.help || !fault) {
-    console.log(help);
-    if (!values.help) process.exitCode = 2;
-    return;
-  }
-  const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
-  if (seconds !== undefined && !(Number.isInteger(seconds) && seconds >= 1))
-    throw new Error(`--seconds must be a whole number >= 1, got ${values.seconds}`);
+  program.parse();
+  const [fault] = program.args as [string];
+  const options = program.opts<ChaosCliOptions>();
+  const { seconds } = options;
 
-  if (values.aws) {
+  if (options.aws) {
     if (!process.env.AWS_REGION && !process.env.AWS_DEFAULT_REGION && !process.env.AWS_PROFILE) {
       throw new Error('--aws needs a region: set AWS_REGION (and credentials, e.g. AWS_PROFILE) for the account the stack is in');
     }
@@ -83,32 +88,32 @@ async function main(): Promise<void> {
       autoScaling: new AutoScalingClient({}),
       ec2: new EC2Client({}),
       rds: new RDSClient({}),
-      execute: values.yes,
+      execute: options.yes,
       log: stamp,
     };
     const need = (value: string | undefined, flag: string) => {
       if (!value) throw new Error(`--aws ${fault} needs ${flag}`);
       return value;
     };
-    if (fault === 'instance') await terminateRandomInstance(context, need(values.asg, '--asg NAME'));
-    else if (fault === 'database') await rebootDatabaseWithFailover(context, need(values['db-instance'], '--db-instance ID'));
-    else if (fault === 'az') await availabilityZoneOutage(context, need(values.asg, '--asg NAME'), values.az, seconds ?? 300);
+    if (fault === 'instance') await terminateRandomInstance(context, need(options.asg, '--asg NAME'));
+    else if (fault === 'database') await rebootDatabaseWithFailover(context, need(options.dbInstance, '--db-instance ID'));
+    else if (fault === 'az') await availabilityZoneOutage(context, need(options.asg, '--asg NAME'), options.az, seconds ?? 300);
     else throw new Error(`"${fault}" has no AWS version; with --aws the faults are instance, database and az`);
     return;
   }
 
   if (!localFaults.includes(fault as LocalFault))
     throw new Error(`unknown fault "${fault}"; the local faults are ${localFaults.join(', ')}`);
-  const client = new LabClient(values.lab ?? readLabFile().statusUrl);
+  const client = new LabClient(options.lab ?? readLabFile().statusUrl);
   await runLocalFault(
     client,
-    { fault: fault as LocalFault, seconds, az: values.az, instance: values.instance },
+    { fault: fault as LocalFault, seconds, az: options.az, instance: options.instance },
     {
-      follow: !values['no-follow'],
-      timeoutSeconds: Number(values.timeout),
+      follow: options.follow,
+      timeoutSeconds: options.timeout,
       // With --json, stdout carries only the record: the progress lines go to stderr.
-      log: values.json ? (line) => console.error(`${new Date().toISOString()} ${line}`) : stamp,
-      onInjected: values.json ? (record) => console.log(JSON.stringify(record)) : undefined,
+      log: options.json ? (line) => console.error(`${new Date().toISOString()} ${line}`) : stamp,
+      onInjected: options.json ? (record) => console.log(JSON.stringify(record)) : undefined,
     },
   );
 }

@@ -42,6 +42,7 @@ function summary(status: LabStatus): string {
     `${inService.length}/${status.group.desired} in service${pending ? `, ${pending} pending` : ''}`,
     status.loadBalancer.servingBackupSite ? 'LB: BACKUP SITE' : 'LB: instances',
     `postgres ${status.services.postgres}`,
+    ...(status.services.replica && status.services.replica !== 'none' ? [`replica ${status.services.replica}`] : []),
     `dynamodb ${status.services.dynamodb}`,
   ].join(' · ');
 }
@@ -56,7 +57,7 @@ export async function runLocalFault(
   options: { follow: boolean; timeoutSeconds: number; log: (line: string) => void; onInjected?: (fault: ActiveFault) => void },
 ): Promise<ActiveFault> {
   const fault = await client.inject(request);
-  options.log(`injected: ${fault.description}`);
+  options.log(`injected: ${fault.description}${fault.victims.length ? ` [victims: ${fault.victims.join(', ')}]` : ''}`);
   options.onInjected?.(fault);
   if (!options.follow) return fault;
   const deadline = Date.now() + options.timeoutSeconds * 1000;
@@ -69,7 +70,9 @@ export async function runLocalFault(
     last = line;
     const faultOver = !status.faults.active.some((active) => active.id === fault.id);
     const inService = status.instances.filter((instance) => instance.lifecycle === 'InService' && instance.health === 'Healthy').length;
-    if (faultOver && inService >= status.group.desired && !status.loadBalancer.servingBackupSite) {
+    // A failover is over once the old primary serves again, as the new replica.
+    const databaseBack = status.services.postgres === 'running' && status.services.replica !== 'rebuilding';
+    if (faultOver && databaseBack && inService >= status.group.desired && !status.loadBalancer.servingBackupSite) {
       options.log(`recovered ${Math.round((Date.now() - fault.startedAt) / 1000)} s after the fault began`);
       return fault;
     }

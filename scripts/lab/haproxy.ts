@@ -5,12 +5,12 @@ import { startProcess, type ManagedProcess } from '../services/process';
 import { websiteHost, backupSiteBucket } from '../services/s3';
 import { waitUntil, httpAnswers } from '../services/wait';
 
-export const webBackend = 'web';
-export const slotPrefix = 'app';
+const webBackend = 'web';
+const slotPrefix = 'app';
 export const backupServerName = 'backup-site';
 
 /** The load balancer's health check, as an ALB target group's (interval, unhealthy/healthy thresholds). */
-export const healthCheck = { intervalMs: 1000, fastIntervalMs: 500, fall: 2, rise: 2 } as const;
+const healthCheck = { intervalMs: 1000, fastIntervalMs: 500, fall: 2, rise: 2 } as const;
 
 /**
  * How long an instance keeps serving after SIGTERM while its /health answers 503 (the app's
@@ -110,7 +110,7 @@ listen backup_site
 }
 
 /** Sends one command to HAProxy's runtime API and returns its answer. */
-export function runtimeCommand(socketPath: string, command: string): Promise<string> {
+function runtimeCommand(socketPath: string, command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(socketPath);
     let answer = '';

@@ -14,7 +14,7 @@ import { TrafficObserver } from './observer';
 import type { ScalingPolicy } from './scaling-policy';
 import { startStatusServer, type StatusServer } from './status-server';
 
-export const labZones = ['lab-a', 'lab-b', 'lab-c'];
+const labZones = ['lab-a', 'lab-b', 'lab-c'];
 
 export interface LabOptions {
   /** The project directory: instances run from here. */

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { AutoScalingGroup, ScalingProcess } from './auto-scaling-group';
 import { FaultInjectionError, localFaults, type FaultInjector } from './faults';
 import type { LabStatus } from './lab';
-import { statusPage } from './status-page';
+import { renderStatusLive, renderStatusPage } from './status-page';
 
 export interface StatusServer {
   readonly url: string;
@@ -103,9 +103,16 @@ export async function startStatusServer(options: {
 
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://lab').pathname;
-    if (request.method === 'GET' && path === '/') {
+    if (request.method === 'GET' && (path === '/' || path === '/live')) {
+      let html: string;
+      try {
+        html = path === '/' ? renderStatusPage(options.status()) : renderStatusLive(options.status());
+      } catch (error) {
+        send(response, 500, { error: `the status page could not be rendered: ${error instanceof Error ? error.message : String(error)}` });
+        return;
+      }
       response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
-      response.end(statusPage);
+      response.end(html);
       return;
     }
     const key = `${request.method} ${path}`;

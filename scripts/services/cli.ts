@@ -1,16 +1,27 @@
 import './quiet-sdk-warning';
+import { Command } from 'commander';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { portNumber } from './cli-options';
 import { stopOnShutdown } from './process';
 import { startServices } from './stack';
 
-const help = `npm run services [-- options]
-
-Starts real local servers on 127.0.0.1 until Ctrl-C, SIGTERM, or npm exiting: PostgreSQL 15 (a
-fresh cluster each start), DynamoDB Local (in memory; note: it listens on ALL interfaces, it has no
-option to bind to loopback) and s3rver. Creates the sessions table and the buckets, prints the
-app's settings and the TEST_ names the test suites read, and writes them to .cache/services.env:
+const program = new Command('npm run services --')
+  .description('Real local servers on 127.0.0.1 for the tests and the app by hand: PostgreSQL 15, DynamoDB Local, s3rver.')
+  .option('--postgres-port <n>', 'PostgreSQL port (with --replica: the writer endpoint)', portNumber, 55432)
+  .option('--dynamodb-port <n>', 'DynamoDB Local port', portNumber, 58000)
+  .option('--s3-port <n>', 's3rver port', portNumber, 54569)
+  // Not --env-file: Node takes that option for itself, even after the script name.
+  .option('--write-env <path>', 'where to write the settings', '.cache/services.env')
+  .option('--state-dir <path>', 'where the cluster and objects live; wiped at start', '.cache/services')
+  .option('--replica', 'add a streaming replica of PostgreSQL (DATABASE_READ_URL), as the lab runs', false)
+  .addHelpText(
+    'after',
+    `
+Runs until Ctrl-C, SIGTERM, or npm exiting: PostgreSQL 15 (a fresh cluster each start), DynamoDB
+Local (in memory; note: it listens on ALL interfaces, it has no option to bind to loopback) and
+s3rver. Creates the sessions table and the buckets, prints the app's settings and the TEST_ names
+the test suites read, and writes them to the --write-env file:
 
   npm run services &            # or in another terminal
   set -a; . .cache/services.env; set +a
@@ -18,49 +29,27 @@ app's settings and the TEST_ names the test suites read, and writes them to .cac
 
 (\`npm run test:integration\` starts and stops its own servers; this is for working by hand.)
 
-Options (defaults in brackets):
-  --postgres-port N   PostgreSQL port [55432]
-  --dynamodb-port N   DynamoDB Local port [58000]
-  --s3-port N         s3rver port [54569]
-  --env-file PATH     where to write the settings [.cache/services.env]
-  --state-dir PATH    where the cluster and objects live; wiped at start [.cache/services]
-  -h, --help          this help
-
 Needs (Debian): apt-get install -y postgresql openjdk-17-jre-headless; runs as root (PostgreSQL
-itself runs as the postgres user). The first start fetches DynamoDB Local (56 MB) into .cache/.`;
-
-function port(value: string | undefined, name: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 65535) throw new Error(`--${name} must be a port number, got ${value}`);
-  return parsed;
-}
+itself runs as the postgres user). The first start fetches DynamoDB Local (56 MB) into .cache/.`,
+  );
 
 async function main() {
-  const { values } = parseArgs({
-    options: {
-      'postgres-port': { type: 'string', default: '55432' },
-      'dynamodb-port': { type: 'string', default: '58000' },
-      's3-port': { type: 'string', default: '54569' },
-      'env-file': { type: 'string', default: '.cache/services.env' },
-      'state-dir': { type: 'string', default: '.cache/services' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(help);
-    return;
-  }
-  const stateDir = resolve(values['state-dir']);
-  const envFile = resolve(values['env-file']);
+  const options = program.parse().opts<{
+    postgresPort: number;
+    dynamodbPort: number;
+    s3Port: number;
+    writeEnv: string;
+    stateDir: string;
+    replica: boolean;
+  }>();
+  const stateDir = resolve(options.stateDir);
+  const envFile = resolve(options.writeEnv);
   // Integration tests want a known empty database and bucket set on every run.
   rmSync(stateDir, { recursive: true, force: true });
   const services = await startServices({
     stateDir,
-    ports: {
-      postgres: port(values['postgres-port'], 'postgres-port'),
-      dynamodb: port(values['dynamodb-port'], 'dynamodb-port'),
-      s3: port(values['s3-port'], 's3-port'),
-    },
+    ports: { postgres: options.postgresPort, dynamodb: options.dynamodbPort, s3: options.s3Port },
+    ...(options.replica ? { replica: { zones: ['primary', 'replica'] as [string, string] } } : {}),
     log: (line) => console.error(line),
   });
   // The app's own names, and the TEST_ names the test suites read (test/support/app.ts).

@@ -14,14 +14,14 @@ const run = promisify(execFile);
  * the first start fetches just its tarball with `npm pack` (56 MB, once) into .cache/ and unpacks
  * the jar. Pin the version so every machine runs the same emulator.
  */
-export const dynamoDbLocalPackage = 'amplify-dynamodb-simulator@2.9.30';
+const dynamoDbLocalPackage = 'amplify-dynamodb-simulator@2.9.30';
 
-export function defaultDynamoDbLocalDir(root = process.cwd()): string {
+function defaultDynamoDbLocalDir(root = process.cwd()): string {
   return resolve(root, '.cache', 'dynamodb-local');
 }
 
 /** Path of DynamoDBLocal.jar, fetching it into `cacheDir` first when it is not there yet. */
-export async function ensureDynamoDbLocalJar(cacheDir = defaultDynamoDbLocalDir()): Promise<string> {
+async function ensureDynamoDbLocalJar(cacheDir = defaultDynamoDbLocalDir()): Promise<string> {
   const jar = join(cacheDir, 'emulator', 'DynamoDBLocal.jar');
   if (existsSync(jar)) return jar;
   const staging = `${cacheDir}.download-${process.pid}`;

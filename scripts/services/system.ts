@@ -2,7 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** The Debian packages the local services and the lab run on, by the command each provides. */
-export const systemPackages = {
+const systemPackages = {
   postgres: {
     package: 'postgresql',
     path: '/usr/lib/postgresql/15/bin/postgres',
@@ -13,7 +13,7 @@ export const systemPackages = {
 
 export type SystemCommand = keyof typeof systemPackages;
 
-export const installCommand = `apt-get install -y postgresql haproxy openjdk-17-jre-headless`;
+const installCommand = `apt-get install -y postgresql haproxy openjdk-17-jre-headless`;
 
 function isExecutable(path: string): boolean {
   try {
@@ -25,7 +25,7 @@ function isExecutable(path: string): boolean {
 }
 
 /** Absolute path of `command`, searching PATH like a shell does. */
-export function findExecutable(command: string): string | undefined {
+function findExecutable(command: string): string | undefined {
   if (command.includes('/')) return isExecutable(command) ? command : undefined;
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir && isExecutable(join(dir, command))) return join(dir, command);

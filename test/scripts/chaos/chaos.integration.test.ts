@@ -109,7 +109,9 @@ describe('npm run chaos (local faults against the lab)', () => {
   test('when the fault is unknown, then chaos exits non-zero naming the faults it knows', async () => {
     await expect(chaos(lab, 'meteor')).rejects.toMatchObject({
       code: 1,
-      stderr: expect.stringMatching(/the local faults are instance, az/),
+      stderr: expect.stringMatching(
+        /the local faults are instance, sigterm, az, database, db-freeze, replica, db-failover, sessions, all-web/,
+      ),
     });
   });
 });

@@ -3,7 +3,7 @@ import { createConnection } from 'node:net';
 import { Agent, get } from 'node:http';
 import { readOnlyMessage } from '../../../scripts/lab/haproxy';
 import { waitUntil } from '../../../scripts/services/wait';
-import { inService, servedBy, settled, startTestLab, type TestLab } from '../support/lab';
+import { inService, servedBy, settled, startTestLab, steadyLoad, type TestLab } from '../support/lab';
 
 /** One GET on a keep-alive agent, as the load balancer's clients hold their connections open. */
 function keepAliveGet(url: URL, agent: Agent): Promise<number> {
@@ -124,27 +124,12 @@ describe('npm run lab', () => {
   test('sigterm: when an instance gets a bare SIGTERM under keep-alive load, then no request fails and the group replaces it', async () => {
     await lab.waitForStatus('instances in service', settled);
     const agent = new Agent({ keepAlive: true, maxSockets: 4 });
-    const failures: string[] = [];
-    let requests = 0;
-    let loading = true;
-    const client = async () => {
-      while (loading) {
-        requests += 1;
-        try {
-          const status = await keepAliveGet(new URL('/wiki/Home', lab.wikiUrl), agent);
-          if (status !== 200) failures.push(String(status));
-        } catch (error) {
-          failures.push((error as Error).message);
-        }
-      }
-    };
-    const clients = [client(), client(), client(), client()];
+    const load = steadyLoad((_n) => keepAliveGet(new URL('/wiki/Home', lab.wikiUrl), agent), 4);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const fault = await lab.faults.inject({ fault: 'sigterm' });
     const [victim] = fault.victims;
     await lab.waitForStatus('the victim replaced', (s) => settled(s) && !s.instances.some((i) => i.id === victim), 60_000);
-    loading = false;
-    await Promise.all(clients);
+    const { count: requests, failures } = await load.stop();
     agent.destroy();
     expect(requests).toBeGreaterThan(100);
     expect(failures).toEqual([]);
@@ -184,6 +169,15 @@ describe('npm run lab', () => {
     lab.group.resume(['Launch']);
     await lab.waitForStatus('the group back in service', settled, 60_000);
   }, 120_000);
+
+  test('when the status page and its live fragment are fetched, then the server renders them with the group in them', async () => {
+    const page = await fetch(lab.statusUrl);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('data-fault="db-failover"');
+    const live = await (await fetch(new URL('live', lab.statusUrl))).text();
+    for (const instance of lab.status().instances) expect(live).toContain(`<td>${instance.id}</td>`);
+  });
 
   test('when the control API gets a request without a JSON content type, then it refuses it (CSRF defence)', async () => {
     const response = await fetch(new URL('api/faults/instance', lab.statusUrl), { method: 'POST', body: '{}' });

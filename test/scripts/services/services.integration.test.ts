@@ -1,6 +1,7 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -8,6 +9,7 @@ import { local } from '../../../app/contracts';
 import { freePort } from '../../../scripts/services/ports';
 import { backupSiteBucket } from '../../../scripts/services/s3';
 import { startServices, type Services } from '../../../scripts/services/stack';
+import { waitUntil } from '../../../scripts/services/wait';
 
 describe('local services (npm run services)', () => {
   let services: Services;
@@ -66,4 +68,34 @@ describe('local services (npm run services)', () => {
       rmSync(privateDir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  test('when run through npm with --write-env PATH, then the settings land in PATH (Node does not take the option for itself)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cloudwiki-services-cli-'));
+    chmodSync(dir, 0o711);
+    const envFile = join(dir, 'services.env');
+    const ports = [await freePort(), await freePort(), await freePort()].map(String);
+    const args = ['run', 'services', '--', '--write-env', envFile, '--state-dir', join(dir, 'state')];
+    const child = spawn('npm', [...args, '--postgres-port', ports[0]!, '--dynamodb-port', ports[1]!, '--s3-port', ports[2]!], {
+      cwd: join(__dirname, '../../..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    child.stderr.on('data', (chunk) => (output += String(chunk)));
+    try {
+      await waitUntil(async () => existsSync(envFile), {
+        what: `the env file (output so far: ${output})`,
+        timeoutMs: 90_000,
+        giveUp: () => (child.exitCode !== null ? `npm exited with ${child.exitCode}: ${output}` : undefined),
+      });
+      expect(readFileSync(envFile, 'utf8')).toMatch(
+        new RegExp(`^DATABASE_URL=postgres://cloudwiki:[^@]+@127\\.0\\.0\\.1:${ports[0]}/cloudwiki$`, 'm'),
+      );
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      process.kill(-child.pid!, 'SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

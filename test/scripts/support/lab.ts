@@ -1,6 +1,7 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { AppCommand } from '../../../scripts/lab/instances';
 import { startLab, type Lab, type LabStatus } from '../../../scripts/lab/lab';
 import { freePort } from '../../../scripts/services/ports';
 import { waitUntil } from '../../../scripts/services/wait';
@@ -20,8 +21,11 @@ export interface TestLab extends Lab {
   dispose(): Promise<void>;
 }
 
+/** The real wiki, from its TypeScript source (no build needed): for tests of the app under the lab's faults. */
+export const realApp: AppCommand = { command: process.execPath, args: ['--import', 'tsx', resolve(root, 'app/server.ts')] };
+
 /** `replica`: PostgreSQL streaming replication and the writer/reader endpoints (slower to start). */
-export async function startTestLab(options: { replica?: boolean; app?: string } = {}): Promise<TestLab> {
+export async function startTestLab(options: { replica?: boolean; app?: AppCommand } = {}): Promise<TestLab> {
   const stateDir = mkdtempSync(join(tmpdir(), 'cloudwiki-lab-'));
   // mkdtemp makes it private to root; PostgreSQL, running as postgres, must be able to enter it.
   chmodSync(stateDir, 0o711);
@@ -31,10 +35,11 @@ export async function startTestLab(options: { replica?: boolean; app?: string } 
     wikiPort: await freePort(),
     statusPort: await freePort(),
     capacity: { min: 3, max: 5, desired: 3 },
-    app: { command: process.execPath, args: [options.app ?? appEntry] },
+    app: options.app ?? { command: process.execPath, args: [appEntry] },
     sessionStore: 'dynamodb',
     replica: options.replica ?? false,
-    healthCheckGracePeriodMs: 20_000,
+    // The real app from source compiles as it boots: give it the time a slow machine needs.
+    healthCheckGracePeriodMs: options.app ? 60_000 : 20_000,
     drainTimeoutMs: 2000,
     log: () => {},
   });
@@ -65,4 +70,33 @@ export const settled = (status: LabStatus) =>
 export async function servedBy(wikiUrl: string, path = '/health'): Promise<{ servedBy: string; status: number; body: string }> {
   const response = await fetch(new URL(path, wikiUrl), { signal: AbortSignal.timeout(5000) });
   return { servedBy: response.headers.get('x-served-by') ?? '', status: response.status, body: await response.text() };
+}
+
+/**
+ * Keeps `clients` loops sending requests until stop(): each call of `request` answers a status,
+ * and anything but 200 (or an error) is recorded as a failure.
+ */
+export function steadyLoad(request: (n: number) => Promise<string | number>, clients = 2) {
+  const failures: string[] = [];
+  let count = 0;
+  let running = true;
+  const loop = async () => {
+    while (running) {
+      count += 1;
+      try {
+        const answer = await request(count);
+        if (answer !== 200) failures.push(String(answer));
+      } catch (error) {
+        failures.push((error as Error).message);
+      }
+    }
+  };
+  const loops = Array.from({ length: clients }, loop);
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+      return { count, failures };
+    },
+  };
 }
