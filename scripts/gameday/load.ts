@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { whoAmIPath } from '../../app/contracts';
 import { logIn, type CookieJar } from '../bees/virtual-users';
 import { backupServer } from './analysis';
 import type { AcknowledgedEdit, Outcome, RequestSample, SessionLoss } from './samples';
 
-export interface SteadyLoadOptions {
+interface SteadyLoadOptions {
   wikiUrl: string;
   users: number;
   /** Requests per second for all users together. */
@@ -19,6 +20,13 @@ export interface SteadyLoadOptions {
 const password = 'gameday-virtual-user-password';
 /** A logged-out user tries to log in again on every this many turns. */
 const reLoginEvery = 3;
+/** A logged-in user asks the wiki who they are on every this many turns (the others read or edit). */
+const sessionCheckEvery = 3;
+
+/** The app's JSON answer at whoAmIPath (app/contracts.ts). */
+interface WhoAmI {
+  user: { username: string } | null;
+}
 
 interface User {
   number: number;
@@ -29,9 +37,11 @@ interface User {
 
 /**
  * Logged-in virtual users, each with its own cookie jar, at a steady bounded rate: they read a
- * page that shows whether they are still logged in, and now and then create a page through the
- * JSON API. Each request is recorded with who answered it (X-Served-By) and how. A user found
- * logged out counts as a lost session and logs in again, so each loss is counted once.
+ * page, ask the wiki's JSON "who am I" whether they are still logged in, and now and then create
+ * a page through the JSON API. Each request is recorded with who answered it (X-Served-By) and
+ * how. A user found logged out counts as a lost session and logs in again, so each loss is
+ * counted once. A save answered by the backup site is a failed request whatever its status: the
+ * copy stores nothing, so a 2xx from it would be a lie to the user.
  */
 export class SteadyLoad {
   readonly requests: RequestSample[] = [];
@@ -76,6 +86,7 @@ export class SteadyLoad {
       // so the recorded rate stays steady whichever store holds the sessions.
       if (!user.jar && count % reLoginEvery === 0) await this.logInAgain(user);
       if (user.jar && count % this.options.editEvery === 0) await this.edit(user);
+      else if (user.jar && count % sessionCheckEvery === 0) await this.checkSession(user);
       else await this.read(user);
       next += intervalMs;
       const wait = next - performance.now();
@@ -84,7 +95,7 @@ export class SteadyLoad {
     }
   }
 
-  private async send(user: User, kind: RequestSample['kind'], path: string, init: RequestInit = {}) {
+  private async send(user: User, path: string, init: RequestInit = {}) {
     const at = this.options.clock();
     const started = performance.now();
     try {
@@ -125,18 +136,23 @@ export class SteadyLoad {
   }
 
   private async read(user: User): Promise<void> {
-    const answer = await this.send(user, 'read', '/wiki/Home');
+    const answer = await this.send(user, '/wiki/Home');
     if (answer.servedBy === backupServer) return this.record(user, 'read', answer, 'backup');
-    const ok = answer.status === 200 || answer.status === 404;
-    this.record(user, 'read', answer, ok ? 'ok' : 'failed');
-    // The page's header shows a log-out form only to a logged-in user.
-    if (ok && user.jar && !answer.body.includes('action="/logout"')) this.lost(user, answer.at, answer.servedBy);
+    this.record(user, 'read', answer, answer.status === 200 || answer.status === 404 ? 'ok' : 'failed');
+  }
+
+  private async checkSession(user: User): Promise<void> {
+    const answer = await this.send(user, whoAmIPath, { headers: { accept: 'application/json' } });
+    if (answer.servedBy === backupServer) return this.record(user, 'session', answer, 'backup');
+    const whoAmI = answer.status === 200 ? parseWhoAmI(answer.body) : undefined;
+    this.record(user, 'session', answer, whoAmI ? 'ok' : 'failed');
+    if (whoAmI && whoAmI.user?.username !== user.username) this.lost(user, answer.at, answer.servedBy);
   }
 
   private async edit(user: User): Promise<void> {
     user.edits += 1;
     const slug = `Gameday-${this.options.runId}-${user.number}-${user.edits}`;
-    const answer = await this.send(user, 'edit', `/api/pages/${slug}`, {
+    const answer = await this.send(user, `/api/pages/${slug}`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -145,7 +161,7 @@ export class SteadyLoad {
         baseRevision: null,
       }),
     });
-    if (answer.servedBy === backupServer) return this.record(user, 'edit', answer, 'backup');
+    if (answer.servedBy === backupServer) return this.record(user, 'edit', answer, 'failed');
     if (answer.status === 200 || answer.status === 201) {
       this.record(user, 'edit', answer, 'ok');
       const saved = JSON.parse(answer.body) as { revision: number };
@@ -162,5 +178,15 @@ export class SteadyLoad {
     } catch {
       // The wiki may be down (that is the point of the day): try again on the next turn.
     }
+  }
+}
+
+/** The who-am-I answer, or undefined when the body is not one (an error page, a proxy's answer). */
+function parseWhoAmI(body: string): WhoAmI | undefined {
+  try {
+    const parsed = JSON.parse(body) as Partial<WhoAmI>;
+    return parsed.user === null || typeof parsed.user?.username === 'string' ? { user: parsed.user } : undefined;
+  } catch {
+    return undefined;
   }
 }

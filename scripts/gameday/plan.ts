@@ -3,8 +3,10 @@ import type { LocalFault } from '../lab/faults';
 export interface FaultStep {
   name: string;
   fault: LocalFault;
-  /** How long the lab keeps the fault before undoing it (not used by `instance`: it is a kill). */
+  /** How long the lab keeps the fault before undoing it (faults with nothing to undo ignore it). */
   seconds?: number;
+  /** `az`: take out the zone that holds the database's replica, so the replica goes with it. */
+  replicaZone?: boolean;
   /** Give up waiting for recovery after this long; the verdict then fails on capacity. */
   maxWaitSeconds: number;
 }
@@ -20,21 +22,38 @@ export interface GameDayPlan {
 }
 
 /**
- * The scripted day: an instance crash (one of three), a database restart, and the whole web tier
- * gone so that the backup site takes over. --quick keeps the same story short enough for a
- * 5-minute budget; the full day holds each fault longer.
+ * The scripted day, one fault after another (names are the lab's, scripts/lab/faults.ts): the web
+ * tier losing an instance to a crash and to a bare SIGTERM, then a zone with the replica in it, the
+ * replica alone, the database frozen, restarted and failed over to its replica, and last the whole
+ * web tier gone so that the backup site takes over. The failover comes late because the lab then
+ * rebuilds the old primary as the new replica, which the faults before it need in place.
+ * --quick keeps the web-tier faults, the database restart and the freeze, held shorter: about two
+ * minutes in all.
  */
 export function gameDayPlan(quick: boolean): GameDayPlan {
+  const full: FaultStep[] = [
+    { name: 'kill one instance of three', fault: 'instance', maxWaitSeconds: 90 },
+    { name: 'bare SIGTERM to one instance', fault: 'sigterm', maxWaitSeconds: 90 },
+    { name: 'zone lost, with the replica in it', fault: 'az', seconds: 20, replicaZone: true, maxWaitSeconds: 120 },
+    { name: 'replica stopped', fault: 'replica', seconds: 20, maxWaitSeconds: 90 },
+    { name: 'database frozen (SIGSTOP)', fault: 'db-freeze', seconds: 20, maxWaitSeconds: 90 },
+    { name: 'database restart', fault: 'database', seconds: 20, maxWaitSeconds: 90 },
+    { name: 'database failover to the replica', fault: 'db-failover', maxWaitSeconds: 150 },
+    { name: 'all web instances down: backup site', fault: 'all-web', seconds: 30, maxWaitSeconds: 150 },
+  ];
+  const short: FaultStep[] = [
+    { name: 'kill one instance of three', fault: 'instance', maxWaitSeconds: 45 },
+    { name: 'bare SIGTERM to one instance', fault: 'sigterm', maxWaitSeconds: 45 },
+    { name: 'database restart', fault: 'database', seconds: 6, maxWaitSeconds: 40 },
+    { name: 'database frozen (SIGSTOP)', fault: 'db-freeze', seconds: 6, maxWaitSeconds: 40 },
+    { name: 'all web instances down: backup site', fault: 'all-web', seconds: 12, maxWaitSeconds: 75 },
+  ];
   return {
     users: quick ? 6 : 12,
     rate: quick ? 20 : 40,
     editEvery: 5,
     warmUpSeconds: quick ? 8 : 30,
     settleSeconds: quick ? 3 : 10,
-    steps: [
-      { name: 'kill one instance of three', fault: 'instance', maxWaitSeconds: quick ? 45 : 90 },
-      { name: 'database restart', fault: 'database', seconds: quick ? 6 : 20, maxWaitSeconds: quick ? 40 : 90 },
-      { name: 'all web instances down: backup site', fault: 'all-web', seconds: quick ? 12 : 30, maxWaitSeconds: quick ? 75 : 150 },
-    ],
+    steps: quick ? short : full,
   };
 }

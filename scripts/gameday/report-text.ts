@@ -2,13 +2,16 @@ import type { GameDayReport } from './analysis';
 
 const seconds = (value: number | null) => (value === null ? 'never' : `${value} s`);
 
-/** The terminal report: one line per fault, then sessions, edits and the verdict. */
+/**
+ * The terminal report: one line per fault (restored: errors seen after the lab put the part back;
+ * writes: until saves succeeded again), then sessions, edits and the verdict.
+ */
 export function formatText(report: GameDayReport): string {
   const lines = [
     `game day (${report.sessionStore} sessions${report.sticky ? ', sticky load balancer' : ''}): ${report.durationSeconds} s, ${report.virtualUsers} logged-in users, ` +
       `${report.requests} requests, ${report.failedRequests} failed`,
     '',
-    'fault                                  failed  backup  down  detect  recover  capacity      p99  logged out',
+    'fault                                  failed  backup  down  detect  recover  restored  writes  capacity      p99  logged out',
   ];
   for (const fault of report.faults) {
     lines.push(
@@ -19,6 +22,8 @@ export function formatText(report: GameDayReport): string {
         `${fault.downtimeSeconds} s`.padStart(5),
         seconds(fault.detectSeconds).padStart(7),
         `${fault.recoverSeconds} s`.padStart(8),
+        (fault.afterRestoredSeconds === null ? '—' : `${fault.afterRestoredSeconds} s`).padStart(9),
+        seconds(fault.writesBackSeconds).padStart(7),
         seconds(fault.capacityRestoredSeconds).padStart(9),
         `${fault.p99Ms} ms`.padStart(8),
         String(fault.sessionsLost).padStart(11),
@@ -30,6 +35,7 @@ export function formatText(report: GameDayReport): string {
     `sessions lost: ${report.sessionsLost} of ${report.virtualUsers} users, ${report.sessionsLostBeforeFaults} of them before any fault ` +
       `(${report.loggedOutResponses} logged-out answers)`,
     `edits: ${report.editsAcknowledged} acknowledged, ${report.editsLost} lost${report.missingEdits.length ? ` (${report.missingEdits.slice(0, 5).join(', ')})` : ''}`,
+    `saves answered by the backup site: ${report.backupSaves.refused} refused, ${report.backupSaves.acknowledged} acknowledged (never stored)`,
     '',
     `verdict: ${report.verdict.toUpperCase()}`,
     ...report.reasons.map((reason) => `  - ${reason}`),

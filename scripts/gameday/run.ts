@@ -4,7 +4,6 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createS3Client } from '../../app/aws-clients';
 import { createDatabase } from '../../app/data/db';
-import { createPageRepository } from '../../app/data/pages';
 import { createLogger } from '../../app/logger';
 import { LabClient } from '../chaos/local';
 import type { ActiveFault } from '../lab/faults';
@@ -12,15 +11,13 @@ import type { AppCommand } from '../lab/instances';
 import { startLab, type LabStatus } from '../lab/lab';
 import { freePort } from '../services/ports';
 import { backupSiteBucket } from '../services/s3';
-import { writeSite } from '../static-site/build';
+import { buildSite } from '../static-site/build';
 import { publishSite } from '../static-site/publish';
-import { renderSite } from '../static-site/site';
-import { readAllPages } from '../static-site/source';
 import { SteadyLoad } from './load';
 import type { FaultStep, GameDayPlan } from './plan';
 import type { FaultRecord, GameDayRecord } from './samples';
 
-export interface GameDayOptions {
+interface GameDayOptions {
   root: string;
   stateDir: string;
   /** How to start one instance of the app: the built production entry, as the EC2 bootstrap does. */
@@ -35,10 +32,17 @@ export interface GameDayOptions {
 interface Observation {
   at: number;
   status?: LabStatus;
+  /** /health/deep answered 200 from an instance (not the backup site). */
   deepHealthy?: boolean;
+  /** /health/deep reported its reader check degraded (`checks.reader.status`). */
+  readerDegraded?: boolean;
 }
 
-/** Every instance the group wants is in service, healthy and UP in the load balancer; no fault is active. */
+/**
+ * Every instance the group wants is in service, healthy and UP in the load balancer; no fault is
+ * active; the database answers and its replica (when the lab has one) streams again, rebuilt
+ * after a failover.
+ */
 export function atFullCapacity(status: LabStatus): boolean {
   const ready = status.instances.filter(
     (instance) => instance.lifecycle === 'InService' && instance.health === 'Healthy' && instance.loadBalancerStatus.startsWith('UP'),
@@ -47,29 +51,48 @@ export function atFullCapacity(status: LabStatus): boolean {
     ready.length >= status.group.desired &&
     status.faults.active.length === 0 &&
     status.services.postgres === 'running' &&
+    (status.services.replica ?? 'none') !== 'stopped' &&
+    status.services.replica !== 'rebuilding' &&
     status.services.dynamodb === 'running' &&
     !status.loadBalancer.servingBackupSite
   );
 }
 
-/**
- * When the system showed it had noticed the fault: the load balancer took the killed instance out
- * (instance), the deep health check that Route 53 uses failed (database), or the load balancer
- * switched to the backup site (all-web).
- */
+/** What shows that the system noticed a fault, per lab fault (names from scripts/lab/faults.ts). */
+type Detection = 'victims out' | 'deep health fails' | 'reader degraded' | 'backup site';
+
+const detectionOf: Record<string, Detection> = {
+  // The load balancer took every killed or signalled instance out of rotation.
+  instance: 'victims out',
+  sigterm: 'victims out',
+  az: 'victims out',
+  // The deep health check that Route 53 watches failed: the writer or the sessions are gone.
+  database: 'deep health fails',
+  'db-freeze': 'deep health fails',
+  'db-failover': 'deep health fails',
+  sessions: 'deep health fails',
+  // Losing the reader must not fail the site over: the deep check stays 200 and says degraded.
+  replica: 'reader degraded',
+  'all-web': 'backup site',
+};
+
+/** When the system showed it had noticed the fault (see detectionOf); the fault's victims are data from the lab. */
 export function detected(fault: ActiveFault, observation: Observation): boolean {
   const status = observation.status;
-  switch (fault.fault) {
-    case 'instance': {
-      const victim = /killed (\S+)/.exec(fault.description)?.[1];
-      const instance = status?.instances.find((candidate) => candidate.id === victim);
-      return Boolean(status) && (!instance || !instance.loadBalancerStatus.startsWith('UP'));
-    }
-    case 'database':
-      return observation.deepHealthy === false;
-    case 'all-web':
+  switch (detectionOf[fault.fault] ?? 'deep health fails') {
+    case 'victims out':
+      return (
+        status !== undefined &&
+        fault.victims.every((victim) => {
+          const instance = status.instances.find((candidate) => candidate.id === victim);
+          return !instance || !instance.loadBalancerStatus.startsWith('UP');
+        })
+      );
+    case 'reader degraded':
+      return observation.readerDegraded === true;
+    case 'backup site':
       return Boolean(status?.loadBalancer.servingBackupSite);
-    default:
+    case 'deep health fails':
       return observation.deepHealthy === false;
   }
 }
@@ -95,6 +118,8 @@ export async function runGameDay(options: GameDayOptions): Promise<GameDayRecord
     app: options.app,
     sessionStore: options.sessionStore,
     sticky: options.sticky,
+    // A real streaming replica as the app's reader, which the replica, az and failover faults need.
+    replica: true,
     log: (line) => log(`lab: ${line}`),
   });
   // Ctrl-C must not leave PostgreSQL, DynamoDB Local and HAProxy running.
@@ -121,14 +146,8 @@ export async function runGameDay(options: GameDayOptions): Promise<GameDayRecord
     const poller = (async () => {
       while (polling) {
         const at = clock();
-        const [status, deep] = await Promise.all([
-          client.status().catch(() => undefined),
-          fetch(new URL('/health/deep', lab.wikiUrl), { signal: AbortSignal.timeout(3000) }).then(
-            (response) => response.status === 200 && response.headers.get('x-served-by')?.startsWith('backup') !== true,
-            () => false,
-          ),
-        ]);
-        observations.push({ at, status, deepHealthy: deep });
+        const [status, deep] = await Promise.all([client.status().catch(() => undefined), deepHealth(lab.wikiUrl)]);
+        observations.push({ at, status, ...deep });
         await sleep(Math.max(0, 1000 - (clock() - at)));
       }
     })();
@@ -190,8 +209,11 @@ async function runStep(
   settleSeconds: number,
   log: (line: string) => void,
 ): Promise<FaultRecord> {
+  const az = step.replicaZone ? await replicaZoneOf(client) : undefined;
   const injectedAt = clock();
-  const active = await client.inject({ fault: step.fault, ...(step.seconds ? { seconds: step.seconds } : {}) });
+  const active = await client.inject({ fault: step.fault, ...(step.seconds ? { seconds: step.seconds } : {}), ...(az ? { az } : {}) });
+  // A failover answers once writes are back, which takes a while: what the lab showed before that is not the outcome.
+  const answeredAt = clock();
   log(`fault: ${step.name}: ${active.description}`);
   const record: FaultRecord = {
     name: step.name,
@@ -199,19 +221,17 @@ async function runStep(
     description: active.description,
     injectedAt,
     windowEnd: injectedAt,
-    ...(step.seconds ? { undoneAt: injectedAt + step.seconds * 1000 } : {}),
+    // The lab's own end of the fault, on the game day's clock (both read this machine's time).
+    ...(active.endsAt !== undefined ? { undoneAt: clock() + (active.endsAt - Date.now()) } : {}),
   };
   const deadline = injectedAt + step.maxWaitSeconds * 1000;
   while (clock() < deadline) {
     await sleep(1000);
     const since = observations.filter((observation) => observation.at >= injectedAt);
     record.detectedAt ??= since.find((observation) => detected(active, observation))?.at;
-    // Full capacity counts only once the fault has been noticed and undone: right after a kill
-    // the load balancer still shows the dead instance UP.
-    const undone = record.undoneAt === undefined || clock() >= record.undoneAt;
     const latest = since.at(-1);
-    if (undone && record.detectedAt !== undefined && latest?.status && latest.at > record.detectedAt && atFullCapacity(latest.status))
-      record.capacityRestoredAt ??= latest.at;
+    const from = capacityCountsFrom(active, record, clock(), answeredAt);
+    if (from !== undefined && latest?.status && latest.at > from && atFullCapacity(latest.status)) record.capacityRestoredAt ??= latest.at;
     const cleanSince = clock() - settleSeconds * 1000;
     const recentBad = load.requests.some((request) => request.at >= cleanSince && request.outcome !== 'ok');
     if (record.capacityRestoredAt !== undefined && record.capacityRestoredAt <= cleanSince && !recentBad) break;
@@ -219,6 +239,39 @@ async function runStep(
   const seconds = (at?: number) => (at === undefined ? 'never' : `${((at - injectedAt) / 1000).toFixed(1)} s`);
   log(`  detected after ${seconds(record.detectedAt)}, full capacity after ${seconds(record.capacityRestoredAt)}`);
   return record;
+}
+
+/** One look at /health/deep through the load balancer, as Route 53 takes it. */
+async function deepHealth(wikiUrl: string): Promise<Pick<Observation, 'deepHealthy' | 'readerDegraded'>> {
+  try {
+    const response = await fetch(new URL('/health/deep', wikiUrl), { signal: AbortSignal.timeout(3000) });
+    const fromInstance = response.headers.get('x-served-by')?.startsWith('backup') !== true;
+    const body = (await response.json().catch(() => ({}))) as { checks?: { reader?: { status?: string } } };
+    return { deepHealthy: response.status === 200 && fromInstance, readerDegraded: body.checks?.reader?.status === 'degraded' };
+  } catch {
+    return { deepHealthy: false, readerDegraded: false };
+  }
+}
+
+/**
+ * From when a look at the lab can count as "back at full capacity", or undefined while it cannot:
+ * once a fault with a duration is undone; once a kill has been noticed, since right after it the
+ * load balancer still shows the dead instance UP; for a fault with nothing to undo and no victim
+ * (a failover), from the lab's answer to the injection: mid-failover the promoted standby briefly
+ * looks like a full set, and only after the answer is the old primary's rebuild under way, which
+ * atFullCapacity waits for. Detection by the app (a degraded reader) is not required: full
+ * capacity is the lab's state, not the app's.
+ */
+export function capacityCountsFrom(active: ActiveFault, record: FaultRecord, now: number, answeredAt: number): number | undefined {
+  if (record.undoneAt !== undefined) return now >= record.undoneAt ? record.undoneAt : undefined;
+  if (active.victims.length > 0) return record.detectedAt;
+  return answeredAt;
+}
+
+async function replicaZoneOf(client: LabClient): Promise<string> {
+  const zone = (await client.status()).database?.replicaZone;
+  if (!zone) throw new Error('the lab reports no replica zone: the az step needs the lab started with its replica');
+  return zone;
 }
 
 async function waitFor(check: () => Promise<boolean>, seconds: number, what: string): Promise<void> {
@@ -236,7 +289,7 @@ async function publishBackupSite(env: Record<string, string>, stateDir: string):
   const s3 = createS3Client({ region: env.AWS_REGION!, endpoint: env.S3_ENDPOINT });
   try {
     const dir = path.join(stateDir, 'static-site');
-    writeSite(dir, renderSite(await readAllPages(createPageRepository(db)), new Date()));
+    await buildSite(db, dir);
     await publishSite(s3, { dir, bucket: backupSiteBucket });
   } finally {
     s3.destroy();

@@ -6,7 +6,8 @@ export interface RequestSample {
   /** Milliseconds since the game day started, when the request was sent. */
   at: number;
   ms: number;
-  kind: 'read' | 'edit';
+  /** A page read, a page save (PUT /api/pages/:slug), or the JSON "who am I" (whoAmIPath). */
+  kind: 'read' | 'edit' | 'session';
   outcome: Outcome;
   /** HTTP status, or 0 when no answer came (refused, reset, timed out). */
   status: number;

@@ -1,31 +1,8 @@
-import '../../app/embedded/quiet-sdk-warning';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createS3Client } from '../../app/aws-clients';
-import { ConfigError, loadSettings } from '../../app/config';
-import { backupSiteBucket } from '../services/s3';
-import { defaultOutputDir } from './build';
 import { errorDocument, immutablePrefix } from './site';
-
-const help = `npm run static-site:publish [-- options]
-
-Syncs a built backup site (npm run static-site:build) to the backup bucket, which S3 website
-hosting serves with index.html as the index document and ${errorDocument} as the error document:
-uploads new and changed files with their content types, deletes keys the build no longer has,
-and leaves unchanged files alone (same MD5 as the object's ETag).
-Caching: HTML and anything else unhashed "Cache-Control: max-age=60" (a failover shows fresh
-pages within a minute); the content-hashed files under ${immutablePrefix} for a year, immutable.
-
-Environment: AWS_REGION, and S3_ENDPOINT for a local s3rver (the lab's is in .lab/).
-Options:
-  --dir DIR        the built site [${defaultOutputDir}]
-  --bucket NAME    the backup bucket [env BACKUP_SITE_BUCKET, else ${backupSiteBucket}]
-  --dry-run        list what would be uploaded and deleted, change nothing
-  --force          publish even into a bucket that holds something other than a backup site
-  -h, --help       this help`;
 
 export const htmlCacheControl = 'max-age=60';
 export const immutableCacheControl = 'public, max-age=31536000, immutable';
@@ -40,21 +17,21 @@ const contentTypes: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-export function contentTypeOf(key: string): string {
+function contentTypeOf(key: string): string {
   return contentTypes[path.extname(key).toLowerCase()] ?? 'application/octet-stream';
 }
 
-export function cacheControlOf(key: string): string {
+function cacheControlOf(key: string): string {
   return key.startsWith(immutablePrefix) ? immutableCacheControl : htmlCacheControl;
 }
 
-export interface PublishPlan {
+interface PublishPlan {
   upload: string[];
   unchanged: string[];
   remove: string[];
 }
 
-export interface PublishOptions {
+interface PublishOptions {
   dir: string;
   bucket: string;
   dryRun?: boolean;
@@ -64,7 +41,7 @@ export interface PublishOptions {
 }
 
 /** Every file under dir as its object key (the relative path with forward slashes). */
-export function listSiteFiles(dir: string): string[] {
+function listSiteFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
     .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
@@ -141,46 +118,4 @@ export async function publishSite(s3: S3Client, options: PublishOptions): Promis
     for (const key of batch) log(`${options.dryRun ? 'would delete' : 'deleted'} ${key}`);
   }
   return plan;
-}
-
-async function main() {
-  const { values } = parseArgs({
-    options: {
-      dir: { type: 'string', default: defaultOutputDir },
-      bucket: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-      force: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) return console.log(help);
-  const settings = loadSettings(process.env, ['AWS_REGION', 'S3_ENDPOINT']);
-  const bucket = values.bucket ?? process.env.BACKUP_SITE_BUCKET ?? backupSiteBucket;
-  const s3 = createS3Client({ region: settings.AWS_REGION, endpoint: settings.S3_ENDPOINT });
-  try {
-    const plan = await publishSite(s3, {
-      dir: path.resolve(values.dir),
-      bucket,
-      dryRun: values['dry-run'],
-      force: values.force,
-      log: (line) => console.error(line),
-    });
-    console.log(
-      `${values['dry-run'] ? 'dry run: would upload' : 'uploaded'} ${plan.upload.length}, ` +
-        `${values['dry-run'] ? 'would delete' : 'deleted'} ${plan.remove.length}, unchanged ${plan.unchanged.length} (bucket ${bucket})`,
-    );
-  } finally {
-    s3.destroy();
-  }
-}
-
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    console.error(
-      error instanceof ConfigError
-        ? error.message
-        : `static-site:publish failed: ${error instanceof Error ? error.message : String(error)}`,
-    );
-    process.exit(1);
-  });
 }

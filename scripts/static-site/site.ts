@@ -7,14 +7,14 @@ import type { Page } from '../../app/data/pages';
 import { renderMarkdown } from '../../app/markdown';
 import { maintenancePath, pageKey, pagePath, rewriteWikiLinks } from './links';
 
-export const staticSiteDir = path.resolve(__dirname, '../../static-site');
+const staticSiteDir = path.resolve(__dirname, '../../static-site');
 const templatesDir = path.join(staticSiteDir, 'templates');
 const ownAssetsDir = path.join(staticSiteDir, 'assets');
 
 /** Hashed files live here and never change their bytes: publish caches them for a year. */
 export const immutablePrefix = 'static/';
-export const indexDocument = 'index.html';
-export const searchPage = 'search.html';
+const indexDocument = 'index.html';
+const searchPage = 'search.html';
 export { maintenancePath as errorDocument };
 
 /** The wiki's own files the copy reuses (its app.js only serves the editor, so it stays out). */
@@ -92,14 +92,14 @@ function templates(): nunjucks.Environment {
 }
 
 /** The same form the wiki shows: "2026-11-25 17:42 UTC". */
-export function formatTime(time: Date): string {
+function formatTime(time: Date): string {
   return time.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 }
 
 const entities: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
 
 /** The rendered page as searchable text: tags dropped, entities decoded, whitespace collapsed. */
-export function plainText(html: string): string {
+function plainText(html: string): string {
   return html
     .replace(/<[^>]*>/g, ' ')
     .replace(/&(amp|lt|gt|quot|#39);/g, (entity) => entities[entity] ?? entity)

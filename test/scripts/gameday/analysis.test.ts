@@ -1,48 +1,10 @@
-import { analyze, percentile, summarizeFault, timeline } from '../../../scripts/gameday/analysis';
-import { formatHtml } from '../../../scripts/gameday/report-html';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { analyze, chargeRequests, percentile, summarizeFault, timeline } from '../../../scripts/gameday/analysis';
 import { formatText } from '../../../scripts/gameday/report-text';
+import type { FaultSummary } from '../../../scripts/gameday/analysis';
 import type { FaultRecord, GameDayRecord, RequestSample } from '../../../scripts/gameday/samples';
-
-function sample(at: number, outcome: RequestSample['outcome'], servedBy = 'i-a', ms = 10, vu = 0): RequestSample {
-  return {
-    at,
-    ms,
-    kind: 'read',
-    outcome,
-    status: outcome === 'failed' ? 503 : 200,
-    servedBy: outcome === 'backup' ? 'backup-site' : servedBy,
-    vu,
-  };
-}
-
-function fault(overrides: Partial<FaultRecord>): FaultRecord {
-  return {
-    name: 'kill one instance',
-    fault: 'instance',
-    description: 'killed i-b',
-    injectedAt: 2000,
-    windowEnd: 6000,
-    detectedAt: 3000,
-    capacityRestoredAt: 5000,
-    ...overrides,
-  };
-}
-
-function record(overrides: Partial<GameDayRecord>): GameDayRecord {
-  return {
-    sessionStore: 'dynamodb',
-    sticky: false,
-    startedAt: '2026-11-25T18:00:00.000Z',
-    durationMs: 6000,
-    virtualUsers: 2,
-    requests: [],
-    sessionLosses: [],
-    acknowledgedEdits: [],
-    missingEdits: [],
-    faults: [],
-    ...overrides,
-  };
-}
+import { fault, record, sample } from './records';
 
 test('percentile is nearest-rank, and 0 for nothing', () => {
   expect(percentile([], 99)).toBe(0);
@@ -96,7 +58,7 @@ test('when an instance dies, then the fault window gives its failures, detection
     sample(4500, 'ok', 'i-a', 10),
     sample(6500, 'failed'), // after the window: belongs to the next fault
   ];
-  const summary = summarizeFault(fault({}), requests, timeline(requests, 7000));
+  const summary = summarizeFault(fault({}), chargeRequests(requests, [fault({})])[0]!, timeline(requests, 7000));
   expect(summary).toMatchObject({
     requests: 4,
     failedRequests: 1,
@@ -112,11 +74,8 @@ test('when an instance dies, then the fault window gives its failures, detection
 
 test('when no request gets a proper answer for whole seconds, then those seconds are downtime, backup or not', () => {
   const requests = [sample(2100, 'failed'), sample(3100, 'backup'), sample(4100, 'backup'), sample(5100, 'ok')];
-  const summary = summarizeFault(
-    fault({ fault: 'all-web', detectedAt: undefined, capacityRestoredAt: undefined }),
-    requests,
-    timeline(requests, 6000),
-  );
+  const allWeb = fault({ fault: 'all-web', detectedAt: undefined, capacityRestoredAt: undefined });
+  const summary = summarizeFault(allWeb, chargeRequests(requests, [allWeb])[0]!, timeline(requests, 6000));
   expect(summary.downtimeSeconds).toBe(3);
   expect(summary.backupResponses).toBe(2);
   expect(summary.recoverSeconds).toBe(2.1);
@@ -171,16 +130,76 @@ test('when sessions or edits are lost, or a fault lasts too long for users, then
   ]);
 });
 
-test('when reported, then the text and the HTML show each fault and the verdict, and the HTML escapes names', () => {
-  const requests = [sample(2100, 'ok'), sample(2500, 'backup'), sample(3000, 'failed')];
-  const report = analyze(record({ requests, faults: [fault({ name: '<b>kill</b>', fault: 'all-web' })] }));
-  const text = formatText(report);
-  expect(text).toMatch(/<b>kill<\/b>\s+1\s+1\s+1 s\s+1 s\s+1 s\s+3 s\s+10 ms\s+0\n/);
-  expect(text).toContain('verdict: PASS');
-  const html = formatHtml(report);
-  expect(html).not.toContain('<b>kill</b>');
-  expect(html).toContain('&#60;b&#62;kill&#60;/b&#62;');
-  expect(html.match(/<svg /g)).toHaveLength(2);
-  expect(html).toContain('<polyline');
-  expect(html).not.toMatch(/<script|https?:\/\//);
+/** A game day's record as `npm run gameday` wrote it (trimmed to the faults under test). */
+function recorded(name: string): GameDayRecord {
+  return JSON.parse(readFileSync(path.join(__dirname, 'fixtures', name), 'utf8')) as GameDayRecord;
+}
+
+test('when requests sent just before the web tier is killed fail under the kill, then they count against the kill, not the database restart', () => {
+  const day = recorded('database-then-web-tier.json');
+  const [database, webTier] = day.faults as [FaultRecord, FaultRecord];
+  // Issue 9's two requests: sent 0.1-0.2 s before the kill (inside the database restart's window,
+  // which ends at the kill) to instances that were then killed under them.
+  const caughtByTheKill: RequestSample[] = [
+    { at: webTier.injectedAt - 135, ms: 212.4, kind: 'read', outcome: 'failed', status: 0, servedBy: '', vu: 0 },
+    { at: webTier.injectedAt - 44, ms: 96.1, kind: 'edit', outcome: 'failed', status: 502, servedBy: '', vu: 3 },
+  ];
+  const withoutThem = analyze(day);
+  const report = analyze({ ...day, requests: [...day.requests, ...caughtByTheKill].sort((a, b) => a.at - b.at) });
+
+  const [restart, kill] = report.faults as [FaultSummary, FaultSummary];
+  expect(restart).toEqual(withoutThem.faults[0]);
+  // PostgreSQL was back at 6 s; the last 503 finished 0.4 s later.
+  expect({ recover: restart.recoverSeconds, afterRestored: restart.afterRestoredSeconds }).toEqual({ recover: 6.4, afterRestored: 0.4 });
+  expect(restart.recoverSeconds).toBeLessThan((database.undoneAt! - database.injectedAt) / 1000 + 1);
+  expect(kill.failedRequests).toBe(withoutThem.faults[1]!.failedRequests + 2);
+  expect(kill.failuresByStatus['0']).toBe((withoutThem.faults[1]!.failuresByStatus['0'] ?? 0) + 1);
+});
+
+test("when an instance's 503 for the database and a reset by the kill overlap two faults, then each failure goes to the fault of its kind", () => {
+  const database = fault({ name: 'database', fault: 'database', injectedAt: 1000, windowEnd: 5000, undoneAt: 3000 });
+  const webTier = fault({ name: 'web tier', fault: 'all-web', injectedAt: 5000, windowEnd: 9000, undoneAt: 7000 });
+  const requests = [
+    sample(4900, 'failed', 'i-a', 400), // an instance's 503 finishing after the kill: the database's
+    { ...sample(4950, 'failed', '', 300), status: 0 }, // reset by the kill
+    sample(900, 'failed', '', 200), // in flight when the first fault struck
+    sample(800, 'failed', '', 100), // over before any fault
+  ];
+  const [forDatabase, forWebTier] = chargeRequests(requests, [database, webTier]);
+  expect(forDatabase).toEqual([requests[0], requests[2]]);
+  expect(forWebTier).toEqual([requests[1]]);
+});
+
+test('when the backup site answers saves, then each is a failed request, and a 2xx from it fails the day as a save never stored', () => {
+  const save = (at: number, status: number): RequestSample => ({ ...sample(at, 'failed'), kind: 'edit', status, servedBy: 'backup-site' });
+  const refusedOnly = analyze(record({ requests: [save(2100, 503), save(2200, 405)], faults: [fault({ fault: 'all-web' })] }));
+  expect(refusedOnly.backupSaves).toEqual({ refused: 2, acknowledged: 0 });
+  expect(refusedOnly.faults[0]!.failedRequests).toBe(2);
+  expect(refusedOnly.reasons).toEqual([]);
+  expect(formatText(refusedOnly)).toContain('saves answered by the backup site: 2 refused, 0 acknowledged (never stored)');
+
+  const lying = analyze(record({ requests: [save(2100, 503), save(2200, 200)], faults: [fault({ fault: 'all-web' })] }));
+  expect(lying.backupSaves).toEqual({ refused: 1, acknowledged: 1 });
+  expect(lying.verdict).toBe('fail');
+  expect(lying.reasons).toEqual(['the backup site acknowledged 1 saves that were never stored']);
+});
+
+test('when a bare SIGTERM or a replica loss fails any request, or the database stays frozen for users, then the verdict says which', () => {
+  const requests = [
+    ...Array.from({ length: 50 }, (_, i) => sample(2000 + i * 20, 'ok')),
+    sample(2500, 'failed'),
+    sample(9000, 'failed', 'i-a', 2000),
+  ];
+  const report = analyze(
+    record({
+      durationMs: 16_000,
+      requests,
+      faults: [
+        fault({ name: 'sigterm', fault: 'sigterm', windowEnd: 4000 }),
+        fault({ name: 'freeze', fault: 'db-freeze', injectedAt: 4000, undoneAt: 5000, windowEnd: 16_000 }),
+      ],
+    }),
+  );
+  expect(report.reasons).toEqual(['sigterm: 1 of 51 requests failed, more than 0%', 'freeze: users saw errors for 7 s, more than 6 s']);
+  expect(report.faults[1]!.afterRestoredSeconds).toBe(6);
 });

@@ -8,8 +8,9 @@ import { runGameDay } from '../../../scripts/gameday/run';
 const root = path.resolve(__dirname, '../../..');
 
 // A short game day on the real app (run from source through tsx, so no build is needed): every
-// fault is injected, noticed and recovered from, no session and no acknowledged edit is lost, and
-// the backup site answers while the web tier is gone. How fast is for the benchmark, not asserted.
+// fault is injected, noticed and recovered from, no session and no acknowledged edit is lost, the
+// backup site answers reads while the web tier is gone and acknowledges no save. How fast is for
+// the benchmark, not asserted.
 test('when a short game day runs on the dynamodb session store, then it loses nothing and sees the backup site take over', async () => {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'cloudwiki-gameday-'));
   chmodSync(stateDir, 0o711);
@@ -27,6 +28,7 @@ test('when a short game day runs on the dynamodb session store, then it loses no
         settleSeconds: 2,
         steps: [
           { name: 'kill one instance', fault: 'instance', maxWaitSeconds: 40 },
+          { name: 'bare SIGTERM', fault: 'sigterm', maxWaitSeconds: 40 },
           { name: 'database restart', fault: 'database', seconds: 3, maxWaitSeconds: 40 },
           { name: 'all web down', fault: 'all-web', seconds: 5, maxWaitSeconds: 60 },
         ],
@@ -34,7 +36,7 @@ test('when a short game day runs on the dynamodb session store, then it loses no
       log: () => {},
     });
     const report = analyze(record);
-    expect(report.faults.map((fault) => fault.name)).toEqual(['kill one instance', 'database restart', 'all web down']);
+    expect(report.faults.map((fault) => fault.name)).toEqual(['kill one instance', 'bare SIGTERM', 'database restart', 'all web down']);
     for (const fault of report.faults) {
       expect({ fault: fault.name, detected: fault.detectSeconds !== null, recovered: fault.capacityRestoredSeconds !== null }).toEqual({
         fault: fault.name,
@@ -42,8 +44,14 @@ test('when a short game day runs on the dynamodb session store, then it loses no
         recovered: true,
       });
     }
-    expect(report.faults[2]!.backupResponses).toBeGreaterThan(0);
-    expect(report.faults[1]!.failedRequests).toBeGreaterThan(0);
+    expect(report.faults[3]!.backupResponses).toBeGreaterThan(0);
+    expect(report.faults[2]!.failedRequests).toBeGreaterThan(0);
+    // The app answers "who am I" (the load's session check) whenever an instance is up.
+    const sessionChecks = record.requests.filter((request) => request.kind === 'session' && request.servedBy.startsWith('i-'));
+    expect(sessionChecks.length).toBeGreaterThan(0);
+    expect(sessionChecks.filter((request) => request.status !== 200)).toEqual([]);
+    // The backup site is read-only: it refuses saves and never acknowledges one.
+    expect(report.backupSaves.acknowledged).toBe(0);
     expect(report.editsAcknowledged).toBeGreaterThan(0);
     expect({ sessionsLost: report.sessionsLost, editsLost: report.editsLost }).toEqual({ sessionsLost: 0, editsLost: 0 });
     expect(formatHtml(report)).toContain('all web down');
