@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { withTimeout } from '../timeout';
 import { CircuitBreaker } from './circuit-breaker';
+import { connectionConfig } from './connection-config';
 import type { RotatingPassword } from './secret-password';
 
 // One module owns both pools. Every setting below exists because of how an RDS Multi-AZ failover
@@ -261,8 +262,7 @@ export function createDatabase(options: DatabaseOptions): Database {
 
   function createPool(url: string, role: string, settings: DatabaseOptions): pg.Pool {
     const pool = new pg.Pool({
-      connectionString: url,
-      ...(settings.password ? { password: settings.password } : {}),
+      ...connectionConfig(url, settings.password),
       max: settings.poolSize ?? 10,
       // Backstops: each call passes what is left of its budget (above), which is never more.
       connectionTimeoutMillis: callBudgetMs,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { runner } from 'node-pg-migrate';
 import type { Logger } from 'pino';
+import { connectionConfig } from './connection-config';
 
 export const migrationsDir = path.join(__dirname, 'migrations');
 
@@ -10,9 +11,8 @@ export const migrationsDir = path.join(__dirname, 'migrations');
  * left to do, so each migration runs exactly once.
  */
 export async function migrate(databaseUrl: string, logger: Logger, password?: () => Promise<string>): Promise<string[]> {
-  const connection = password ? { connectionString: databaseUrl, password: await password() } : databaseUrl;
   const applied = await runner({
-    databaseUrl: connection,
+    databaseUrl: connectionConfig(databaseUrl, password && (await password())),
     dir: migrationsDir,
     direction: 'up',
     migrationsTable: 'schema_migrations',
