@@ -40,7 +40,22 @@ export function createSessions(options: SessionOptions): Sessions {
     rolling: false,
     cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: sessionMaxAgeMs },
   });
-  return { middleware: [middleware, renewSessionPastHalfLife] };
+  return { middleware: [onlyWithSessionCookie(middleware), renewSessionPastHalfLife] };
+}
+
+/**
+ * express-session does work for every request, even one with no cookie (it generates a session
+ * id and then discards it). Reads without the cookie skip it entirely, and `req.session` stays
+ * unset: currentUser() treats that as anonymous. Every other method still gets a session, so
+ * sign-up and log-in (POSTs) can create one.
+ */
+function onlyWithSessionCookie(middleware: RequestHandler): RequestHandler {
+  const marker = `${sessionCookieName}=`;
+  return (req, res, next) => {
+    const readsOnly = req.method === 'GET' || req.method === 'HEAD';
+    if (readsOnly && !req.headers.cookie?.includes(marker)) return next();
+    middleware(req, res, next);
+  };
 }
 
 function createDynamoStore(options: SessionOptions): session.Store {

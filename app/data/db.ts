@@ -22,7 +22,7 @@ export interface Database {
   read<R extends pg.QueryResultRow = pg.QueryResultRow>(
     text: string,
     params?: unknown[],
-    options?: { fromWriter?: boolean },
+    options?: { fromWriter?: boolean; name?: string },
   ): Promise<pg.QueryResult<R>>;
   withTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
   ping(target: 'writer' | 'reader', timeoutMs: number): Promise<void>;
@@ -65,10 +65,11 @@ export function createDatabase(options: DatabaseOptions): Database {
   const writerPool = createPool(options.writerUrl, 'writer', options);
   const readerPool = options.readerUrl ? createPool(options.readerUrl, 'reader', options) : writerPool;
 
-  async function run<R extends pg.QueryResultRow>(pool: pg.Pool, text: string, params?: unknown[]) {
+  async function run<R extends pg.QueryResultRow>(pool: pg.Pool, text: string, params?: unknown[], name?: string) {
     const started = performance.now();
     try {
-      const result = await pool.query<R>(text, params);
+      // A named statement is parsed and planned once per connection, not on every call.
+      const result = await (name ? pool.query<R>({ name, text, values: params }) : pool.query<R>(text, params));
       logger.debug({ sql: text, ms: Math.round(performance.now() - started), rows: result.rowCount }, 'query');
       return result;
     } catch (error) {
@@ -83,13 +84,13 @@ export function createDatabase(options: DatabaseOptions): Database {
     async read(text, params, readOptions) {
       const pool = readOptions?.fromWriter ? writerPool : readerPool;
       try {
-        return await run(pool, text, params);
+        return await run(pool, text, params, readOptions?.name);
       } catch (error) {
         // After a failover the pool may hand out a socket to the old primary; one retry gets a
         // fresh connection. Only reads are retried: a write may have committed before the drop.
         if (!(error instanceof DatabaseUnavailableError)) throw error;
         logger.warn({ err: error.cause }, 'read failed on a dropped connection; retrying once');
-        return run(pool, text, params);
+        return run(pool, text, params, readOptions?.name);
       }
     },
     async withTransaction(work) {
