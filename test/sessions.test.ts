@@ -9,16 +9,27 @@ import { local } from '../app/contracts';
 import { testSecret } from './support/names';
 import { visitor } from './support/browser-like';
 
+// The app's DynamoDB client caches its middleware stack at the first request (cacheMiddleware), so
+// one counting middleware goes on each client before it sends anything, feeding every counter.
+const commandListeners = new WeakMap<DynamoDBClient, Set<(name: string) => void>>();
+
 /** Counts the DynamoDB commands a client sends, by name, from now on. */
 function countCommands(client: DynamoDBClient) {
+  let listeners = commandListeners.get(client);
+  if (!listeners) {
+    const installed = new Set<(name: string) => void>();
+    listeners = installed;
+    commandListeners.set(client, installed);
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        for (const listener of installed) listener(context.commandName!);
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCommands' },
+    );
+  }
   const counts: Record<string, number> = {};
-  client.middlewareStack.add(
-    (next, context) => (args) => {
-      counts[context.commandName!] = (counts[context.commandName!] ?? 0) + 1;
-      return next(args);
-    },
-    { step: 'initialize', name: `countCommands${Math.random()}` },
-  );
+  listeners.add((name) => (counts[name] = (counts[name] ?? 0) + 1));
   return {
     reset: () => Object.keys(counts).forEach((name) => delete counts[name]),
     reads: () => counts.GetItemCommand ?? 0,
@@ -33,6 +44,7 @@ describe('sessions in DynamoDB', () => {
   beforeAll(() => {
     first = buildTestApp({ instanceId: 'i-first' });
     second = buildTestApp({ instanceId: 'i-second' });
+    countCommands(first.dynamodb);
   });
   afterAll(async () => {
     await first.close();
