@@ -4,6 +4,7 @@ import type { RequestHandler } from 'express';
 import session from 'express-session';
 import type { Logger } from 'pino';
 import { sessionCookieName } from './contracts';
+import { cacheSessionReads } from './session-cache';
 
 declare module 'express-session' {
   interface SessionData {
@@ -21,6 +22,8 @@ export interface SessionOptions {
   secret: string;
   dynamodb?: DynamoDBClient;
   table?: string;
+  /** How long a session read from DynamoDB is reused on this instance (0: never). */
+  cacheTtlMs?: number;
   logger: Logger;
 }
 
@@ -68,7 +71,7 @@ function createDynamoStore(options: SessionOptions): session.Store {
   // be one DynamoDB write per page view. Without it an unchanged session costs one read and no
   // write; renewSessionPastHalfLife keeps active users logged in instead.
   (store as { touch?: unknown }).touch = undefined;
-  return store;
+  return options.cacheTtlMs ? cacheSessionReads(store, { ttlMs: options.cacheTtlMs }) : store;
 }
 
 function createMemoryStore(logger: Logger): session.Store {

@@ -58,13 +58,29 @@ describe('sessions in DynamoDB', () => {
     expect(counter.all()).toEqual({});
   });
 
-  test('when a logged-in session is unchanged, then a page view costs one read and no write', async () => {
+  test('when a logged-in session is unchanged and not cached, then a page view costs one read and no write', async () => {
+    const uncached = buildTestApp({ instanceId: 'i-uncached', sessionCacheMs: 0 });
+    try {
+      const counter = countCommands(uncached.dynamodb);
+      const person = visitor(uncached.app);
+      await person.signUp();
+      counter.reset();
+      for (let view = 0; view < 5; view += 1) await person.get('/pages').then((r) => expect(r.status).toBe(200));
+      expect(counter.reads()).toBe(5);
+      expect(counter.writes()).toBe(0);
+    } finally {
+      await uncached.close();
+    }
+  });
+
+  test('when a logged-in session is unchanged, then page views cost no write, and at most one read each', async () => {
     const counter = countCommands(first.dynamodb);
     const person = visitor(first.app);
     await person.signUp();
     counter.reset();
     for (let view = 0; view < 5; view += 1) await person.get('/pages').then((r) => expect(r.status).toBe(200));
-    expect(counter.reads()).toBe(5);
+    expect(counter.reads()).toBeGreaterThanOrEqual(1);
+    expect(counter.reads()).toBeLessThanOrEqual(5);
     expect(counter.writes()).toBe(0);
   });
 
@@ -110,6 +126,33 @@ describe('sessions in DynamoDB', () => {
     await person.post('/logout', { _csrf: /name="_csrf" value="([^"]+)"/.exec(home.text)![1]! });
     const replayed = await request(second.app).get('/wiki/Home').set('Cookie', `cloudwiki.sid=${cookie}`);
     expect(replayed.text).not.toContain('class="who"');
+  });
+});
+
+describe('the session cache window (SESSION_CACHE_MS, at most 2 s)', () => {
+  let first: TestApp;
+  let second: TestApp;
+  beforeAll(() => {
+    first = buildTestApp({ instanceId: 'i-first', sessionCacheMs: 2000 });
+    second = buildTestApp({ instanceId: 'i-second', sessionCacheMs: 2000 });
+  });
+  afterAll(async () => {
+    await first.close();
+    await second.close();
+  });
+
+  test('when a user logs out, then the instance that logged them out refuses the session at once, and every other instance after the window', async () => {
+    const person = visitor(first.app);
+    await person.signUp();
+    const cookie = `cloudwiki.sid=${person.jar.get('cloudwiki.sid')!}`;
+    // The other instance has read (and so cached) the session.
+    expect((await request(second.app).get('/wiki/Home').set('Cookie', cookie)).text).toContain('class="who"');
+    const home = await person.get('/wiki/Home');
+    expect((await person.post('/logout', { _csrf: /name="_csrf" value="([^"]+)"/.exec(home.text)![1]! })).status).toBe(303);
+
+    expect((await request(first.app).get('/wiki/Home').set('Cookie', cookie)).text).not.toContain('class="who"');
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    expect((await request(second.app).get('/wiki/Home').set('Cookie', cookie)).text).not.toContain('class="who"');
   });
 });
 

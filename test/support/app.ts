@@ -18,6 +18,8 @@ export interface TestAppOptions {
   dynamodbEndpoint?: string;
   s3Endpoint?: string;
   loginAttemptsPerWindow?: number;
+  /** SESSION_CACHE_MS; the configured default when unset. */
+  sessionCacheMs?: number;
 }
 
 export interface TestApp {
@@ -46,6 +48,7 @@ export function buildTestApp(options: TestAppOptions = {}): TestApp {
       ...(options.sessionStore ? { SESSION_STORE: options.sessionStore } : {}),
       ...(options.dynamodbEndpoint ? { DYNAMODB_ENDPOINT: options.dynamodbEndpoint } : {}),
       ...(options.s3Endpoint ? { S3_ENDPOINT: options.s3Endpoint } : {}),
+      ...(options.sessionCacheMs !== undefined ? { SESSION_CACHE_MS: String(options.sessionCacheMs) } : {}),
     }),
   );
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
