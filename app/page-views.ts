@@ -25,6 +25,11 @@ export interface PageView {
   page: ViewedPage;
   uploads: ViewUpload[];
   html: string;
+  /**
+   * Lives as long as the row behind this view (at most rowTtlMs unless the database is down): the
+   * route keeps the whole anonymous page here, so repeat anonymous views skip the templates too.
+   */
+  memo: { anonymousHtml?: string; renderedFrom?: object };
 }
 
 export interface RevisionRendering {
@@ -42,6 +47,7 @@ interface Rendering {
 interface RowEntry {
   row: (ViewedPage & { uploads: ViewUpload[]; existing: string[] }) | null;
   readAt: number;
+  memo: PageView['memo'];
 }
 
 const defaultMaxRenderedBytes = 32 * 1024 * 1024;
@@ -83,7 +89,9 @@ export function createPageViews(pages: PageRepository, options: PageViewsOptions
   function viewOf(entry: RowEntry, rendering: Rendering): PageView | null {
     if (!entry.row) return null;
     const { uploads, existing: _existing, ...page } = entry.row;
-    return { page, uploads, html: rendering.html };
+    // The memo is only valid for the rendering it was made from.
+    if (entry.memo.renderedFrom !== rendering) entry.memo = { renderedFrom: rendering };
+    return { page, uploads, html: rendering.html, memo: entry.memo };
   }
 
   return {
@@ -104,7 +112,7 @@ export function createPageViews(pages: PageRepository, options: PageViewsOptions
       );
       const readAt = Date.now();
       if (!row) {
-        rows.set(slug, { row: null, readAt });
+        rows.set(slug, { row: null, readAt, memo: {} });
         return null;
       }
       const { body, existing: existingLinked, ...rest } = row;
@@ -124,7 +132,7 @@ export function createPageViews(pages: PageRepository, options: PageViewsOptions
         if (existingKeyOf(linked) !== existingKeyOf(known?.linkedSlugs ?? [])) existing = [...(await pages.existing(linked, readOptions))];
         rendering = render(slug, row.revision, text, existing);
       }
-      const entry: RowEntry = { row: { ...rest, existing }, readAt };
+      const entry: RowEntry = { row: { ...rest, existing }, readAt, memo: {} };
       rows.set(slug, entry);
       return viewOf(entry, rendering);
     },

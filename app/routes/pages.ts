@@ -75,11 +75,23 @@ export function createPagesRouter({ pages, isCsrfValid }: PagesRouterDeps): Rout
     }
     cacheIfAnonymous(req, res);
     if (!view) return res.status(404).render('missing', { title: titleFromSlug(slug), slug });
-    renderPage(res, view);
+    if (currentUser(req)) return renderPage(res, view);
+    // Everyone without a session sees the same page (no name, no forms, no token): render it once.
+    if (!view.memo.anonymousHtml) {
+      const locals = pageLocals(view);
+      view.memo.anonymousHtml = await new Promise<string>((resolve, reject) =>
+        res.render('page', locals, (error, html) => (error ? reject(error) : resolve(html))),
+      );
+    }
+    res.type('html').send(view.memo.anonymousHtml);
   }
 
   function renderPage(res: Response, view: PageView, notice?: string) {
-    res.render('page', {
+    res.render('page', pageLocals(view, notice));
+  }
+
+  function pageLocals(view: PageView, notice?: string) {
+    return {
       title: view.page.title,
       page: view.page,
       html: view.html,
@@ -87,7 +99,7 @@ export function createPagesRouter({ pages, isCsrfValid }: PagesRouterDeps): Rout
       uploadLimit: uploadRules.maxLabel,
       notice,
       readOnly: Boolean(notice),
-    });
+    };
   }
 
   async function showRevision(req: Request, res: Response) {

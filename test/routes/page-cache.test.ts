@@ -53,6 +53,23 @@ describe('two instances on one database', () => {
     expect(elsewhere.text).not.toContain('first text');
   });
 
+  test('when anonymous and logged-in readers view the same cached page, then each sees their own header', async () => {
+    const author = visitor(first.app);
+    const { username } = await author.signUp();
+    const slug = uniqueName('Shared');
+    await save(author, slug, 'one page for all');
+    const anonymousFirst = await request(first.app).get(`/wiki/${slug}`);
+    const loggedIn = await author.get(`/wiki/${slug}`);
+    const anonymousAgain = await request(first.app).get(`/wiki/${slug}`);
+    expect(loggedIn.text).toContain(`<span class="who">${username}</span>`);
+    expect(loggedIn.text).toContain(`href="/wiki/${slug}/edit"`);
+    for (const page of [anonymousFirst, anonymousAgain]) {
+      expect(page.text).toContain('one page for all');
+      expect(page.text).not.toContain('class="who"');
+      expect(page.text).not.toContain('name="_csrf"');
+    }
+  });
+
   test('when an editor reverts, then no instance shows the reverted-away text after a second', async () => {
     const author = visitor(first.app);
     await author.signUp();
