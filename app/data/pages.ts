@@ -223,10 +223,12 @@ export function createPageRepository(db: Database) {
       const { rows } = await db.read<SearchHit>(
         `WITH query AS (SELECT websearch_to_tsquery('english', $1) AS q),
               candidates AS (
-                SELECT p.id, ts_rank(p.search_vector, query.q) AS rank, p.updated_at
-                  FROM pages p, query WHERE p.search_vector @@ query.q
+                SELECT p.id, p.updated_at FROM pages p, query WHERE p.search_vector @@ query.q
                  ORDER BY p.updated_at DESC LIMIT $3),
-              top AS (SELECT id, rank, updated_at FROM candidates ORDER BY rank DESC, updated_at DESC LIMIT $2)
+              top AS (
+                SELECT c.id, c.updated_at, ts_rank(p.search_vector, query.q) AS rank
+                  FROM candidates c JOIN pages p ON p.id = c.id, query
+                 ORDER BY rank DESC, c.updated_at DESC LIMIT $2)
          SELECT p.slug, p.title, top.rank,
                 ts_headline('english', left(p.body, $4), query.q,
                             'StartSel=' || chr(1) || ', StopSel=' || chr(2) || ', MaxFragments=2, MaxWords=30, MinWords=10') AS snippet
