@@ -80,7 +80,12 @@ const seedSize: SeedSize = { pages: 2_000, revisionsPerPage: 10 };
 /** Connections for the light-load latency runs: enough to keep a core busy, too few to queue. */
 const lightConnections = 2;
 
-export async function benchCloudwiki(seconds: number, connections: number, log: (line: string) => void): Promise<CloudwikiFigures> {
+export async function benchCloudwiki(
+  seconds: number,
+  connections: number,
+  log: (line: string) => void,
+  nodeOptions?: string,
+): Promise<CloudwikiFigures> {
   log('building the web tier (npm run build) ...');
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
   const cleanup: (() => Promise<void>)[] = [];
@@ -134,6 +139,7 @@ export async function benchCloudwiki(seconds: number, connections: number, log: 
       INSTANCE_AZ: 'local',
       LOG_LEVEL: 'warn',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
     };
     const single = { ...env, WEB_CONCURRENCY: '1' };
     const perCoreWorkers = availableParallelism();

@@ -12,6 +12,8 @@ const usage = `Usage: npm run bench -- [--seconds N] [--connections N] [--only g
   --seconds N       length of each measured run (default 10)
   --connections N   connections for the closed-loop runs (default 32)
   --only WHAT       run one group: generators (bees vs autocannon vs wrk) or cloudwiki
+  --node-options S  NODE_OPTIONS for the cloudwiki processes, e.g. "--max-old-space-size=128"
+                    to see what a V8 heap limit does to memory and req/s (default: none)
 
 Needs Debian's wrk and postgresql-15, and Java 17 for DynamoDB Local.`;
 
@@ -128,6 +130,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '10' },
       connections: { type: 'string', default: '32' },
       only: { type: 'string' },
+      'node-options': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -146,7 +149,7 @@ async function main(): Promise<void> {
     log(`load generators against a trivial loopback server, ${seconds} s each ...`);
     rows.push(...generatorRows(await benchGenerators(seconds, 50)));
   }
-  if (values.only !== 'generators') rows.push(...cloudwikiRows(await benchCloudwiki(seconds, connections, log)));
+  if (values.only !== 'generators') rows.push(...cloudwikiRows(await benchCloudwiki(seconds, connections, log, values['node-options'])));
   console.log(`\nMachine: ${machine()}\nCommand: npm run bench -- ${process.argv.slice(2).join(' ')}`.trimEnd());
   // Other work on the machine shows up in every figure; the load average says how much there was.
   console.log(
