@@ -12,7 +12,7 @@ const usage = `Usage: npm run bench -- [--seconds N] [--connections N] [--only g
   --seconds N       length of each measured run (default 10)
   --connections N   connections for the closed-loop runs (default 32)
   --only WHAT       run one group: generators (bees vs autocannon vs wrk) or cloudwiki
-  --node-options S  NODE_OPTIONS for the cloudwiki processes, e.g. "--max-old-space-size=128"
+  --node-options=S  NODE_OPTIONS for the cloudwiki processes, e.g. --node-options="--max-old-space-size=128"
                     to see what a V8 heap limit does to memory and req/s (default: none)
 
 Needs Debian's wrk and postgresql-15, and Java 17 for DynamoDB Local.`;
