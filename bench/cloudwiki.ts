@@ -189,6 +189,11 @@ export async function benchCloudwiki(
       return { rps: loaded.rps, p50Ms: loaded.latency.p50, p99Ms: loaded.latency.p99, lightP50Ms: light.latency.p50 };
     };
 
+    // DynamoDB Local (a JVM) answers its first writes slowly, and on a busy machine slowly enough
+    // for the SDK's 3 s timeout (a 503 from the signup): a few signups first, retried once.
+    const warmUpSignups = () =>
+      prepareVirtualUsers(base, { mode: 'signup', password: 'bench-password-123' }, 3, `w${Date.now().toString(36)}`, 0);
+    await warmUpSignups().catch(() => withInstanceOutput(warmUpSignups()));
     // The session store's cost of an account: measured apart so the page-view figure excludes it.
     proxy.reset();
     const signups = 10;
