@@ -86,9 +86,7 @@ export function createApp(deps: AppDeps): express.Express {
       limitSignups: deps.limits.signups,
     }),
   );
-  app.use(
-    createPagesRouter({ pages: deps.pages, uploads: deps.uploads, requireCsrf, limitAnonymousSearches: deps.limits.anonymousSearches }),
-  );
+  app.use(createPagesRouter({ pages: deps.pages, requireCsrf, limitAnonymousSearches: deps.limits.anonymousSearches }));
   app.use(createUploadsRouter({ uploads: deps.uploads, assets: deps.assets, requireCsrf }));
 
   app.use((req, _res, next) => next(new HttpError(404, `Nothing lives at ${req.path.slice(0, 200)}.`)));

@@ -29,6 +29,13 @@ const settings = {
     .string()
     .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name')
     .default(local.sessionTable),
+  SESSION_CACHE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(2000, 'must be at most 2000: a logout elsewhere may take this long to reach this instance')
+    .default(2000)
+    .describe('How long an instance reuses a session it read from DynamoDB (0: read on every request).'),
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters (use a random string)'),
   AWS_REGION: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1'),
   DYNAMODB_ENDPOINT: z.url().optional().describe('Local DynamoDB (dynalite, DynamoDB Local); unset on AWS.'),

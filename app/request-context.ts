@@ -39,7 +39,18 @@ export function revisionParam(value: unknown, name = 'revision'): number {
   return revision;
 }
 
+// While the origin answers errors (the database or the whole web tier down), CloudFront may keep
+// serving a copy it holds for this long: a day covers an outage and its clean-up.
+const staleIfErrorSeconds = 86_400;
+
 /** Anonymous reads may be cached by CloudFront briefly; anything personal never is. */
 export function cacheIfAnonymous(req: Request, res: Response): void {
-  if (!currentUser(req) && !res.getHeader('Set-Cookie')) res.set('Cache-Control', 'public, max-age=30, s-maxage=60');
+  if (!currentUser(req) && !res.getHeader('Set-Cookie'))
+    res.set('Cache-Control', `public, max-age=30, s-maxage=60, stale-if-error=${staleIfErrorSeconds}`);
+}
+
+/** A stale copy served during an outage: cached only for seconds, so the fresh page returns soon after the database. */
+export function cacheStaleIfAnonymous(req: Request, res: Response): void {
+  if (!currentUser(req) && !res.getHeader('Set-Cookie'))
+    res.set('Cache-Control', `public, max-age=5, s-maxage=5, stale-if-error=${staleIfErrorSeconds}`);
 }

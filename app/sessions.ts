@@ -4,6 +4,7 @@ import type { RequestHandler } from 'express';
 import session from 'express-session';
 import type { Logger } from 'pino';
 import { sessionCookieName } from './contracts';
+import { cacheSessionReads } from './session-cache';
 
 declare module 'express-session' {
   interface SessionData {
@@ -21,6 +22,8 @@ export interface SessionOptions {
   secret: string;
   dynamodb?: DynamoDBClient;
   table?: string;
+  /** How long a session read from DynamoDB is reused on this instance (0: never). */
+  cacheTtlMs?: number;
   logger: Logger;
 }
 
@@ -40,7 +43,22 @@ export function createSessions(options: SessionOptions): Sessions {
     rolling: false,
     cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: sessionMaxAgeMs },
   });
-  return { middleware: [middleware, renewSessionPastHalfLife] };
+  return { middleware: [onlyWithSessionCookie(middleware), renewSessionPastHalfLife] };
+}
+
+/**
+ * express-session does work for every request, even one with no cookie (it generates a session
+ * id and then discards it). Reads without the cookie skip it entirely, and `req.session` stays
+ * unset: currentUser() treats that as anonymous. Every other method still gets a session, so
+ * sign-up and log-in (POSTs) can create one.
+ */
+function onlyWithSessionCookie(middleware: RequestHandler): RequestHandler {
+  const marker = `${sessionCookieName}=`;
+  return (req, res, next) => {
+    const readsOnly = req.method === 'GET' || req.method === 'HEAD';
+    if (readsOnly && !req.headers.cookie?.includes(marker)) return next();
+    middleware(req, res, next);
+  };
 }
 
 function createDynamoStore(options: SessionOptions): session.Store {
@@ -53,7 +71,7 @@ function createDynamoStore(options: SessionOptions): session.Store {
   // be one DynamoDB write per page view. Without it an unchanged session costs one read and no
   // write; renewSessionPastHalfLife keeps active users logged in instead.
   (store as { touch?: unknown }).touch = undefined;
-  return store;
+  return options.cacheTtlMs ? cacheSessionReads(store, { ttlMs: options.cacheTtlMs }) : store;
 }
 
 function createMemoryStore(logger: Logger): session.Store {

@@ -1,32 +1,57 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { prepareVirtualUsers } from '../scripts/bees/virtual-users';
 import { startServices } from '../scripts/services/stack';
 import { startCountingProxy } from './lib/counting-proxy';
+import type { AttackReport } from '../scripts/bees/report';
 import { attack } from './lib/load';
-import { freePort, memoryMiB, startNodeServer, type ManagedProcess } from './lib/processes';
+import { freePort, memoryMiB, processTree, startNodeServer, type ManagedProcess } from './lib/processes';
+import { seedWiki, type SeedSize } from './lib/seed-wiki';
 
-// cloudwiki's web tier on real PostgreSQL 15 and DynamoDB Local, one instance, measured with bees
-// and compared with a bare Express hello world measured in the same run on the same machine.
+// cloudwiki's web tier on real PostgreSQL 15 and DynamoDB Local, one instance (one process, then a
+// worker per core), measured with bees and compared with a bare Express hello world measured at the
+// start and the end of the same run on the same machine.
 
-export interface CloudwikiFigures {
-  helloRps: number;
+export interface ViewFigures {
   anonymousRps: number;
   loggedInRps: number;
   anonymousRatio: number;
   loggedInRatio: number;
+}
+
+export interface LatencyFigures {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** p50 with a few connections: the time one request takes when it does not queue. */
+  lightP50Ms: number;
+}
+
+export interface CloudwikiFigures {
+  /** Mean of the two hello-world runs, one at the start and one at the end. */
+  helloRps: number;
+  helloStartRps: number;
+  helloEndRps: number;
+  single: ViewFigures;
+  perCore: ViewFigures & { workers: number; processes: number };
   dynamoDbPerLoggedInView: Record<string, number>;
   dynamoDbPerSignup: Record<string, number>;
+  seeded: SeedSize;
+  search: LatencyFigures;
+  pageList: LatencyFigures;
   halfPeakRate: number;
   halfPeakP99Ms: number;
   halfPeakP50Ms: number;
   peakP99Ms: number;
   coldStartToHealthyMs: number;
   warmStartToHealthyMs: number;
+  perCoreStartToHealthyMs: number;
   peakMemoryMiB: number;
   idleMemoryMiB: number;
+  /** The largest peak RSS of any one process of the worker-per-core start. */
+  perCorePeakMemoryMiB: number;
   errors: number;
   non2xx: number;
 }
@@ -50,10 +75,26 @@ async function startInstance(env: NodeJS.ProcessEnv, port: number): Promise<{ in
   return { instance, startToHealthyMs: Math.round(performance.now() - startedAt) };
 }
 
-export async function benchCloudwiki(seconds: number, connections: number, log: (line: string) => void): Promise<CloudwikiFigures> {
+/** The wiki the search and list figures are taken at (issue 11's size). */
+const seedSize: SeedSize = { pages: 2_000, revisionsPerPage: 10 };
+/** Connections for the light-load latency runs: enough to keep a core busy, too few to queue. */
+const lightConnections = 2;
+
+export async function benchCloudwiki(
+  seconds: number,
+  connections: number,
+  log: (line: string) => void,
+  nodeOptions?: string,
+): Promise<CloudwikiFigures> {
   log('building the web tier (npm run build) ...');
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
   const cleanup: (() => Promise<void>)[] = [];
+  const reports: AttackReport[] = [];
+  const measured = async (report: Promise<AttackReport>) => {
+    const done = await report;
+    reports.push(done);
+    return done;
+  };
   try {
     // The same PostgreSQL 15, DynamoDB Local and s3rver as `npm run services`, in a scratch directory.
     const stateDir = mkdtempSync(path.join(tmpdir(), 'bench-services-'));
@@ -79,10 +120,13 @@ export async function benchCloudwiki(seconds: number, connections: number, log: 
     // Each target is warmed up before it is measured: V8 (and DynamoDB Local's JVM) compile the
     // hot paths in the first seconds, and the first of the runs would otherwise pay for that.
     const warmUpSeconds = Math.min(3, seconds / 2);
-    log(`Express hello world: ${warmUpSeconds} s warm-up, then ${connections} connections for ${seconds} s ...`);
-    await attack({ url: helloUrl, connections, durationSeconds: warmUpSeconds });
-    const helloReport = await attack({ url: helloUrl, connections, durationSeconds: seconds });
-    await hello.stop();
+    const measureHello = async (when: string) => {
+      log(`Express hello world (${when}): ${warmUpSeconds} s warm-up, then ${connections} connections for ${seconds} s ...`);
+      await attack({ url: helloUrl, connections, durationSeconds: warmUpSeconds });
+      return (await attack({ url: helloUrl, connections, durationSeconds: seconds })).rps;
+    };
+    // Hello world is measured at the start and at the end: other work on the machine moves both.
+    const helloStartRps = await measureHello('start');
 
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
@@ -95,27 +139,61 @@ export async function benchCloudwiki(seconds: number, connections: number, log: 
       INSTANCE_AZ: 'local',
       LOG_LEVEL: 'warn',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
     };
+    const single = { ...env, WEB_CONCURRENCY: '1' };
+    const perCoreWorkers = availableParallelism();
+    const perCore = { ...env, WEB_CONCURRENCY: String(perCoreWorkers) };
     const port = await freePort();
     log('starting cloudwiki on an empty database (runs migrations) ...');
-    const cold = await startInstance(env, port);
+    const cold = await startInstance(single, port);
     await cold.instance.stop();
-    log('starting cloudwiki again on the migrated database ...');
-    const warm = await startInstance(env, port);
-    cleanup.push(() => warm.instance.stop());
+    log(`seeding ${seedSize.pages} pages × ${seedSize.revisionsPerPage} revisions ...`);
+    await seedWiki(services.env.DATABASE_URL!, seedSize);
+
+    log('starting cloudwiki again on the migrated database, one process ...');
+    const warm = await startInstance(single, port);
+    let running = warm.instance;
+    cleanup.push(() => running.stop());
     const pid = warm.instance.pid;
     const idleMemoryMiB = memoryMiB(pid).current;
     const base = `http://127.0.0.1:${port}`;
 
     const withInstanceOutput = async <T>(work: Promise<T>): Promise<T> =>
       work.catch((error: Error) => {
-        throw new Error(`${error.message}\n--- cloudwiki's last output ---\n${warm.instance.recentOutput()}`);
+        throw new Error(`${error.message}\n--- cloudwiki's last output ---\n${running.recentOutput()}`);
       });
 
-    log(`anonymous page views: ${warmUpSeconds} s warm-up, then ${connections} connections for ${seconds} s ...`);
-    await withInstanceOutput(attack({ url: `${base}/wiki/Home`, connections, durationSeconds: warmUpSeconds }));
-    const anonymous = await attack({ url: `${base}/wiki/Home`, connections, durationSeconds: seconds });
+    const scenarioFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-scenario-')), 'logged-in-views.json');
+    writeFileSync(
+      scenarioFile,
+      JSON.stringify({ login: { mode: 'signup', password: 'bench-password-123' }, requests: [{ path: '/wiki/Home' }] }),
+    );
+    const pageViews = async (label: string) => {
+      log(`${label}: anonymous page views, ${warmUpSeconds} s warm-up, then ${connections} connections for ${seconds} s ...`);
+      await withInstanceOutput(attack({ url: `${base}/wiki/Home`, connections, durationSeconds: warmUpSeconds }));
+      const anonymous = await measured(attack({ url: `${base}/wiki/Home`, connections, durationSeconds: seconds }));
+      log(`${label}: logged-in page views, ${warmUpSeconds} s warm-up, then ${connections} virtual users for ${seconds} s ...`);
+      await withInstanceOutput(attack({ url: base, connections, durationSeconds: warmUpSeconds, scenarioFile }));
+      proxy.reset();
+      const loggedIn = await measured(withInstanceOutput(attack({ url: base, connections, durationSeconds: seconds, scenarioFile })));
+      return { anonymous, loggedIn, dynamoDbCounts: proxy.counts() };
+    };
+    const latencyOf = async (label: string, url: string): Promise<LatencyFigures> => {
+      log(
+        `${label}: ${warmUpSeconds} s warm-up, ${connections} connections for ${seconds} s, then ${lightConnections} for ${seconds} s ...`,
+      );
+      await withInstanceOutput(attack({ url, connections, durationSeconds: warmUpSeconds }));
+      const loaded = await measured(attack({ url, connections, durationSeconds: seconds }));
+      const light = await measured(attack({ url, connections: lightConnections, durationSeconds: seconds }));
+      return { rps: loaded.rps, p50Ms: loaded.latency.p50, p99Ms: loaded.latency.p99, lightP50Ms: light.latency.p50 };
+    };
 
+    // DynamoDB Local (a JVM) answers its first writes slowly, and on a busy machine slowly enough
+    // for the SDK's 3 s timeout (a 503 from the signup): a few signups first, retried once.
+    const warmUpSignups = () =>
+      prepareVirtualUsers(base, { mode: 'signup', password: 'bench-password-123' }, 3, `w${Date.now().toString(36)}`, 0);
+    await warmUpSignups().catch(() => withInstanceOutput(warmUpSignups()));
     // The session store's cost of an account: measured apart so the page-view figure excludes it.
     proxy.reset();
     const signups = 10;
@@ -124,43 +202,59 @@ export async function benchCloudwiki(seconds: number, connections: number, log: 
     );
     const dynamoDbPerSignup = perOperation(proxy.counts(), signups);
 
-    const scenarioFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-scenario-')), 'logged-in-views.json');
-    writeFileSync(
-      scenarioFile,
-      JSON.stringify({ login: { mode: 'signup', password: 'bench-password-123' }, requests: [{ path: '/wiki/Home' }] }),
-    );
-    log(`logged-in page views: ${warmUpSeconds} s warm-up, then ${connections} virtual users for ${seconds} s ...`);
-    await withInstanceOutput(attack({ url: base, connections, durationSeconds: warmUpSeconds, scenarioFile }));
-    proxy.reset();
-    const loggedIn = await withInstanceOutput(attack({ url: base, connections, durationSeconds: seconds, scenarioFile }));
-    const peakMemoryMiB = memoryMiB(pid).peak;
-    const viewCounts = proxy.counts();
+    const one = await pageViews('one process');
+    const viewCounts = one.dynamoDbCounts;
     // Take the virtual users' own signups out, operation by operation, before dividing.
     for (const [operation, perSignup] of Object.entries(dynamoDbPerSignup)) {
       viewCounts[operation] = Math.max(0, (viewCounts[operation] ?? 0) - Math.round(perSignup * connections));
     }
+    const search = await latencyOf('search for a word on every page', `${base}/search?q=health`);
+    const pageList = await latencyOf('all pages, first slice', `${base}/pages`);
 
-    const halfPeakRate = Math.max(1, Math.round(anonymous.rps / 2));
+    const halfPeakRate = Math.max(1, Math.round(one.anonymous.rps / 2));
     log(`anonymous page views at half of peak, open loop at ${halfPeakRate} req/s for ${seconds} s ...`);
-    const halfPeak = await attack({ url: `${base}/wiki/Home`, connections, durationSeconds: seconds, rate: halfPeakRate });
+    const halfPeak = await measured(attack({ url: `${base}/wiki/Home`, connections, durationSeconds: seconds, rate: halfPeakRate }));
+    const peakMemoryMiB = memoryMiB(pid).peak;
+    await warm.instance.stop();
 
-    const reports = [anonymous, loggedIn, halfPeak];
+    log(`starting cloudwiki with WEB_CONCURRENCY=${perCoreWorkers} (a worker per core) ...`);
+    const cores = await startInstance(perCore, port);
+    running = cores.instance;
+    const many = await pageViews(`WEB_CONCURRENCY=${perCoreWorkers}`);
+    const processes = processTree(cores.instance.pid);
+    const perCorePeakMemoryMiB = Math.max(...processes.map((member) => memoryMiB(member).peak));
+    await cores.instance.stop();
+
+    const helloEndRps = await measureHello('end');
+    const helloRps = (helloStartRps + helloEndRps) / 2;
+    const viewFigures = (views: typeof one): ViewFigures => ({
+      anonymousRps: views.anonymous.rps,
+      loggedInRps: views.loggedIn.rps,
+      anonymousRatio: views.anonymous.rps / helloRps,
+      loggedInRatio: views.loggedIn.rps / helloRps,
+    });
     return {
-      helloRps: helloReport.rps,
-      anonymousRps: anonymous.rps,
-      loggedInRps: loggedIn.rps,
-      anonymousRatio: anonymous.rps / helloReport.rps,
-      loggedInRatio: loggedIn.rps / helloReport.rps,
-      dynamoDbPerLoggedInView: perOperation(viewCounts, loggedIn.requests),
+      helloRps,
+      helloStartRps,
+      helloEndRps,
+      single: viewFigures(one),
+      // A cluster primary and its workers; 1 means the start ran a single process.
+      perCore: { ...viewFigures(many), workers: perCoreWorkers, processes: processes.length },
+      dynamoDbPerLoggedInView: perOperation(viewCounts, one.loggedIn.requests),
       dynamoDbPerSignup,
+      seeded: seedSize,
+      search,
+      pageList,
       halfPeakRate,
       halfPeakP99Ms: halfPeak.latency.p99,
       halfPeakP50Ms: halfPeak.latency.p50,
-      peakP99Ms: anonymous.latency.p99,
+      peakP99Ms: one.anonymous.latency.p99,
       coldStartToHealthyMs: cold.startToHealthyMs,
       warmStartToHealthyMs: warm.startToHealthyMs,
+      perCoreStartToHealthyMs: cores.startToHealthyMs,
       peakMemoryMiB: Math.round(peakMemoryMiB),
       idleMemoryMiB: Math.round(idleMemoryMiB),
+      perCorePeakMemoryMiB: Math.round(perCorePeakMemoryMiB),
       errors: reports.reduce((sum, report) => sum + report.errors, 0),
       non2xx: reports.reduce((sum, report) => sum + non2xx(report.statusCodes), 0),
     };

@@ -12,6 +12,8 @@ const usage = `Usage: npm run bench -- [--seconds N] [--connections N] [--only g
   --seconds N       length of each measured run (default 10)
   --connections N   connections for the closed-loop runs (default 32)
   --only WHAT       run one group: generators (bees vs autocannon, alternating rounds) or cloudwiki
+  --node-options=S  NODE_OPTIONS for the cloudwiki processes, e.g. --node-options="--max-old-space-size=128"
+                    to see what a V8 heap limit does to memory and req/s (default: none)
 
 Needs postgresql-15, and Java 17 for DynamoDB Local.`;
 
@@ -36,23 +38,47 @@ const perOperation = (counts: Record<string, number>): string =>
     .join(', ') || 'none';
 
 function cloudwikiRows(figures: CloudwikiFigures): string[][] {
+  const { single, perCore } = figures;
+  const workers = `WEB_CONCURRENCY=${perCore.workers}${perCore.processes > 1 ? `, ${perCore.processes} processes` : ', but the start ran one process'}`;
+  const latency = (name: string, figures: CloudwikiFigures['search'], what: string): string[] => [
+    name,
+    `p50 ${format(figures.p50Ms)} ms`,
+    `${what}; ${format(figures.rps)} req/s, p99 ${format(figures.p99Ms)} ms; p50 ${format(figures.lightP50Ms)} ms with 2 connections`,
+  ];
+  const seeded = `${format(figures.seeded.pages)} pages × ${figures.seeded.revisionsPerPage} revisions`;
   return [
-    ['Express hello world (baseline)', `${format(figures.helloRps)} req/s`, 'bare Express 5, same machine, same run'],
     [
-      'cloudwiki anonymous page views',
-      `${format(figures.anonymousRps)} req/s`,
-      `${format(figures.anonymousRatio, 3)} × hello world; GET /wiki/Home`,
+      'Express hello world (baseline)',
+      `${format(figures.helloRps)} req/s`,
+      `bare Express 5, same machine; mean of ${format(figures.helloStartRps)} at the start and ${format(figures.helloEndRps)} at the end`,
     ],
     [
-      'cloudwiki logged-in page views',
-      `${format(figures.loggedInRps)} req/s`,
-      `${format(figures.loggedInRatio, 3)} × hello world; a session per virtual user`,
+      'cloudwiki anonymous page views, one process',
+      `${format(single.anonymousRps)} req/s`,
+      `${format(single.anonymousRatio, 3)} × hello world; GET /wiki/Home`,
+    ],
+    [
+      'cloudwiki logged-in page views, one process',
+      `${format(single.loggedInRps)} req/s`,
+      `${format(single.loggedInRatio, 3)} × hello world; a session per virtual user`,
+    ],
+    [
+      'cloudwiki anonymous page views, a worker per core',
+      `${format(perCore.anonymousRps)} req/s`,
+      `${format(perCore.anonymousRatio, 3)} × hello world; ${workers}`,
+    ],
+    [
+      'cloudwiki logged-in page views, a worker per core',
+      `${format(perCore.loggedInRps)} req/s`,
+      `${format(perCore.loggedInRatio, 3)} × hello world; ${workers}`,
     ],
     [
       'DynamoDB operations per logged-in view',
       perOperation(figures.dynamoDbPerLoggedInView),
       `per signup: ${perOperation(figures.dynamoDbPerSignup)}`,
     ],
+    latency('search, a word on every page', figures.search, `GET /search?q=health at ${seeded}`),
+    latency('all pages (first slice)', figures.pageList, `GET /pages at ${seeded}`),
     [
       'p99 at half of peak (open loop)',
       `${figures.halfPeakP99Ms} ms`,
@@ -61,12 +87,12 @@ function cloudwikiRows(figures: CloudwikiFigures): string[][] {
     [
       'process start to healthy',
       `${format(figures.warmStartToHealthyMs)} ms`,
-      `${format(figures.coldStartToHealthyMs)} ms on an empty database (migrations)`,
+      `${format(figures.coldStartToHealthyMs)} ms on an empty database (migrations); ${format(figures.perCoreStartToHealthyMs)} ms with a worker per core`,
     ],
     [
-      'memory per instance under load',
+      'memory per process under load',
       `${format(figures.peakMemoryMiB)} MiB`,
-      `peak RSS; ${format(figures.idleMemoryMiB)} MiB idle after start`,
+      `peak RSS of the one process; ${format(figures.idleMemoryMiB)} MiB idle after start; ${format(figures.perCorePeakMemoryMiB)} MiB largest process with a worker per core`,
     ],
     [
       'failed requests in cloudwiki runs',
@@ -82,6 +108,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '10' },
       connections: { type: 'string', default: '32' },
       only: { type: 'string' },
+      'node-options': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -100,7 +127,7 @@ async function main(): Promise<void> {
     log(`bees and autocannon in alternating rounds against a trivial loopback server, ${seconds} s each ...`);
     rows.push(...efficiencyRows(await benchBeesEfficiency(seconds, 50, 6, log)));
   }
-  if (values.only !== 'generators') rows.push(...cloudwikiRows(await benchCloudwiki(seconds, connections, log)));
+  if (values.only !== 'generators') rows.push(...cloudwikiRows(await benchCloudwiki(seconds, connections, log, values['node-options'])));
   console.log(`\nMachine: ${machine()}\nCommand: npm run bench -- ${process.argv.slice(2).join(' ')}`.trimEnd());
   // Other work on the machine shows up in every figure; the load average says how much there was.
   console.log(

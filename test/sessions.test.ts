@@ -9,16 +9,27 @@ import { local } from '../app/contracts';
 import { testSecret } from './support/names';
 import { visitor } from './support/browser-like';
 
+// The app's DynamoDB client caches its middleware stack at the first request (cacheMiddleware), so
+// one counting middleware goes on each client before it sends anything, feeding every counter.
+const commandListeners = new WeakMap<DynamoDBClient, Set<(name: string) => void>>();
+
 /** Counts the DynamoDB commands a client sends, by name, from now on. */
 function countCommands(client: DynamoDBClient) {
+  let listeners = commandListeners.get(client);
+  if (!listeners) {
+    const installed = new Set<(name: string) => void>();
+    listeners = installed;
+    commandListeners.set(client, installed);
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        for (const listener of installed) listener(context.commandName!);
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCommands' },
+    );
+  }
   const counts: Record<string, number> = {};
-  client.middlewareStack.add(
-    (next, context) => (args) => {
-      counts[context.commandName!] = (counts[context.commandName!] ?? 0) + 1;
-      return next(args);
-    },
-    { step: 'initialize', name: `countCommands${Math.random()}` },
-  );
+  listeners.add((name) => (counts[name] = (counts[name] ?? 0) + 1));
   return {
     reset: () => Object.keys(counts).forEach((name) => delete counts[name]),
     reads: () => counts.GetItemCommand ?? 0,
@@ -33,6 +44,7 @@ describe('sessions in DynamoDB', () => {
   beforeAll(() => {
     first = buildTestApp({ instanceId: 'i-first' });
     second = buildTestApp({ instanceId: 'i-second' });
+    countCommands(first.dynamodb);
   });
   afterAll(async () => {
     await first.close();
@@ -46,13 +58,29 @@ describe('sessions in DynamoDB', () => {
     expect(counter.all()).toEqual({});
   });
 
-  test('when a logged-in session is unchanged, then a page view costs one read and no write', async () => {
+  test('when a logged-in session is unchanged and not cached, then a page view costs one read and no write', async () => {
+    const uncached = buildTestApp({ instanceId: 'i-uncached', sessionCacheMs: 0 });
+    try {
+      const counter = countCommands(uncached.dynamodb);
+      const person = visitor(uncached.app);
+      await person.signUp();
+      counter.reset();
+      for (let view = 0; view < 5; view += 1) await person.get('/pages').then((r) => expect(r.status).toBe(200));
+      expect(counter.reads()).toBe(5);
+      expect(counter.writes()).toBe(0);
+    } finally {
+      await uncached.close();
+    }
+  });
+
+  test('when a logged-in session is unchanged, then page views cost no write, and at most one read each', async () => {
     const counter = countCommands(first.dynamodb);
     const person = visitor(first.app);
     await person.signUp();
     counter.reset();
     for (let view = 0; view < 5; view += 1) await person.get('/pages').then((r) => expect(r.status).toBe(200));
-    expect(counter.reads()).toBe(5);
+    expect(counter.reads()).toBeGreaterThanOrEqual(1);
+    expect(counter.reads()).toBeLessThanOrEqual(5);
     expect(counter.writes()).toBe(0);
   });
 
@@ -98,6 +126,33 @@ describe('sessions in DynamoDB', () => {
     await person.post('/logout', { _csrf: /name="_csrf" value="([^"]+)"/.exec(home.text)![1]! });
     const replayed = await request(second.app).get('/wiki/Home').set('Cookie', `cloudwiki.sid=${cookie}`);
     expect(replayed.text).not.toContain('class="who"');
+  });
+});
+
+describe('the session cache window (SESSION_CACHE_MS, at most 2 s)', () => {
+  let first: TestApp;
+  let second: TestApp;
+  beforeAll(() => {
+    first = buildTestApp({ instanceId: 'i-first', sessionCacheMs: 2000 });
+    second = buildTestApp({ instanceId: 'i-second', sessionCacheMs: 2000 });
+  });
+  afterAll(async () => {
+    await first.close();
+    await second.close();
+  });
+
+  test('when a user logs out, then the instance that logged them out refuses the session at once, and every other instance after the window', async () => {
+    const person = visitor(first.app);
+    await person.signUp();
+    const cookie = `cloudwiki.sid=${person.jar.get('cloudwiki.sid')!}`;
+    // The other instance has read (and so cached) the session.
+    expect((await request(second.app).get('/wiki/Home').set('Cookie', cookie)).text).toContain('class="who"');
+    const home = await person.get('/wiki/Home');
+    expect((await person.post('/logout', { _csrf: /name="_csrf" value="([^"]+)"/.exec(home.text)![1]! })).status).toBe(303);
+
+    expect((await request(first.app).get('/wiki/Home').set('Cookie', cookie)).text).not.toContain('class="who"');
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    expect((await request(second.app).get('/wiki/Home').set('Cookie', cookie)).text).not.toContain('class="who"');
   });
 });
 

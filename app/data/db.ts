@@ -25,7 +25,7 @@ export interface Database {
   read<R extends pg.QueryResultRow = pg.QueryResultRow>(
     text: string,
     params?: unknown[],
-    options?: { fromWriter?: boolean },
+    options?: { fromWriter?: boolean; name?: string },
   ): Promise<pg.QueryResult<R>>;
   withTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
   ping(target: 'writer' | 'reader', timeoutMs: number): Promise<void>;
@@ -184,11 +184,17 @@ export function createDatabase(options: DatabaseOptions): Database {
     );
   }
 
-  /** One query on one pool, bounded by `budgetMs`. */
-  function attempt<R extends pg.QueryResultRow>(target: Target, text: string, params: unknown[] | undefined, budgetMs: number) {
+  /** One query on one pool, bounded by `budgetMs`; a named statement is planned once per connection. */
+  function attempt<R extends pg.QueryResultRow>(
+    target: Target,
+    text: string,
+    params: unknown[] | undefined,
+    budgetMs: number,
+    name?: string,
+  ) {
     return withClient(target, budgetMs, async (client, remainingMs) => {
       const started = performance.now();
-      const query: TimedQueryConfig = { text, values: params, query_timeout: remainingMs };
+      const query: TimedQueryConfig = { name, text, values: params, query_timeout: remainingMs };
       const result = await client.query<R>(query);
       logger.debug({ sql: text, pool: target.role, ms: Math.round(performance.now() - started), rows: result.rowCount }, 'query');
       return result;
@@ -201,16 +207,17 @@ export function createDatabase(options: DatabaseOptions): Database {
     text: string,
     params: unknown[] | undefined,
     deadline: number,
+    name?: string,
   ) {
     try {
-      return await attempt<R>(target, text, params, deadline - performance.now());
+      return await attempt<R>(target, text, params, deadline - performance.now(), name);
     } catch (error) {
       const remaining = deadline - performance.now();
       if (!(error instanceof DatabaseUnavailableError) || !isDroppedConnection(error.cause) || remaining < minimumRetryMs) throw error;
       // After a failover the pool may hand out a socket to the old primary; one retry gets a
       // fresh connection. Only reads are retried: a write may have committed before the drop.
       logger.warn({ err: error.cause, pool: target.role }, 'read failed on a dropped connection; retrying once');
-      return attempt<R>(target, text, params, remaining);
+      return attempt<R>(target, text, params, remaining, name);
     }
   }
 
@@ -221,14 +228,14 @@ export function createDatabase(options: DatabaseOptions): Database {
       const deadline = performance.now() + callBudgetMs;
       if (reader !== writer && !readOptions?.fromWriter) {
         try {
-          return await attempt(reader, text, params, readerShareMs);
+          return await attempt(reader, text, params, readerShareMs, readOptions?.name);
         } catch (error) {
           if (!(error instanceof DatabaseUnavailableError)) throw error;
           // A failing replica never fails a read: the writer answers it (the breaker logs the outage).
           logger.debug({ err: error.cause }, 'reader unavailable; reading from the writer');
         }
       }
-      return attemptWithRetry(writer, text, params, deadline);
+      return attemptWithRetry(writer, text, params, deadline, readOptions?.name);
     },
     withTransaction: (work) =>
       // The whole transaction, not each statement, gets what is left of the budget. When it runs

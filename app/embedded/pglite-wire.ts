@@ -9,12 +9,53 @@ import type { PGlite } from '@electric-sql/pglite';
 // concurrency, so this server queues whole exchanges instead: everything up to a Sync or a simple
 // Query runs under one lock, and a connection that leaves a transaction open keeps the lock until
 // it ends the transaction (or disconnects, which rolls it back).
+//
+// Named prepared statements are per connection in PostgreSQL, but here every connection shares
+// PGlite's one session: two pool connections preparing "page-view" would collide ("prepared
+// statement already exists"). Each connection's statement and portal names are therefore given
+// its own prefix on the way in, and its statements are deallocated when it disconnects.
 
 const sslRequestCode = 80877103;
 const cancelRequestCode = 80877102;
 const protocolVersion3 = 196608;
 const endsExchange = new Set(['S', 'Q']); // Sync, simple Query
 const terminate = 'X';
+
+/** Rewrites the statement and portal names in one client message so they are unique to `scope`. */
+export function scopeNames(message: Buffer, scope: string): { message: Buffer; prepared?: string } {
+  const type = String.fromCharCode(message[0]!);
+  const body = message.subarray(5);
+  const readName = (at: number): [string, number] => {
+    const end = body.indexOf(0, at);
+    return [body.toString('utf8', at, end), end + 1];
+  };
+  const scoped = (name: string) => (name === '' ? '' : `${scope}${name}`);
+  const pieces: Buffer[] = [];
+  let prepared: string | undefined;
+  if (type === 'P' || type === 'E') {
+    // Parse: statement name first. Execute: portal name first.
+    const [name, rest] = readName(0);
+    if (name === '') return { message };
+    if (type === 'P') prepared = scoped(name);
+    pieces.push(Buffer.from(`${scoped(name)}\0`), body.subarray(rest));
+  } else if (type === 'B') {
+    const [portal, afterPortal] = readName(0);
+    const [statement, rest] = readName(afterPortal);
+    if (portal === '' && statement === '') return { message };
+    pieces.push(Buffer.from(`${scoped(portal)}\0${scoped(statement)}\0`), body.subarray(rest));
+  } else if (type === 'D' || type === 'C') {
+    const [name, rest] = readName(1);
+    if (name === '') return { message };
+    pieces.push(body.subarray(0, 1), Buffer.from(`${scoped(name)}\0`), body.subarray(rest));
+  } else {
+    return { message };
+  }
+  const newBody = Buffer.concat(pieces);
+  const header = Buffer.alloc(5);
+  header[0] = message[0]!;
+  header.writeInt32BE(newBody.length + 4, 1);
+  return { message: Buffer.concat([header, newBody]), prepared };
+}
 
 /** A lock that the holder keeps across exchanges while its transaction is open. */
 class SessionLock {
@@ -46,6 +87,7 @@ class SessionLock {
 export class PGliteWireServer {
   private readonly lock = new SessionLock();
   private readonly sockets = new Set<Socket>();
+  private connections = 0;
   private server: Server | undefined;
 
   constructor(private readonly db: PGlite) {}
@@ -68,7 +110,8 @@ export class PGliteWireServer {
   private serve(socket: Socket): void {
     this.sockets.add(socket);
     socket.setNoDelay(true);
-    const connection = {};
+    this.connections += 1;
+    const connection = { scope: `c${this.connections}_`, prepared: new Set<string>() };
     let buffered = Buffer.alloc(0);
     let exchange: Buffer[] = [];
     let started = false;
@@ -129,15 +172,26 @@ export class PGliteWireServer {
       void work.then(async () => {
         if (!this.db.closed && this.db.isInTransaction()) await this.db.exec('ROLLBACK').catch(() => undefined);
         this.lock.release(connection);
+        if (connection.prepared.size === 0 || this.db.closed) return;
+        // Under the lock: a simple query between another connection's Parse and Sync would
+        // clobber its unnamed statement.
+        await this.lock.acquire(connection);
+        try {
+          for (const name of connection.prepared) await this.db.exec(`DEALLOCATE "${name.replace(/"/g, '""')}"`).catch(() => undefined);
+        } finally {
+          this.lock.release(connection);
+        }
       });
     });
     socket.on('error', () => socket.destroy());
   }
 
-  private async run(connection: object, messages: Buffer[], socket: Socket): Promise<void> {
+  private async run(connection: { scope: string; prepared: Set<string> }, messages: Buffer[], socket: Socket): Promise<void> {
     await this.lock.acquire(connection);
     try {
-      for (const message of messages) {
+      for (const raw of messages) {
+        const { message, prepared } = scopeNames(raw, connection.scope);
+        if (prepared) connection.prepared.add(prepared);
         await this.db.execProtocolRawStream(new Uint8Array(message), {
           onRawData: (data) => {
             if (socket.writable) socket.write(data);

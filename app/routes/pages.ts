@@ -2,13 +2,15 @@ import { diffLines } from 'diff';
 import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { pageRules, parseRevision, uploadRules } from '../contracts';
-import type { PageRepository, ReadOptions } from '../data/pages';
-import type { UploadRepository } from '../data/uploads';
+import { DatabaseUnavailableError } from '../data/db';
+import { parseRecentCursor, type PageRepository } from '../data/pages';
 import { describeError, HttpError } from '../http-error';
-import { parseMarkdown, uploadLink } from '../markdown';
+import { uploadLink } from '../markdown';
 import { hasNulByte, nulByteMessage, refuseNulBytesInQuery } from '../nul-bytes';
+import { createPageViews, type PageView } from '../page-views';
 import {
   cacheIfAnonymous,
+  cacheStaleIfAnonymous,
   currentUser,
   markRecentWrite,
   readOptions,
@@ -17,6 +19,11 @@ import {
   type CurrentUser,
 } from '../request-context';
 import { isValidSlug, titleFromSlug } from '../slug';
+
+const staleNotice =
+  'Read-only: the database is unavailable, so this is the last copy of the page this server has. Editing is paused until the database is back.';
+const unsavedNotice =
+  'The database is unavailable right now, so your edit was not saved. Your text is below: keep it, and save again in a minute.';
 
 const editForm = z.object({
   body: z
@@ -37,7 +44,6 @@ const editForm = z.object({
 
 export interface PagesRouterDeps {
   pages: PageRepository;
-  uploads: UploadRepository;
   requireCsrf: RequestHandler;
   /** Anonymous searches per address (app/limits.ts): ranking and snippets cost CPU. */
   limitAnonymousSearches: RequestHandler;
@@ -45,8 +51,9 @@ export interface PagesRouterDeps {
 
 const sessionEnded = 'Your session has ended. Log in again in another tab, then save.';
 
-export function createPagesRouter({ pages, uploads, requireCsrf, limitAnonymousSearches }: PagesRouterDeps): Router {
+export function createPagesRouter({ pages, requireCsrf, limitAnonymousSearches }: PagesRouterDeps): Router {
   const router = Router();
+  const views = createPageViews(pages);
 
   router.get('/', (_req, res) => res.redirect('/wiki/Home'));
   router.get('/pages', listPages);
@@ -62,41 +69,62 @@ export function createPagesRouter({ pages, uploads, requireCsrf, limitAnonymousS
 
   return router;
 
-  async function renderBody(body: string, options: ReadOptions): Promise<string> {
-    const parsed = parseMarkdown(body);
-    return parsed.render(await pages.existing(parsed.linkedSlugs, options));
-  }
-
   async function showPage(req: Request, res: Response) {
     const slug = slugParam(req);
-    const options = readOptions(req);
-    const page = await pages.findBySlug(slug, options);
+    let view: PageView | null;
+    try {
+      view = await views.current(slug, readOptions(req));
+    } catch (error) {
+      // The database is down: a page this instance rendered before is still worth reading.
+      const stale = error instanceof DatabaseUnavailableError ? views.stale(slug) : null;
+      if (!stale) throw error;
+      cacheStaleIfAnonymous(req, res);
+      return renderPage(res, stale, staleNotice);
+    }
     cacheIfAnonymous(req, res);
-    if (!page) return res.status(404).render('missing', { title: titleFromSlug(slug), slug });
-    const [html, attachments] = await Promise.all([renderBody(page.body, options), uploads.listForPage(slug, options)]);
-    res.render('page', {
-      title: page.title,
-      page,
-      html,
-      uploads: attachments.map((upload) => ({ ...upload, markdown: uploadLink(upload) })),
+    if (!view) return res.status(404).render('missing', { title: titleFromSlug(slug), slug });
+    if (currentUser(req)) return renderPage(res, view);
+    // Everyone without a session sees the same page (no name, no forms, no token): render it once.
+    if (!view.memo.anonymousHtml) {
+      const locals = pageLocals(view);
+      view.memo.anonymousHtml = await new Promise<string>((resolve, reject) =>
+        res.render('page', locals, (error, html) => (error ? reject(error) : resolve(html))),
+      );
+    }
+    res.type('html').send(view.memo.anonymousHtml);
+  }
+
+  function renderPage(res: Response, view: PageView, notice?: string) {
+    res.render('page', pageLocals(view, notice));
+  }
+
+  function pageLocals(view: PageView, notice?: string) {
+    return {
+      title: view.page.title,
+      page: view.page,
+      html: view.html,
+      uploads: view.uploads.map((upload) => ({ ...upload, markdown: uploadLink(upload) })),
       uploadLimit: uploadRules.maxLabel,
-    });
+      notice,
+      readOnly: Boolean(notice),
+    };
   }
 
   async function showRevision(req: Request, res: Response) {
     const slug = slugParam(req);
     const options = readOptions(req);
-    const [page, revision] = await Promise.all([
-      pages.findBySlug(slug, options),
+    const [view, revision] = await Promise.all([
+      views.current(slug, options),
       pages.findRevision(slug, revisionParam(req.params.revision), options),
     ]);
-    if (!page || !revision) throw new HttpError(404, `Page “${titleFromSlug(slug)}” has no revision ${req.params.revision}.`);
+    if (!view || !revision) throw new HttpError(404, `Page “${titleFromSlug(slug)}” has no revision ${req.params.revision}.`);
+    const { html } = await views.revision(slug, revision.revision, revision.body, options);
     cacheIfAnonymous(req, res);
     res.render('page', {
-      title: `${page.title} (revision ${revision.revision})`,
-      page,
+      title: `${view.page.title} (revision ${revision.revision})`,
+      page: view.page,
       revision,
-      html: await renderBody(revision.body, options),
+      html,
       uploads: [],
     });
   }
@@ -123,7 +151,16 @@ export function createPagesRouter({ pages, uploads, requireCsrf, limitAnonymousS
     const draft = draftOf(req);
     if (!form.success) return res.status(400).render('edit', { ...draft, errors: form.error.issues.map((issue) => issue.message) });
     const { body, summary, baseRevision } = form.data;
-    const result = await save(slug, { body, summary, baseRevision }, user);
+    let result: Awaited<ReturnType<typeof save>>;
+    try {
+      result = await save(slug, { body, summary, baseRevision }, user);
+    } catch (error) {
+      if (!(error instanceof DatabaseUnavailableError)) throw error;
+      return res
+        .status(503)
+        .set('Retry-After', '30')
+        .render('edit', { ...draft, errors: [unsavedNotice] });
+    }
     if (result.saved) {
       markRecentWrite(res);
       return res.redirect(303, `/wiki/${encodeURIComponent(slug)}`);
@@ -162,10 +199,22 @@ export function createPagesRouter({ pages, uploads, requireCsrf, limitAnonymousS
 
   async function history(req: Request, res: Response) {
     const slug = slugParam(req);
-    const revisions = await pages.history(slug, readOptions(req));
-    if (revisions.length === 0) throw new HttpError(404, `There is no page called “${titleFromSlug(slug)}”.`);
+    const before = req.query.before === undefined ? null : revisionParam(req.query.before, '“before” revision');
+    const { items: revisions, next } = await pages.history(slug, before, readOptions(req));
+    if (revisions.length === 0)
+      throw new HttpError(
+        404,
+        before ? `“${titleFromSlug(slug)}” has no revisions before ${before}.` : `There is no page called “${titleFromSlug(slug)}”.`,
+      );
     cacheIfAnonymous(req, res);
-    res.render('history', { title: `History of ${titleFromSlug(slug)}`, slug, revisions });
+    const base = `/wiki/${encodeURIComponent(slug)}/history`;
+    res.render('history', {
+      title: `History of ${titleFromSlug(slug)}`,
+      slug,
+      revisions,
+      nextUrl: next && `${base}?before=${next}`,
+      firstUrl: before === null ? null : base,
+    });
   }
 
   async function diff(req: Request, res: Response) {
@@ -180,15 +229,34 @@ export function createPagesRouter({ pages, uploads, requireCsrf, limitAnonymousS
   }
 
   async function listPages(req: Request, res: Response) {
-    const items = await pages.list();
+    const after = req.query.after;
+    if (after !== undefined && (typeof after !== 'string' || !isValidSlug(after)))
+      throw new HttpError(400, '“after” must be the name of a page, as in the “Next” link of the list.');
+    const { items, next } = await pages.listSlice(after ?? null);
     cacheIfAnonymous(req, res);
-    res.render('list', { title: 'All pages', items, empty: 'The wiki has no pages yet.' });
+    res.render('list', {
+      title: 'All pages',
+      items,
+      empty: 'The wiki has no pages yet.',
+      nextUrl: next && `/pages?after=${encodeURIComponent(next)}`,
+      firstUrl: after === undefined ? null : '/pages',
+    });
   }
 
   async function recentChanges(req: Request, res: Response) {
-    const items = await pages.recent();
+    const after = req.query.after === undefined ? null : parseRecentCursor(req.query.after);
+    if (req.query.after !== undefined && !after)
+      throw new HttpError(400, '“after” must be a position in the list, as in the “Next” link of recent changes.');
+    const { items, next } = await pages.recent(after);
     cacheIfAnonymous(req, res);
-    res.render('list', { title: 'Recent changes', items, showRevision: true, empty: 'Nothing has changed yet.' });
+    res.render('list', {
+      title: 'Recent changes',
+      items,
+      showRevision: true,
+      empty: 'Nothing has changed yet.',
+      nextUrl: next && `/recent?after=${encodeURIComponent(next)}`,
+      firstUrl: after === null ? null : '/recent',
+    });
   }
 
   async function search(req: Request, res: Response) {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { startProcess, type ManagedProcess } from '../../scripts/services/process';
 import { waitUntil } from '../../scripts/services/wait';
 
@@ -61,4 +61,25 @@ export async function runMeasured(command: string, args: string[], env: NodeJS.P
   const lines = stderr.split('\n');
   const seconds = [...(lines[1] ?? '').matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
   return { stdout, stderr: lines.slice(2).join('\n'), code, cpuSeconds: seconds };
+}
+
+/** A process and all its descendants (a cluster primary and its workers), from /proc (Linux). */
+export function processTree(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The command name is in parentheses and may contain spaces; the parent pid follows the state.
+      const afterName = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parents.set(Number(entry), Number(afterName[1]));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const tree = [root];
+  for (let index = 0; index < tree.length; index += 1) {
+    for (const [pid, parent] of parents) if (parent === tree[index]) tree.push(pid);
+  }
+  return tree;
 }

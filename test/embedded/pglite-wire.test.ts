@@ -74,3 +74,42 @@ test('when a client disconnects inside a transaction, then it is rolled back and
   const [left] = await query<{ count: number }>('SELECT count(*)::int AS count FROM counters WHERE id = 999');
   expect(left!.count).toBe(0);
 });
+
+test('when several connections prepare statements of the same name, then each runs its own, and a reconnect can prepare it again', async () => {
+  const clients = await Promise.all(
+    [1, 2, 3].map(async () => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      return client;
+    }),
+  );
+  try {
+    const answers = await Promise.all(
+      clients.map(async (client, index) => {
+        const sums: number[] = [];
+        for (let round = 0; round < 5; round += 1) {
+          const text = index === 2 ? 'SELECT $1::int * 10 AS sum' : 'SELECT $1::int + 1 AS sum';
+          const { rows } = await client.query<{ sum: number }>({ name: 'shared-name', text, values: [round] });
+          sums.push(rows[0]!.sum);
+        }
+        return sums;
+      }),
+    );
+    expect(answers).toEqual([
+      [1, 2, 3, 4, 5],
+      [1, 2, 3, 4, 5],
+      [0, 10, 20, 30, 40],
+    ]);
+  } finally {
+    await Promise.all(clients.map((client) => client.end()));
+  }
+  // The connections' statements were deallocated when they left: a new one may reuse the name.
+  const again = new pg.Client({ connectionString: url });
+  await again.connect();
+  try {
+    const { rows } = await again.query<{ sum: number }>({ name: 'shared-name', text: 'SELECT $1::int + 1 AS sum', values: [41] });
+    expect(rows[0]!.sum).toBe(42);
+  } finally {
+    await again.end();
+  }
+});

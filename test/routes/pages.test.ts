@@ -82,6 +82,67 @@ describe('page lifecycle', () => {
   });
 });
 
+describe('long lists', () => {
+  /** Follows the "Next" links from `start` and returns every slice's listed hrefs. */
+  async function slices(start: string): Promise<string[][]> {
+    const pages: string[][] = [];
+    let url: string | null = start;
+    while (url) {
+      const response = await request(wiki.app).get(url);
+      expect(response.status).toBe(200);
+      pages.push([...response.text.matchAll(/<a href="(\/wiki\/[^"]+)">/g)].map((match) => match[1]!));
+      url = /<a href="([^"]+)" rel="next">/.exec(response.text)?.[1]?.replace(/&amp;/g, '&') ?? null;
+    }
+    return pages;
+  }
+
+  test('when the wiki has more pages than a slice, then /pages and /recent list each one exactly once across their slices', async () => {
+    const prefix = uniqueName('Bulk');
+    await wiki.db.query(
+      `WITH made AS (
+         INSERT INTO pages (slug, title, body, revision)
+         SELECT $1 || '_' || lpad(n::text, 3, '0'), $1 || ' ' || lpad(n::text, 3, '0'), 'bulk text', 1 FROM generate_series(1, 130) n
+         RETURNING id, body)
+       INSERT INTO revisions (page_id, revision, body) SELECT id, 1, body FROM made`,
+      [prefix],
+    );
+    const listed = await slices('/pages');
+    expect(listed.length).toBeGreaterThan(1);
+    for (const slice of listed) expect(slice.length).toBeLessThanOrEqual(100);
+    const mine = listed.flat().filter((href) => href.startsWith(`/wiki/${prefix}_`));
+    expect(mine).toHaveLength(130);
+    expect(new Set(mine).size).toBe(130);
+
+    const recent = (await slices('/recent')).flat().filter((href) => href.startsWith(`/wiki/${prefix}_`));
+    expect(recent).toHaveLength(130);
+    expect(new Set(recent).size).toBe(130);
+  });
+
+  test('when a page has many revisions, then its history comes in slices, newest first', async () => {
+    const slug = uniqueName('Busy');
+    await wiki.db.query(
+      `WITH page AS (INSERT INTO pages (slug, title, body, revision) VALUES ($1, $1, 'text 60', 60) RETURNING id)
+       INSERT INTO revisions (page_id, revision, body) SELECT page.id, n, 'text ' || n FROM page, generate_series(1, 60) n`,
+      [slug],
+    );
+    const first = await request(wiki.app).get(`/wiki/${slug}/history`);
+    const revisionsIn = (html: string) => [...html.matchAll(/\/rev\/(\d+)">/g)].map((match) => Number(match[1]));
+    expect(revisionsIn(first.text)).toEqual(Array.from({ length: 50 }, (_, i) => 60 - i));
+    const next = /<a href="([^"]+)" rel="next">/.exec(first.text)?.[1];
+    expect(next).toBe(`/wiki/${slug}/history?before=11`);
+    const second = await request(wiki.app).get(next!);
+    expect(revisionsIn(second.text)).toEqual(Array.from({ length: 10 }, (_, i) => 10 - i));
+    expect(second.text).not.toContain('rel="next"');
+  });
+
+  test.each(['/pages?after=..%2Fetc', '/recent?after=yesterday', '/wiki/Home/history?before=x'])(
+    'when a list is asked to start at %s, then it answers 400',
+    async (path) => {
+      expect((await request(wiki.app).get(path)).status).toBe(400);
+    },
+  );
+});
+
 describe('edit conflicts', () => {
   test('when two editors save on the same base revision, then the second gets 409 with both texts and nothing is lost', async () => {
     const alice = await editor();
@@ -130,6 +191,15 @@ describe('search', () => {
     expect(response.text).toContain(`<mark>${word}</mark>`);
     expect(response.text).toContain('Tom &#38; Jerry');
     expect(response.text).not.toContain('Tom & Jerry');
+  });
+
+  test('when a word appears only far into a long page, then search still finds the page', async () => {
+    const person = await editor();
+    const word = `okapi${Date.now().toString(36)}`;
+    const slug = uniqueName('Deep');
+    await save(person, slug, `${'filler words here. '.repeat(400)}\n\nAt last: ${word}.`);
+    const response = await request(wiki.app).get(`/search?q=${word}`);
+    expect(response.text).toContain(`/wiki/${slug}`);
   });
 
   test('when nothing matches, then the page says so', async () => {
@@ -219,7 +289,7 @@ describe('hostile input', () => {
 describe('caching', () => {
   test('when a reader is anonymous, then page views may be cached briefly; when logged in, they are private', async () => {
     const anonymous = await request(wiki.app).get('/wiki/Home');
-    expect(anonymous.headers['cache-control']).toBe('public, max-age=30, s-maxage=60');
+    expect(anonymous.headers['cache-control']).toBe('public, max-age=30, s-maxage=60, stale-if-error=86400');
     expect(anonymous.headers['set-cookie']).toBeUndefined();
     const person = await editor();
     const loggedIn = await person.get('/wiki/Home');

@@ -19,6 +19,8 @@ export interface TestAppOptions {
   s3Endpoint?: string;
   /** More settings, as environment variables (e.g. a limit a test needs low). */
   config?: Record<string, string>;
+  /** SESSION_CACHE_MS; the configured default when unset. */
+  sessionCacheMs?: number;
 }
 
 export interface TestApp {
@@ -48,6 +50,7 @@ export function buildTestApp(options: TestAppOptions = {}): TestApp {
       ...(options.dynamodbEndpoint ? { DYNAMODB_ENDPOINT: options.dynamodbEndpoint } : {}),
       ...(options.s3Endpoint ? { S3_ENDPOINT: options.s3Endpoint } : {}),
       ...options.config,
+      ...(options.sessionCacheMs !== undefined ? { SESSION_CACHE_MS: String(options.sessionCacheMs) } : {}),
     }),
   );
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
