@@ -51,7 +51,8 @@ interface RowEntry {
 }
 
 const defaultMaxRenderedBytes = 32 * 1024 * 1024;
-const defaultRowTtlMs = 1_000;
+/** How long a page's row is reused: how long another reader may see the previous revision. */
+export const pageRowTtlMs = 1_000;
 // Rows are small (no body); the count bound keeps a crawler of missing pages from growing it.
 const maxRows = 20_000;
 
@@ -59,7 +60,7 @@ const renderingKey = (slug: string, revision: number) => `${revision}:${slug}`;
 const existingKeyOf = (slugs: Iterable<string>) => [...slugs].sort().join('\n');
 
 export function createPageViews(pages: PageRepository, options: PageViewsOptions = {}) {
-  const rowTtlMs = options.rowTtlMs ?? defaultRowTtlMs;
+  const rowTtlMs = options.rowTtlMs ?? pageRowTtlMs;
   const renderings = new LRUCache<string, Rendering>({
     maxSize: options.maxRenderedBytes ?? defaultMaxRenderedBytes,
     // Strings are UTF-16 in V8 (one-byte when they can be); twice the length is the safe bound.

@@ -124,10 +124,20 @@ test('when one of two instances gets a bare SIGTERM under keep-alive load throug
 
     const sigtermAt = performance.now();
     process.kill(victim.pid, 'SIGTERM');
-    // Straight to the instance, as the load balancer's health check sees it.
-    const healthWhileDraining = await fetch(`http://127.0.0.1:${ports.victim}/health`);
-    expect(healthWhileDraining.status).toBe(503);
-    expect(await healthWhileDraining.json()).toMatchObject({ status: 'draining' });
+    // Straight to the instance, as the load balancer's health check sees it. The signal reaches
+    // the process's handler on a later turn of its event loop than a request already on the wire,
+    // so the first answer may still be 200: it must turn 503 well inside the drain delay, while the
+    // instance is still listening.
+    let healthWhileDraining: { status: number; body: unknown } | undefined;
+    await waitUntil(
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${ports.victim}/health`);
+        healthWhileDraining = { status: response.status, body: await response.json() };
+        return response.status === 503;
+      },
+      { what: "the victim's /health answering 503", timeoutMs: drainDelayMs / 2 },
+    );
+    expect(healthWhileDraining).toEqual({ status: 503, body: expect.objectContaining({ status: 'draining' }) });
 
     const exit = await victim.exited;
     await new Promise((resolve) => setTimeout(resolve, 1_000));
