@@ -90,7 +90,7 @@ describe('accounts', () => {
   test('when passwords are stored, then they are scrypt hashes, never the password', async () => {
     const { username, password } = await visitor(wiki.app).signUp();
     const { rows } = await wiki.db.query<{ password_hash: string }>('SELECT password_hash FROM users WHERE username = $1', [username]);
-    expect(rows[0]!.password_hash).toMatch(/^scrypt\$32768\$8\$3\$/);
+    expect(rows[0]!.password_hash).toMatch(/^scrypt\$16384\$8\$5\$/);
     expect(rows[0]!.password_hash).not.toContain(password);
   });
 
