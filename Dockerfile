@@ -23,9 +23,13 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 FROM ${NODE_IMAGE} AS runtime
 # HOST: every interface of the container, which is how a port mapping or a load balancer reaches
 # it. WEB_CONCURRENCY stays unset: the app runs one worker per vCPU the container is given.
+# NODE_OPTIONS and GLIBC_TUNABLES bound each worker's memory: productionRuntimeEnv in
+# app/contracts.ts says why (test/contracts.test.ts keeps them equal).
 ENV NODE_ENV=production \
     PORT=3000 \
-    HOST=0.0.0.0
+    HOST=0.0.0.0 \
+    NODE_OPTIONS=--max-old-space-size=192 \
+    GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576
 WORKDIR /app
 COPY --from=production-dependencies --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist/app ./dist/app

@@ -9,6 +9,23 @@ export const sessionCookieName = 'cloudwiki.sid';
 /** Node.js major version of every deployed runtime: the Docker image, EC2 user data, bees' EC2 agents. */
 export const deployNodeMajor = 22;
 
+/**
+ * The environment of every production start of `node dist/app/server.js` (the Docker image, the
+ * EC2 unit, `npm run start:prod`, the lab's instances, the benchmark); a cluster's workers inherit
+ * it. Together they hold a worker near 170 MiB at its peak under load (docs/benchmarks.md):
+ * - NODE_OPTIONS: without a cap, V8 sizes the heap from the machine's memory and lets garbage pile
+ *   up to ~150 MiB between full collections. 192 MiB is five times what a worker keeps alive
+ *   (about 35 MiB of code and data, plus the render cache's 32 MiB and the session cache).
+ * - GLIBC_TUNABLES: a password hash (scrypt) allocates 16 MiB on a libuv thread. With glibc's
+ *   sliding mmap threshold, every such block after the first comes from that thread's arena and
+ *   stays resident after it is freed (about 60 MiB after a dozen sign-ups); a fixed 1 MiB
+ *   threshold gives large blocks back to the system when they are freed.
+ */
+export const productionRuntimeEnv = {
+  NODE_OPTIONS: '--max-old-space-size=192',
+  GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=1048576',
+} as const;
+
 /** "Who am I" for tools: 200 with `{ user: { username } }` when the session is logged in, `{ user: null }` otherwise. */
 export const whoAmIPath = '/api/me';
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
-import { deployNodeMajor } from '../app/contracts';
+import { deployNodeMajor, productionRuntimeEnv } from '../app/contracts';
 
 // app/contracts.ts is the one home of the names that cross a boundary. TypeScript imports it;
 // the files below cannot (a Dockerfile, shell scripts run on EC2), so this test holds each of
@@ -48,5 +48,34 @@ describe('contracts that cannot import app/contracts.ts', () => {
     const found = majors();
     expect(found.length).toBeGreaterThan(0);
     expect([...new Set(found)]).toEqual([deployNodeMajor]);
+  });
+});
+
+/** NAME=value settings a file gives the production start, found by the pattern it writes them in. */
+function settingsIn(text: string, pattern: RegExp): Record<string, string> {
+  return Object.fromEntries([...text.matchAll(pattern)].map((match) => [match[1]!, match[2]!]));
+}
+
+function dockerfileEnv(): Record<string, string> {
+  const envs = DockerfileParser.parse(read('Dockerfile')).getENVs();
+  return Object.fromEntries(envs.flatMap((env) => env.getProperties().map((property) => [property.getName(), property.getValue() ?? ''])));
+}
+
+const runtimeEnvHomes: { file: string; settings: () => Record<string, string> }[] = [
+  { file: 'Dockerfile (ENV)', settings: dockerfileEnv },
+  {
+    file: 'scripts/bootstrap/bootstrap.sh (the systemd unit)',
+    settings: () => settingsIn(read('scripts/bootstrap/bootstrap.sh'), /^Environment=(\w+)=(\S+)$/gm),
+  },
+  {
+    file: 'package.json (start:prod)',
+    settings: () =>
+      settingsIn((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts['start:prod']!, /(\w+)=(\S+) /g),
+  },
+];
+
+describe('the production runtime environment', () => {
+  test.each(runtimeEnvHomes)('when $file starts the app, then it sets productionRuntimeEnv', ({ settings }) => {
+    expect(settings()).toMatchObject(productionRuntimeEnv);
   });
 });

@@ -223,6 +223,9 @@ WorkingDirectory=$install_dir/current
 EnvironmentFile=$env_file
 Environment=NODE_ENV=production
 Environment=NODE_EXTRA_CA_CERTS=$rds_ca_file
+# Each worker's memory bound: productionRuntimeEnv in app/contracts.ts says why.
+Environment=NODE_OPTIONS=--max-old-space-size=192
+Environment=GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576
 ExecStart=$node_bin $install_dir/current/dist/app/server.js
 Restart=on-failure
 RestartSec=2

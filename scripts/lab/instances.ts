@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { productionRuntimeEnv } from '../../app/contracts';
 import { startProcess, type ManagedProcess } from '../services/process';
 import { freePort } from '../services/ports';
 import type { Fleet, GroupInstance } from './auto-scaling-group';
@@ -82,6 +83,7 @@ export class ProcessFleet implements Fleet {
         PATH: process.env.PATH ?? '',
         NODE_ENV: 'production',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...productionRuntimeEnv,
         ...this.options.env,
         PORT: String(port),
         INSTANCE_ID: instance.id,
