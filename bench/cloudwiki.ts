@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
+import { productionRuntimeEnv } from '../app/contracts';
 import { prepareVirtualUsers } from '../scripts/bees/virtual-users';
 import { startServices } from '../scripts/services/stack';
 import { startCountingProxy } from './lib/counting-proxy';
@@ -70,8 +71,15 @@ function perOperation(counts: Record<string, number>, divisor: number): Record<s
 
 async function startInstance(env: NodeJS.ProcessEnv, port: number): Promise<{ instance: ManagedProcess; startToHealthyMs: number }> {
   const startedAt = performance.now();
-  const script = path.join(__dirname, 'cloudwiki-instance.cjs');
-  const instance = await startNodeServer('cloudwiki', script, [], { ...env, PORT: String(port) }, `http://127.0.0.1:${port}/health`);
+  // The production start itself (a cluster primary and its workers when WEB_CONCURRENCY > 1).
+  const script = path.join(root, 'dist', 'app', 'server.js');
+  const instance = await startNodeServer(
+    'cloudwiki',
+    script,
+    [],
+    { ...env, HOST: '127.0.0.1', PORT: String(port) },
+    `http://127.0.0.1:${port}/health`,
+  );
   return { instance, startToHealthyMs: Math.round(performance.now() - startedAt) };
 }
 
@@ -139,7 +147,13 @@ export async function benchCloudwiki(
       INSTANCE_AZ: 'local',
       LOG_LEVEL: 'warn',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
+      // Every virtual user signs up and searches from 127.0.0.1: the per-address abuse limits
+      // (docs/operations.md) would answer 429 to a load test, which measures nothing.
+      SIGNUPS_PER_HOUR: '0',
+      ANONYMOUS_SEARCHES_PER_MINUTE: '0',
+      // The production start's heap cap and allocator setting (app/contracts.ts), unless overridden.
+      ...productionRuntimeEnv,
+      ...(nodeOptions !== undefined ? { NODE_OPTIONS: nodeOptions } : {}),
     };
     const single = { ...env, WEB_CONCURRENCY: '1' };
     const perCoreWorkers = availableParallelism();
@@ -158,6 +172,12 @@ export async function benchCloudwiki(
     const pid = warm.instance.pid;
     const idleMemoryMiB = memoryMiB(pid).current;
     const base = `http://127.0.0.1:${port}`;
+    // Peak RSS only grows: logged after each phase, it shows which phase raised it.
+    const logMemory = (after: string) => {
+      const processes = processTree(running.pid).map((member) => memoryMiB(member));
+      const largest = processes.reduce((a, b) => (b.peak > a.peak ? b : a));
+      log(`memory after ${after}: largest process ${Math.round(largest.current)} MiB now, peak ${Math.round(largest.peak)} MiB`);
+    };
 
     const withInstanceOutput = async <T>(work: Promise<T>): Promise<T> =>
       work.catch((error: Error) => {
@@ -177,6 +197,7 @@ export async function benchCloudwiki(
       await withInstanceOutput(attack({ url: base, connections, durationSeconds: warmUpSeconds, scenarioFile }));
       proxy.reset();
       const loggedIn = await measured(withInstanceOutput(attack({ url: base, connections, durationSeconds: seconds, scenarioFile })));
+      logMemory(`${label}: page views`);
       return { anonymous, loggedIn, dynamoDbCounts: proxy.counts() };
     };
     const latencyOf = async (label: string, url: string): Promise<LatencyFigures> => {
@@ -186,6 +207,7 @@ export async function benchCloudwiki(
       await withInstanceOutput(attack({ url, connections, durationSeconds: warmUpSeconds }));
       const loaded = await measured(attack({ url, connections, durationSeconds: seconds }));
       const light = await measured(attack({ url, connections: lightConnections, durationSeconds: seconds }));
+      logMemory(label);
       return { rps: loaded.rps, p50Ms: loaded.latency.p50, p99Ms: loaded.latency.p99, lightP50Ms: light.latency.p50 };
     };
 
@@ -201,6 +223,7 @@ export async function benchCloudwiki(
       prepareVirtualUsers(base, { mode: 'signup', password: 'bench-password-123' }, signups, `s${Date.now().toString(36)}`, 0),
     );
     const dynamoDbPerSignup = perOperation(proxy.counts(), signups);
+    logMemory('13 sign-ups');
 
     const one = await pageViews('one process');
     const viewCounts = one.dynamoDbCounts;

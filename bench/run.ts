@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark, then one table. Load stays on 127.0.0.1 and every run is
 // bounded by --seconds. Figures depend on the machine: the ratios (each against a baseline
 // measured in the same run) are what carries over.
+import '../app/embedded/quiet-sdk-warning';
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -12,8 +13,8 @@ const usage = `Usage: npm run bench -- [--seconds N] [--connections N] [--only g
   --seconds N       length of each measured run (default 10)
   --connections N   connections for the closed-loop runs (default 32)
   --only WHAT       run one group: generators (bees vs autocannon, alternating rounds) or cloudwiki
-  --node-options=S  NODE_OPTIONS for the cloudwiki processes, e.g. --node-options="--max-old-space-size=128"
-                    to see what a V8 heap limit does to memory and req/s (default: none)
+  --node-options=S  NODE_OPTIONS for the cloudwiki processes instead of the production start's
+                    (productionRuntimeEnv in app/contracts.ts), e.g. --node-options= for none
 
 Needs postgresql-15, and Java 17 for DynamoDB Local.`;
 
@@ -39,7 +40,7 @@ const perOperation = (counts: Record<string, number>): string =>
 
 function cloudwikiRows(figures: CloudwikiFigures): string[][] {
   const { single, perCore } = figures;
-  const workers = `WEB_CONCURRENCY=${perCore.workers}${perCore.processes > 1 ? `, ${perCore.processes} processes` : ', but the start ran one process'}`;
+  const workers = `WEB_CONCURRENCY=${perCore.workers}${perCore.processes > 1 ? `: ${perCore.processes - 1} workers and their primary` : ', but the start ran one process'}`;
   const latency = (name: string, figures: CloudwikiFigures['search'], what: string): string[] => [
     name,
     `p50 ${format(figures.p50Ms)} ms`,
