@@ -33,6 +33,15 @@ export function slugParam(req: Request): string {
   return slug;
 }
 
+/** The `after` of a page-list slice (the last page of the previous slice), or null for the first. */
+export function afterSlugParam(req: Request): string | null {
+  const after = req.query.after;
+  if (after === undefined) return null;
+  if (typeof after !== 'string' || !isValidSlug(after))
+    throw new HttpError(400, "“after” must be the name of a page, as in the “Next” link of the list (or the list's “next”).");
+  return after;
+}
+
 export function revisionParam(value: unknown, name = 'revision'): number {
   const revision = parseRevision(value);
   if (revision === null) throw new HttpError(400, `The ${name} must be a revision number such as 1 or 12.`);

@@ -4,7 +4,7 @@ import { pageRules, parseRevision, sessionCookieName, whoAmIPath } from '../cont
 import type { PageRepository } from '../data/pages';
 import { HttpError } from '../http-error';
 import { hasNulByte, nulByteMessage } from '../nul-bytes';
-import { currentUser, markRecentWrite, readOptions, slugParam } from '../request-context';
+import { afterSlugParam, currentUser, markRecentWrite, readOptions, slugParam } from '../request-context';
 import { titleFromSlug } from '../slug';
 
 const putPage = z.object({
@@ -41,8 +41,10 @@ export function createApiRouter({ pages }: { pages: PageRepository }): Router {
     res.json({ user: user ? { username: user.username } : null });
   }
 
-  async function listPages(_req: Request, res: Response) {
-    res.json({ pages: await pages.list() });
+  // A slice at a time, like /pages: `next` is the `after` of the following slice (null at the end).
+  async function listPages(req: Request, res: Response) {
+    const { items, next } = await pages.listSlice(afterSlugParam(req));
+    res.json({ pages: items, next });
   }
 
   async function getPage(req: Request, res: Response) {

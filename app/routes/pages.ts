@@ -7,8 +7,10 @@ import { parseRecentCursor, type PageRepository } from '../data/pages';
 import { describeError, HttpError } from '../http-error';
 import { uploadLink } from '../markdown';
 import { hasNulByte, nulByteMessage, refuseNulBytesInQuery } from '../nul-bytes';
+import { createAnonymousLists } from '../anonymous-lists';
 import { createPageViews, type PageView } from '../page-views';
 import {
+  afterSlugParam,
   cacheIfAnonymous,
   cacheStaleIfAnonymous,
   currentUser,
@@ -54,6 +56,8 @@ const sessionEnded = 'Your session has ended. Log in again in another tab, then 
 export function createPagesRouter({ pages, requireCsrf, limitAnonymousSearches }: PagesRouterDeps): Router {
   const router = Router();
   const views = createPageViews(pages);
+  const anonymousLists = createAnonymousLists();
+  pages.onSave(() => anonymousLists.clear());
 
   router.get('/', (_req, res) => res.redirect('/wiki/Home'));
   router.get('/pages', listPages);
@@ -85,12 +89,7 @@ export function createPagesRouter({ pages, requireCsrf, limitAnonymousSearches }
     if (!view) return res.status(404).render('missing', { title: titleFromSlug(slug), slug });
     if (currentUser(req)) return renderPage(res, view);
     // Everyone without a session sees the same page (no name, no forms, no token): render it once.
-    if (!view.memo.anonymousHtml) {
-      const locals = pageLocals(view);
-      view.memo.anonymousHtml = await new Promise<string>((resolve, reject) =>
-        res.render('page', locals, (error, html) => (error ? reject(error) : resolve(html))),
-      );
-    }
+    view.memo.anonymousHtml ??= await renderToString(res, 'page', pageLocals(view));
     res.type('html').send(view.memo.anonymousHtml);
   }
 
@@ -229,17 +228,16 @@ export function createPagesRouter({ pages, requireCsrf, limitAnonymousSearches }
   }
 
   async function listPages(req: Request, res: Response) {
-    const after = req.query.after;
-    if (after !== undefined && (typeof after !== 'string' || !isValidSlug(after)))
-      throw new HttpError(400, '“after” must be the name of a page, as in the “Next” link of the list.');
-    const { items, next } = await pages.listSlice(after ?? null);
-    cacheIfAnonymous(req, res);
-    res.render('list', {
-      title: 'All pages',
-      items,
-      empty: 'The wiki has no pages yet.',
-      nextUrl: next && `/pages?after=${encodeURIComponent(next)}`,
-      firstUrl: after === undefined ? null : '/pages',
+    const after = afterSlugParam(req);
+    await sendList(req, res, async () => {
+      const { items, next } = await pages.listSlice(after);
+      return {
+        title: 'All pages',
+        items,
+        empty: 'The wiki has no pages yet.',
+        nextUrl: next && `/pages?after=${encodeURIComponent(next)}`,
+        firstUrl: after === null ? null : '/pages',
+      };
     });
   }
 
@@ -247,30 +245,52 @@ export function createPagesRouter({ pages, requireCsrf, limitAnonymousSearches }
     const after = req.query.after === undefined ? null : parseRecentCursor(req.query.after);
     if (req.query.after !== undefined && !after)
       throw new HttpError(400, '“after” must be a position in the list, as in the “Next” link of recent changes.');
-    const { items, next } = await pages.recent(after);
-    cacheIfAnonymous(req, res);
-    res.render('list', {
-      title: 'Recent changes',
-      items,
-      showRevision: true,
-      empty: 'Nothing has changed yet.',
-      nextUrl: next && `/recent?after=${encodeURIComponent(next)}`,
-      firstUrl: after === null ? null : '/recent',
+    await sendList(req, res, async () => {
+      const { items, next } = await pages.recent(after);
+      return {
+        title: 'Recent changes',
+        items,
+        showRevision: true,
+        empty: 'Nothing has changed yet.',
+        nextUrl: next && `/recent?after=${encodeURIComponent(next)}`,
+        firstUrl: after === null ? null : '/recent',
+      };
     });
   }
 
   async function search(req: Request, res: Response) {
     const query = typeof req.query.q === 'string' ? req.query.q.trim() : '';
     if (query.length > 200) throw new HttpError(400, 'Search for at most 200 characters.');
-    const hits = query ? await pages.search(query) : [];
-    cacheIfAnonymous(req, res);
-    res.render('list', {
-      title: query ? `Search: ${query}` : 'Search',
-      query,
-      items: hits.map((hit) => ({ ...hit, snippet: highlightSnippet(hit.snippet) })),
-      empty: query ? `No page matches “${query}”.` : 'Type words to search for in the box above.',
+    await sendList(req, res, async () => {
+      const hits = query ? await pages.search(query) : [];
+      return {
+        title: query ? `Search: ${query}` : 'Search',
+        query,
+        items: hits.map((hit) => ({ ...hit, snippet: highlightSnippet(hit.snippet) })),
+        empty: query ? `No page matches “${query}”.` : 'Type words to search for in the box above.',
+      };
     });
   }
+
+  /** A list (pages, recent changes, search): rendered once per URL for every anonymous reader (app/anonymous-lists.ts). */
+  async function sendList(req: Request, res: Response, localsOf: () => Promise<object>) {
+    const shared = !currentUser(req) && !readOptions(req).fromWriter;
+    const cached = shared ? anonymousLists.get(req.originalUrl) : undefined;
+    if (cached !== undefined) {
+      cacheIfAnonymous(req, res);
+      return res.type('html').send(cached);
+    }
+    const locals = await localsOf();
+    cacheIfAnonymous(req, res);
+    if (!shared) return res.render('list', locals);
+    const html = await renderToString(res, 'list', locals);
+    anonymousLists.set(req.originalUrl, html);
+    res.type('html').send(html);
+  }
+}
+
+function renderToString(res: Response, view: string, locals: object): Promise<string> {
+  return new Promise((resolve, reject) => res.render(view, locals, (error, html) => (error ? reject(error) : resolve(html))));
 }
 
 /** The editor as the person left it, to show again whenever a save is refused. */

@@ -297,15 +297,30 @@ async function publishBackupSite(env: Record<string, string>, stateDir: string):
   }
 }
 
+type ListedPage = { slug: string; revision: number };
+
+/** Every page through the JSON API, a slice at a time; undefined if any slice is not answered. */
+async function listEveryPage(wikiUrl: string): Promise<ListedPage[] | undefined> {
+  const pages: ListedPage[] = [];
+  for (let after: string | null = ''; after !== null;) {
+    const url = new URL('/api/pages', wikiUrl);
+    if (after) url.searchParams.set('after', after);
+    const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    if (!response.ok || !response.headers.get('content-type')?.includes('json')) return undefined;
+    const slice = (await response.json()) as { pages: ListedPage[]; next: string | null };
+    pages.push(...slice.pages);
+    after = slice.next;
+  }
+  return pages;
+}
+
 /** Reads the page list through the wiki once it answers, and names every acknowledged edit not in it. */
 async function missingAcknowledgedEdits(wikiUrl: string, load: SteadyLoad): Promise<string[]> {
-  let listed: { slug: string; revision: number }[] | undefined;
+  let listed: ListedPage[] | undefined;
   await waitFor(
     async () => {
-      const response = await fetch(new URL('/api/pages', wikiUrl), { signal: AbortSignal.timeout(10_000) });
-      if (!response.ok || !response.headers.get('content-type')?.includes('json')) return false;
-      listed = ((await response.json()) as { pages: { slug: string; revision: number }[] }).pages;
-      return true;
+      listed = await listEveryPage(wikiUrl);
+      return listed !== undefined;
     },
     60,
     'the wiki to list its pages',

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { whoAmIPath } from '../../app/contracts';
+import { createPageRepository } from '../../app/data/pages';
 import { buildTestApp, type TestApp } from '../support/app';
 import { uniqueName, visitor } from '../support/browser-like';
 
@@ -26,6 +27,33 @@ test('when a logged-in script creates, reads, lists and updates a page, then the
 
   const listed = await request(wiki.app).get('/api/pages');
   expect(listed.body.pages).toEqual(expect.arrayContaining([expect.objectContaining({ slug, revision: 2 })]));
+});
+
+test('when a script lists the pages of a large wiki, then it gets them a slice at a time, each once, and a bad "after" is a 400', async () => {
+  const repository = createPageRepository(wiki.db);
+  const prefix = uniqueName('Listed');
+  const slugs = Array.from({ length: 130 }, (_, index) => `${prefix}_${String(index).padStart(3, '0')}`);
+  for (const slug of slugs)
+    await repository.saveRevision({ slug, title: slug.replace(/_/g, ' '), body: 'x', summary: '', baseRevision: null, authorId: null });
+
+  const seen: string[] = [];
+  let slices = 0;
+  for (let after: string | null = ''; after !== null; slices += 1) {
+    const response = await request(wiki.app)
+      .get('/api/pages')
+      .query(after ? { after } : {});
+    expect(response.status).toBe(200);
+    expect(response.body.pages.length).toBeLessThanOrEqual(100);
+    seen.push(...response.body.pages.map((page: { slug: string }) => page.slug));
+    after = response.body.next;
+  }
+  expect(slices).toBeGreaterThan(1);
+  expect(new Set(seen).size).toBe(seen.length);
+  expect(seen.filter((slug) => slug.startsWith(prefix))).toEqual(slugs);
+
+  const refused = await request(wiki.app).get('/api/pages?after=../etc');
+  expect(refused.status).toBe(400);
+  expect(refused.body.error).toMatch(/after/);
 });
 
 test('when a script saves on a stale revision, then it gets 409 with the current revision', async () => {

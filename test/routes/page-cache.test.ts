@@ -111,6 +111,28 @@ describe('two instances on one database', () => {
     expect(after.text).not.toContain(`href="/wiki/${target}/edit"`);
   });
 
+  test('when an editor saves, then search shows it at once to them and on this instance, and everywhere within a second', async () => {
+    const author = visitor(first.app);
+    await author.signUp();
+    const word = uniqueName('zebrafinch')
+      .toLowerCase()
+      .replace(/[^a-z]/g, '');
+    const slug = uniqueName('Listed');
+    const search = `/search?q=${word}`;
+    // Every instance now serves its anonymous readers an empty result for a second.
+    for (const app of [first.app, second.app]) expect((await request(app).get(search)).text).toContain('No page matches');
+
+    await save(author, slug, `a page about the ${word}`);
+    expect((await author.switchTo(second.app).get(search)).text).toContain(`href="/wiki/${slug}"`);
+    // The save dropped this instance's shared renderings at once.
+    const here = await request(first.app).get(search);
+    expect(here.text).toContain(`href="/wiki/${slug}"`);
+    expect(here.headers['set-cookie']).toBeUndefined();
+
+    await afterRowLifetime();
+    expect((await request(second.app).get(search)).text).toContain(`href="/wiki/${slug}"`);
+  });
+
   test('when an upload is attached, then it is listed with the page', async () => {
     const author = visitor(first.app);
     await author.signUp();
