@@ -4,7 +4,10 @@ import { ResponseRecorder } from './recorder';
 import type { BeeProgress, BeeResult, BeeSpec, Route } from './spec';
 import { prepareVirtualUsers, type VirtualUser } from './virtual-users';
 
-/** Picks routes in proportion to their weights (cumulative weights, one random draw a request). */
+/**
+ * Picks routes in proportion to their weights: one random draw a request, found among the
+ * cumulative weights by binary search (a scenario may list thousands of URLs).
+ */
 export function weightedPicker(routes: readonly Route[], random: () => number = Math.random): () => Route {
   if (routes.length === 0) throw new Error('a scenario needs at least one request');
   const cumulative: number[] = [];
@@ -12,8 +15,15 @@ export function weightedPicker(routes: readonly Route[], random: () => number = 
   for (const route of routes) cumulative.push((total += route.weight));
   return () => {
     const draw = random() * total;
-    const index = cumulative.findIndex((upTo) => draw < upTo);
-    return routes[index === -1 ? routes.length - 1 : index] as Route;
+    // The first route whose cumulative weight exceeds the draw.
+    let low = 0;
+    let high = routes.length - 1;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (draw < cumulative[middle]!) high = middle;
+      else low = middle + 1;
+    }
+    return routes[low] as Route;
   };
 }
 

@@ -47,4 +47,18 @@ describe('bees scenario files', () => {
     );
     expect(Array.from({ length: 5 }, () => pick().path)).toEqual(['/a', '/a', '/a', '/b', '/b']);
   });
+
+  it('when a scenario lists thousands of routes, then each draw picks the route whose share it falls in', () => {
+    const routes = Array.from({ length: 5000 }, (_, n) => ({ method: 'GET', path: `/p${n}`, weight: n % 3 === 0 ? 2 : 1 }));
+    const bounds: number[] = [];
+    routes.reduce((total, route) => (bounds.push(total), total + route.weight), 0);
+    const total = routes.reduce((sum, route) => sum + route.weight, 0);
+    const draws: number[] = [];
+    const pick = weightedPicker(routes, () => draws.shift()!);
+    for (const n of [0, 1, 2, 3, 2500, 4998, 4999]) {
+      // The very start of the route's share, and just before its end.
+      draws.push(bounds[n]! / total, (bounds[n]! + routes[n]!.weight - 1e-6) / total);
+      expect([pick().path, pick().path]).toEqual([`/p${n}`, `/p${n}`]);
+    }
+  });
 });
