@@ -40,8 +40,11 @@ export interface CloudwikiFigures {
   dynamoDbPerLoggedInView: Record<string, number>;
   dynamoDbPerSignup: Record<string, number>;
   seeded: SeedSize;
+  /** The same URL every time, and a new URL every time (nothing rendered before can be reused). */
   search: LatencyFigures;
+  newSearches: LatencyFigures;
   pageList: LatencyFigures;
+  newPageLists: LatencyFigures;
   halfPeakRate: number;
   halfPeakP99Ms: number;
   halfPeakP50Ms: number;
@@ -87,6 +90,15 @@ async function startInstance(env: NodeJS.ProcessEnv, port: number): Promise<{ in
 const seedSize: SeedSize = { pages: 2_000, revisionsPerPage: 10 };
 /** Connections for the light-load latency runs: enough to keep a core busy, too few to queue. */
 const lightConnections = 2;
+/** URLs drawn from for the "new URL each time" runs: at a few hundred requests a second, a URL comes back about once a minute. */
+const distinctUrls = 20_000;
+
+/** A bees scenario that requests the given paths, each as likely as the others. */
+function scenarioOf(paths: string[]): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'bench-scenario-')), 'paths.json');
+  writeFileSync(file, JSON.stringify({ requests: paths.map((route) => ({ path: route })) }));
+  return file;
+}
 
 export async function benchCloudwiki(
   seconds: number,
@@ -200,13 +212,16 @@ export async function benchCloudwiki(
       logMemory(`${label}: page views`);
       return { anonymous, loggedIn, dynamoDbCounts: proxy.counts() };
     };
-    const latencyOf = async (label: string, url: string): Promise<LatencyFigures> => {
+    // `paths`: one URL, which the app may answer from what it rendered for the previous request
+    // (app/anonymous-lists.ts), or many, drawn at random, so that (almost) every request is new.
+    const latencyOf = async (label: string, paths: string[]): Promise<LatencyFigures> => {
       log(
         `${label}: ${warmUpSeconds} s warm-up, ${connections} connections for ${seconds} s, then ${lightConnections} for ${seconds} s ...`,
       );
-      await withInstanceOutput(attack({ url, connections, durationSeconds: warmUpSeconds }));
-      const loaded = await measured(attack({ url, connections, durationSeconds: seconds }));
-      const light = await measured(attack({ url, connections: lightConnections, durationSeconds: seconds }));
+      const target = { url: `${base}${paths[0]}`, scenarioFile: paths.length > 1 ? scenarioOf(paths) : undefined };
+      await withInstanceOutput(attack({ ...target, connections, durationSeconds: warmUpSeconds }));
+      const loaded = await measured(attack({ ...target, connections, durationSeconds: seconds }));
+      const light = await measured(attack({ ...target, connections: lightConnections, durationSeconds: seconds }));
       logMemory(label);
       return { rps: loaded.rps, p50Ms: loaded.latency.p50, p99Ms: loaded.latency.p99, lightP50Ms: light.latency.p50 };
     };
@@ -231,8 +246,17 @@ export async function benchCloudwiki(
     for (const [operation, perSignup] of Object.entries(dynamoDbPerSignup)) {
       viewCounts[operation] = Math.max(0, (viewCounts[operation] ?? 0) - Math.round(perSignup * connections));
     }
-    const search = await latencyOf('search for a word on every page', `${base}/search?q=health`);
-    const pageList = await latencyOf('all pages, first slice', `${base}/pages`);
+    const search = await latencyOf('search for a word on every page, one URL', ['/search?q=health']);
+    // The same search, made a new URL each time by a parameter the app ignores.
+    const newSearches = await latencyOf(
+      'search for a word on every page, a new URL each time',
+      Array.from({ length: distinctUrls }, (_, n) => `/search?q=health&n=${n}`),
+    );
+    const pageList = await latencyOf('all pages, first slice, one URL', ['/pages']);
+    const newPageLists = await latencyOf(
+      'all pages, a slice from a random page each time',
+      Array.from({ length: distinctUrls }, (_, n) => `/pages?after=Bench_${String(n % seedSize.pages).padStart(5, '0')}&n=${n}`),
+    );
 
     const halfPeakRate = Math.max(1, Math.round(one.anonymous.rps / 2));
     log(`anonymous page views at half of peak, open loop at ${halfPeakRate} req/s for ${seconds} s ...`);
@@ -267,7 +291,9 @@ export async function benchCloudwiki(
       dynamoDbPerSignup,
       seeded: seedSize,
       search,
+      newSearches,
       pageList,
+      newPageLists,
       halfPeakRate,
       halfPeakP99Ms: halfPeak.latency.p99,
       halfPeakP50Ms: halfPeak.latency.p50,

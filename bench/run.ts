@@ -78,8 +78,10 @@ function cloudwikiRows(figures: CloudwikiFigures): string[][] {
       perOperation(figures.dynamoDbPerLoggedInView),
       `per signup: ${perOperation(figures.dynamoDbPerSignup)}`,
     ],
-    latency('search, a word on every page', figures.search, `GET /search?q=health at ${seeded}`),
-    latency('all pages (first slice)', figures.pageList, `GET /pages at ${seeded}`),
+    latency('search, a word on every page, one URL', figures.search, `GET /search?q=health at ${seeded}`),
+    latency('search, a word on every page, new URLs', figures.newSearches, `GET /search?q=health&n=<random> (no reuse) at ${seeded}`),
+    latency('all pages, first slice, one URL', figures.pageList, `GET /pages at ${seeded}`),
+    latency('all pages, a slice from a random page', figures.newPageLists, `GET /pages?after=<random page> (no reuse) at ${seeded}`),
     [
       'p99 at half of peak (open loop)',
       `${figures.halfPeakP99Ms} ms`,
