@@ -3,6 +3,7 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler } 
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { Assets } from './assets';
+import { pageRules } from './contracts';
 import { createCsrfGuard } from './csrf';
 import type { PageRepository } from './data/pages';
 import type { UploadRepository } from './data/uploads';
@@ -37,6 +38,12 @@ export interface AppDeps {
   limits: Limits;
 }
 
+// The longest text a page may have must reach the route's validation, which answers with the
+// editor and the person's text, rather than die in the body parser with a bare 413. Form-encoded,
+// one character of it takes up to 9 bytes (語 is %E8%AA%9E); in JSON up to 6 (\uXXXX).
+const savedChars = pageRules.bodyMaxChars + pageRules.summaryMaxChars;
+const largestSave = { formBytes: savedChars * 9 + 16_384, jsonBytes: savedChars * 6 + 16_384 };
+
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -61,8 +68,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/static/:name', serveStaticAsset(deps.assets));
 
   app.use(cookieParser());
-  app.use(express.urlencoded({ extended: false, limit: '300kb', parameterLimit: 20 }));
-  app.use('/api', express.json({ limit: '300kb' }));
+  app.use(express.urlencoded({ extended: false, limit: largestSave.formBytes, parameterLimit: 20 }));
+  app.use('/api', express.json({ limit: largestSave.jsonBytes }));
   app.use(deps.sessions.middleware);
 
   // CSRF is checked per route, in each router's table: no global list decides which posts skip it.

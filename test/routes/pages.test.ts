@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { pageRules } from '../../app/contracts';
 import { pageRowTtlMs } from '../../app/page-views';
 import { buildTestApp, type TestApp } from '../support/app';
 import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
@@ -263,6 +264,27 @@ describe('hostile input', () => {
     expect(response.status).toBe(status);
   });
 
+  test('when the longest allowed text is in a script that takes three bytes a character, then it saves; one character more hands the editor back', async () => {
+    const person = await editor();
+    const slug = uniqueName('Longest');
+    const form = await person.get(`/wiki/${slug}/edit`);
+    const longest = '語'.repeat(pageRules.bodyMaxChars);
+    const saved = await person.post(`/wiki/${slug}`, { _csrf: csrfTokenIn(form.text), body: longest, summary: '', baseRevision: '' });
+    expect(saved.status).toBe(303);
+    expect((await request(wiki.app).get(`/api/pages/${slug}`)).body.body).toBe(longest);
+
+    const again = await person.get(`/wiki/${slug}/edit`);
+    const tooLong = await person.post(`/wiki/${slug}`, {
+      _csrf: csrfTokenIn(again.text),
+      body: `${longest}語`,
+      summary: '',
+      baseRevision: '1',
+    });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.text).toContain('The text is longer than 100,000 characters.');
+    expect(tooLong.text).toContain(`${longest}語</textarea>`);
+  });
+
   test('when a form body is malformed or huge, then it answers 4xx', async () => {
     const person = await editor();
     const slug = uniqueName('Malformed');
@@ -273,7 +295,7 @@ describe('hostile input', () => {
       .post(`/wiki/${slug}`)
       .type('form')
       .set('Cookie', cookies)
-      .send(`_csrf=${token}&body=${'y'.repeat(400_000)}`);
+      .send(`_csrf=${token}&body=${'y'.repeat(1_200_000)}`);
     expect(huge.status).toBe(413);
     const badRevision = await person.post(`/wiki/${slug}`, { _csrf: token, body: 'text', baseRevision: 'seven' });
     expect(badRevision.status).toBe(400);
