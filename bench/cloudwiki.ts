@@ -93,11 +93,14 @@ const lightConnections = 2;
 /** URLs drawn from for the "new URL each time" runs: at a few hundred requests a second, a URL comes back about once a minute. */
 const distinctUrls = 20_000;
 
-/** A bees scenario that requests the given paths, each as likely as the others. */
-function scenarioOf(paths: string[]): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'bench-scenario-')), 'paths.json');
-  writeFileSync(file, JSON.stringify({ requests: paths.map((route) => ({ path: route })) }));
-  return file;
+/** Sign-ups before the measured ones: DynamoDB Local's first writes are slow. */
+const warmUpSignupCount = 3;
+
+/** The process of a cluster (primary and workers) with the highest peak RSS, from /proc. */
+function largestProcessMemory(rootPid: number): { peak: number; current: number } {
+  return processTree(rootPid)
+    .map((member) => memoryMiB(member))
+    .reduce((largest, next) => (next.peak > largest.peak ? next : largest));
 }
 
 export async function benchCloudwiki(
@@ -121,6 +124,15 @@ export async function benchCloudwiki(
     // mkdtemp makes it private to root; initdb runs as the postgres user and reads files in it.
     chmodSync(stateDir, 0o755);
     cleanup.push(async () => rmSync(stateDir, { recursive: true, force: true }));
+    // bees scenario files, written as the runs need them.
+    const scenarioDir = mkdtempSync(path.join(tmpdir(), 'bench-scenarios-'));
+    cleanup.push(async () => rmSync(scenarioDir, { recursive: true, force: true }));
+    let scenarios = 0;
+    const writeScenario = (scenario: object): string => {
+      const file = path.join(scenarioDir, `scenario-${(scenarios += 1)}.json`);
+      writeFileSync(file, JSON.stringify(scenario));
+      return file;
+    };
     const ports = { postgres: await freePort(), dynamodb: await freePort(), s3: await freePort() };
     const services = await startServices({ stateDir, ports, log });
     cleanup.push(services.stop);
@@ -186,8 +198,7 @@ export async function benchCloudwiki(
     const base = `http://127.0.0.1:${port}`;
     // Peak RSS only grows: logged after each phase, it shows which phase raised it.
     const logMemory = (after: string) => {
-      const processes = processTree(running.pid).map((member) => memoryMiB(member));
-      const largest = processes.reduce((a, b) => (b.peak > a.peak ? b : a));
+      const largest = largestProcessMemory(running.pid);
       log(`memory after ${after}: largest process ${Math.round(largest.current)} MiB now, peak ${Math.round(largest.peak)} MiB`);
     };
 
@@ -196,11 +207,7 @@ export async function benchCloudwiki(
         throw new Error(`${error.message}\n--- cloudwiki's last output ---\n${running.recentOutput()}`);
       });
 
-    const scenarioFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-scenario-')), 'logged-in-views.json');
-    writeFileSync(
-      scenarioFile,
-      JSON.stringify({ login: { mode: 'signup', password: 'bench-password-123' }, requests: [{ path: '/wiki/Home' }] }),
-    );
+    const scenarioFile = writeScenario({ login: { mode: 'signup', password: 'bench-password-123' }, requests: [{ path: '/wiki/Home' }] });
     const pageViews = async (label: string) => {
       log(`${label}: anonymous page views, ${warmUpSeconds} s warm-up, then ${connections} connections for ${seconds} s ...`);
       await withInstanceOutput(attack({ url: `${base}/wiki/Home`, connections, durationSeconds: warmUpSeconds }));
@@ -218,7 +225,8 @@ export async function benchCloudwiki(
       log(
         `${label}: ${warmUpSeconds} s warm-up, ${connections} connections for ${seconds} s, then ${lightConnections} for ${seconds} s ...`,
       );
-      const target = { url: `${base}${paths[0]}`, scenarioFile: paths.length > 1 ? scenarioOf(paths) : undefined };
+      const scenario = paths.length > 1 ? writeScenario({ requests: paths.map((route) => ({ path: route })) }) : undefined;
+      const target = { url: `${base}${paths[0]}`, scenarioFile: scenario };
       await withInstanceOutput(attack({ ...target, connections, durationSeconds: warmUpSeconds }));
       const loaded = await measured(attack({ ...target, connections, durationSeconds: seconds }));
       const light = await measured(attack({ ...target, connections: lightConnections, durationSeconds: seconds }));
@@ -229,7 +237,7 @@ export async function benchCloudwiki(
     // DynamoDB Local (a JVM) answers its first writes slowly, and on a busy machine slowly enough
     // for the SDK's 3 s timeout (a 503 from the signup): a few signups first, retried once.
     const warmUpSignups = () =>
-      prepareVirtualUsers(base, { mode: 'signup', password: 'bench-password-123' }, 3, `w${Date.now().toString(36)}`, 0);
+      prepareVirtualUsers(base, { mode: 'signup', password: 'bench-password-123' }, warmUpSignupCount, `w${Date.now().toString(36)}`, 0);
     await warmUpSignups().catch(() => withInstanceOutput(warmUpSignups()));
     // The session store's cost of an account: measured apart so the page-view figure excludes it.
     proxy.reset();
@@ -238,7 +246,7 @@ export async function benchCloudwiki(
       prepareVirtualUsers(base, { mode: 'signup', password: 'bench-password-123' }, signups, `s${Date.now().toString(36)}`, 0),
     );
     const dynamoDbPerSignup = perOperation(proxy.counts(), signups);
-    logMemory('13 sign-ups');
+    logMemory(`${warmUpSignupCount + signups} sign-ups`);
 
     const one = await pageViews('one process');
     const viewCounts = one.dynamoDbCounts;
@@ -269,7 +277,7 @@ export async function benchCloudwiki(
     running = cores.instance;
     const many = await pageViews(`WEB_CONCURRENCY=${perCoreWorkers}`);
     const processes = processTree(cores.instance.pid);
-    const perCorePeakMemoryMiB = Math.max(...processes.map((member) => memoryMiB(member).peak));
+    const perCorePeakMemoryMiB = largestProcessMemory(cores.instance.pid).peak;
     await cores.instance.stop();
 
     const helloEndRps = await measureHello('end');

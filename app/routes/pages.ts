@@ -275,16 +275,17 @@ export function createPagesRouter({ pages, requireCsrf, limitAnonymousSearches }
   /** A list (pages, recent changes, search): rendered once per URL for every anonymous reader (app/anonymous-lists.ts). */
   async function sendList(req: Request, res: Response, localsOf: () => Promise<object>) {
     const shared = !currentUser(req) && !readOptions(req).fromWriter;
-    const cached = shared ? anonymousLists.get(req.originalUrl) : undefined;
-    if (cached !== undefined) {
+    if (!shared) {
+      const locals = await localsOf();
       cacheIfAnonymous(req, res);
-      return res.type('html').send(cached);
+      return res.render('list', locals);
     }
-    const locals = await localsOf();
+    let html = anonymousLists.get(req.originalUrl);
+    if (html === undefined) {
+      html = await renderToString(res, 'list', await localsOf());
+      anonymousLists.set(req.originalUrl, html);
+    }
     cacheIfAnonymous(req, res);
-    if (!shared) return res.render('list', locals);
-    const html = await renderToString(res, 'list', locals);
-    anonymousLists.set(req.originalUrl, html);
     res.type('html').send(html);
   }
 }

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { whoAmIPath } from '../../app/contracts';
-import { createPageRepository } from '../../app/data/pages';
 import { buildTestApp, type TestApp } from '../support/app';
+import { insertPages } from '../support/bulk-pages';
 import { uniqueName, visitor } from '../support/browser-like';
 
 let wiki: TestApp;
@@ -30,11 +30,8 @@ test('when a logged-in script creates, reads, lists and updates a page, then the
 });
 
 test('when a script lists the pages of a large wiki, then it gets them a slice at a time, each once, and a bad "after" is a 400', async () => {
-  const repository = createPageRepository(wiki.db);
   const prefix = uniqueName('Listed');
-  const slugs = Array.from({ length: 130 }, (_, index) => `${prefix}_${String(index).padStart(3, '0')}`);
-  for (const slug of slugs)
-    await repository.saveRevision({ slug, title: slug.replace(/_/g, ' '), body: 'x', summary: '', baseRevision: null, authorId: null });
+  const slugs = await insertPages(wiki.db, prefix, 130);
 
   const seen: string[] = [];
   let slices = 0;

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { pageRules } from '../../app/contracts';
 import { pageRowTtlMs } from '../../app/page-views';
 import { buildTestApp, type TestApp } from '../support/app';
+import { insertPages } from '../support/bulk-pages';
 import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
 
 let wiki: TestApp;
@@ -100,14 +101,7 @@ describe('long lists', () => {
 
   test('when the wiki has more pages than a slice, then /pages and /recent list each one exactly once across their slices', async () => {
     const prefix = uniqueName('Bulk');
-    await wiki.db.query(
-      `WITH made AS (
-         INSERT INTO pages (slug, title, body, revision)
-         SELECT $1 || '_' || lpad(n::text, 3, '0'), $1 || ' ' || lpad(n::text, 3, '0'), 'bulk text', 1 FROM generate_series(1, 130) n
-         RETURNING id, body)
-       INSERT INTO revisions (page_id, revision, body) SELECT id, 1, body FROM made`,
-      [prefix],
-    );
+    await insertPages(wiki.db, prefix, 130);
     // Written behind the app's back, as another instance would: lists show it within pageRowTtlMs.
     await new Promise((resolve) => setTimeout(resolve, pageRowTtlMs + 100));
     const listed = await slices('/pages');
