@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
+import { LRUCache } from 'lru-cache';
 import { HttpError } from './http-error';
 import { currentUser } from './request-context';
 
@@ -25,7 +26,17 @@ export interface CsrfGuard {
 }
 
 export function createCsrfGuard(secret: string): CsrfGuard {
-  const sign = (identity: string) => createHmac('sha256', secret).update(`cloudwiki csrf\0${identity}`).digest('base64url');
+  // A person's token is the same on every page, so it is computed once and remembered: every
+  // logged-in page view carries one (the logout form).
+  const tokens = new LRUCache<string, string>({ max: 10_000 });
+  const sign = (identity: string): string => {
+    let token = tokens.get(identity);
+    if (token === undefined) {
+      token = createHmac('sha256', secret).update(`cloudwiki csrf\0${identity}`).digest('base64url');
+      tokens.set(identity, token);
+    }
+    return token;
+  };
 
   function identityOf(req: Request): string | undefined {
     if (currentUser(req)) return `session\0${req.sessionID}`;

@@ -1,7 +1,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import connectDynamoDB from 'connect-dynamodb';
-import type { RequestHandler } from 'express';
+import { unsign } from 'cookie-signature';
+import type { Request, RequestHandler } from 'express';
 import session from 'express-session';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { sessionCookieName } from './contracts';
 import { cacheSessionReads } from './session-cache';
@@ -43,22 +45,61 @@ export function createSessions(options: SessionOptions): Sessions {
     rolling: false,
     cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: sessionMaxAgeMs },
   });
-  return { middleware: [onlyWithSessionCookie(middleware), renewSessionPastHalfLife] };
+  return { middleware: [readsWithoutChangeTracking(middleware, store, options.secret), renewSessionPastHalfLife] };
 }
 
 /**
- * express-session does work for every request, even one with no cookie (it generates a session
- * id and then discards it). Reads without the cookie skip it entirely, and `req.session` stays
- * unset: currentUser() treats that as anonymous. Every other method still gets a session, so
- * sign-up and log-in (POSTs) can create one.
+ * express-session prepares every session to be changed: it hashes the session's JSON when it
+ * loads it, before the headers and at the end of the response, to see whether to save it and set
+ * the cookie. A page view (GET or HEAD) never changes a session, so reads take a shorter path:
+ * - no session cookie: no session at all (`req.session` stays unset, which currentUser() treats
+ *   as anonymous); express-session would generate a session id only to discard it;
+ * - a cookie whose signature fails: the same, as express-session would treat it;
+ * - a live session: the store's copy, frozen, so code that tried to change it on a read would fail
+ *   loudly rather than lose the change. A signature, once checked, is remembered.
+ * A session that is missing, expired or due for renewal (renewSessionPastHalfLife), and every
+ * other method, goes through express-session, so sign-up, log-in and renewal work as before.
  */
-function onlyWithSessionCookie(middleware: RequestHandler): RequestHandler {
-  const marker = `${sessionCookieName}=`;
-  return (req, res, next) => {
-    const readsOnly = req.method === 'GET' || req.method === 'HEAD';
-    if (readsOnly && !req.headers.cookie?.includes(marker)) return next();
-    middleware(req, res, next);
+function readsWithoutChangeTracking(tracked: RequestHandler, store: session.Store, secret: string): RequestHandler {
+  const checkedSignatures = new LRUCache<string, string>({ max: 10_000 });
+  const sessionIdIn = (req: Request): string | undefined => {
+    const signed: unknown = req.cookies?.[sessionCookieName];
+    if (typeof signed !== 'string' || !signed.startsWith('s:')) return undefined;
+    let id = checkedSignatures.get(signed);
+    if (id === undefined) {
+      const verified = unsign(signed.slice(2), secret);
+      if (verified === false) return undefined;
+      checkedSignatures.set(signed, (id = verified));
+    }
+    return id;
   };
+
+  return (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return tracked(req, res, next);
+    const id = sessionIdIn(req);
+    if (id === undefined) return next();
+    store.get(id, (error, data) => {
+      if (error || !data || isPastHalfLife(data.cookie.expires)) return tracked(req, res, next);
+      req.sessionID = id;
+      req.session = frozenSession(data);
+      next();
+    });
+  };
+}
+
+const readOnly = () => {
+  throw new Error('A GET or HEAD request reads the session without tracking changes (app/sessions.ts): change it in a POST.');
+};
+
+function frozenSession(data: session.SessionData): session.Session & Partial<session.SessionData> {
+  const expires = data.cookie.expires ? new Date(data.cookie.expires) : undefined;
+  const view = { ...data, cookie: Object.freeze({ ...data.cookie, expires }) };
+  for (const method of ['regenerate', 'destroy', 'reload', 'save', 'touch', 'resetMaxAge'] as const) Object.assign(view, { [method]: readOnly });
+  return Object.freeze(view) as unknown as session.Session & Partial<session.SessionData>;
+}
+
+function isPastHalfLife(expires: Date | string | null | undefined): boolean {
+  return expires != null && new Date(expires).getTime() - Date.now() < sessionMaxAgeMs / 2;
 }
 
 function createDynamoStore(options: SessionOptions): session.Store {
@@ -87,8 +128,7 @@ function createMemoryStore(logger: Logger): session.Store {
  * one write per active user every few days instead of one per request.
  */
 const renewSessionPastHalfLife: RequestHandler = (req, _res, next) => {
-  const expires = req.session?.userId ? req.session.cookie.expires : undefined;
-  if (expires && expires.getTime() - Date.now() < sessionMaxAgeMs / 2) {
+  if (req.session?.userId && isPastHalfLife(req.session.cookie.expires)) {
     req.session.touch();
     (req.session as { renewedAt?: number }).renewedAt = Date.now();
   }

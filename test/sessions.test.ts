@@ -1,5 +1,8 @@
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { sessionMaxAgeMs } from '../app/sessions';
+import cookieParser from 'cookie-parser';
+import express from 'express';
+import { createSessions, sessionMaxAgeMs } from '../app/sessions';
+import { createLogger } from '../app/logger';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { sign } from 'cookie-signature';
@@ -7,7 +10,7 @@ import request from 'supertest';
 import { buildTestApp, type TestApp } from './support/app';
 import { local } from '../app/contracts';
 import { testSecret } from './support/names';
-import { visitor } from './support/browser-like';
+import { csrfTokenIn, visitor } from './support/browser-like';
 
 // The app's DynamoDB client caches its middleware stack at the first request (cacheMiddleware), so
 // one counting middleware goes on each client before it sends anything, feeding every counter.
@@ -191,5 +194,83 @@ describe('when the session store is down', () => {
     } finally {
       await wiki.close();
     }
+  });
+});
+
+describe('page views read the session without change tracking', () => {
+  let wiki: TestApp;
+  beforeAll(() => {
+    wiki = buildTestApp({ instanceId: 'i-reads' });
+  });
+  afterAll(() => wiki.close());
+
+  const sessionIdOf = (signedCookie: string) => {
+    const signed = decodeURIComponent(signedCookie);
+    return signed.slice(2, signed.lastIndexOf('.'));
+  };
+
+  test('when a logged-in user views pages, then every view knows them, sets no cookie and keeps one stable form token', async () => {
+    const person = visitor(wiki.app);
+    const { username } = await person.signUp();
+    const tokens = new Set<string>();
+    for (const path of ['/wiki/Home', '/pages', '/wiki/Home']) {
+      const view = await person.get(path);
+      expect(view.text).toContain(`<span class="who">${username}</span>`);
+      expect(view.headers['set-cookie']).toBeUndefined();
+      tokens.add(csrfTokenIn(view.text));
+    }
+    expect(tokens.size).toBe(1);
+  });
+
+  test('when a session cookie is signed with another secret, then the reader is anonymous, even after the real cookie was seen', async () => {
+    const person = visitor(wiki.app);
+    await person.signUp();
+    const real = person.jar.get('cloudwiki.sid')!;
+    expect((await request(wiki.app).get('/pages').set('Cookie', `cloudwiki.sid=${real}`)).text).toContain('class="who"');
+
+    const forged = encodeURIComponent(`s:${sign(sessionIdOf(real), 'not-the-secret-of-this-wiki-at-all-0123456789')}`);
+    const view = await request(wiki.app).get('/pages').set('Cookie', `cloudwiki.sid=${forged}`);
+    expect(view.status).toBe(200);
+    expect(view.text).not.toContain('class="who"');
+    const unsigned = await request(wiki.app).get('/pages').set('Cookie', `cloudwiki.sid=${sessionIdOf(real)}`);
+    expect(unsigned.text).not.toContain('class="who"');
+  });
+
+  test('when a user logs in again, then page views with the old cookie are anonymous and the new one is known', async () => {
+    const person = visitor(wiki.app);
+    const { username, password } = await person.signUp();
+    const before = person.jar.get('cloudwiki.sid')!;
+    await person.get('/wiki/Home');
+    expect((await person.submit('/login', '/login', { username, password })).status).toBe(303);
+    const after = person.jar.get('cloudwiki.sid')!;
+    expect(after).not.toBe(before);
+    expect((await request(wiki.app).get('/wiki/Home').set('Cookie', `cloudwiki.sid=${before}`)).text).not.toContain('class="who"');
+    expect((await person.get('/wiki/Home')).text).toContain(`<span class="who">${username}</span>`);
+  });
+});
+
+describe('a read that tries to change the session', () => {
+  test('then it fails loudly instead of losing the change', async () => {
+    const app = express();
+    app.use(cookieParser());
+    app.use(createSessions({ kind: 'memory', secret: testSecret, logger: createLogger('silent') }).middleware);
+    app.post('/in', (req, res) => {
+      req.session.userId = '1';
+      req.session.username = 'reader';
+      res.end();
+    });
+    app.get('/rename', (req, res) => {
+      req.session.username = 'renamed';
+      res.send(req.session.username);
+    });
+    app.get('/who', (req, res) => res.send(req.session?.username ?? 'anonymous'));
+    app.use(((error, _req, res, _next) => res.status(500).send(String(error))) as express.ErrorRequestHandler);
+
+    const cookie = (await request(app).post('/in')).headers['set-cookie']![0]!.split(';')[0]!;
+    expect((await request(app).get('/who').set('Cookie', cookie)).text).toBe('reader');
+    const renaming = await request(app).get('/rename').set('Cookie', cookie);
+    expect(renaming.status).toBe(500);
+    expect(renaming.text).toContain("Cannot assign to read only property 'username'");
+    expect((await request(app).get('/who').set('Cookie', cookie)).text).toBe('reader');
   });
 });
