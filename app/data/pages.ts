@@ -29,9 +29,15 @@ export interface RecentChange {
 export interface SearchHit {
   slug: string;
   title: string;
-  /** ts_headline output with matches between \u0001 and \u0002; escape, then mark. */
-  snippet: string;
+  /** The start of the page's text, for its snippet (app/search-snippets.ts). */
+  excerpt: string;
   rank: number;
+}
+
+export interface SearchResult {
+  hits: SearchHit[];
+  /** The query's lexemes in PostgreSQL's english configuration: the words a snippet marks. */
+  lexemes: string[];
 }
 
 export interface SaveRequest {
@@ -216,12 +222,13 @@ export function createPageRepository(db: Database) {
     },
 
     /**
-     * Ranks only the most recently edited matches (bounded by searchCandidates) and builds
-     * snippets from the start of each hit's text only: ts_headline re-parses what it is given.
+     * Ranks only the most recently edited matches (bounded by searchCandidates), and returns the
+     * start of each hit's text for the web tier to build its snippet: ts_headline re-parsed every
+     * hit, and was most of a search's database time.
      */
-    async search(query: string, limit = 20): Promise<SearchHit[]> {
-      const { rows } = await db.read<SearchHit>(
-        `WITH query AS (SELECT websearch_to_tsquery('english', $1) AS q),
+    async search(query: string, limit = 20): Promise<SearchResult> {
+      const { rows } = await db.read<SearchHit & { lexemes: string[] }>(
+        `WITH query AS (SELECT websearch_to_tsquery('english', $1) AS q, tsvector_to_array(to_tsvector('english', $1)) AS lexemes),
               candidates AS (
                 SELECT p.id, p.updated_at FROM pages p, query WHERE p.search_vector @@ query.q
                  ORDER BY p.updated_at DESC LIMIT $3),
@@ -229,15 +236,13 @@ export function createPageRepository(db: Database) {
                 SELECT c.id, c.updated_at, ts_rank(p.search_vector, query.q) AS rank
                   FROM candidates c JOIN pages p ON p.id = c.id, query
                  ORDER BY rank DESC, c.updated_at DESC LIMIT $2)
-         SELECT p.slug, p.title, top.rank,
-                ts_headline('english', left(p.body, $4), query.q,
-                            'StartSel=' || chr(1) || ', StopSel=' || chr(2) || ', MaxFragments=2, MaxWords=30, MinWords=10') AS snippet
+         SELECT p.slug, p.title, top.rank, left(p.body, $4) AS excerpt, query.lexemes
            FROM top JOIN pages p ON p.id = top.id, query
           ORDER BY top.rank DESC, top.updated_at DESC`,
         [query, limit, searchCandidates, snippetSourceChars],
         { name: 'search' },
       );
-      return rows;
+      return { hits: rows.map(({ lexemes: _lexemes, ...hit }) => hit), lexemes: rows[0]?.lexemes ?? [] };
     },
 
     /**

@@ -20,6 +20,7 @@ import {
   slugParam,
   type CurrentUser,
 } from '../request-context';
+import { snippetHtml } from '../search-snippets';
 import { isValidSlug, titleFromSlug } from '../slug';
 
 const staleNotice =
@@ -262,11 +263,11 @@ export function createPagesRouter({ pages, requireCsrf, limitAnonymousSearches }
     const query = typeof req.query.q === 'string' ? req.query.q.trim() : '';
     if (query.length > 200) throw new HttpError(400, 'Search for at most 200 characters.');
     await sendList(req, res, async () => {
-      const hits = query ? await pages.search(query) : [];
+      const { hits, lexemes } = query ? await pages.search(query) : { hits: [], lexemes: [] };
       return {
         title: query ? `Search: ${query}` : 'Search',
         query,
-        items: hits.map((hit) => ({ ...hit, snippet: highlightSnippet(hit.snippet) })),
+        items: hits.map(({ excerpt, ...hit }) => ({ ...hit, snippet: snippetHtml(excerpt, lexemes) })),
         empty: query ? `No page matches “${query}”.` : 'Type words to search for in the box above.',
       };
     });
@@ -317,9 +318,3 @@ const handBackDraft: ErrorRequestHandler = (error, req, res, next) => {
   const reason = status === 403 ? 'This form expired or did not come from this site. Check the text below and save again.' : message;
   res.status(status).render('edit', { ...draftOf(req), errors: [reason] });
 };
-
-/** ts_headline marks matches with \u0001…\u0002; escape everything else, then turn those into <mark>. */
-function highlightSnippet(snippet: string): string {
-  const escaped = snippet.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-  return escaped.replace(/\u0001([^\u0001\u0002]*)\u0002/g, '<mark>$1</mark>').replace(/[\u0001\u0002]/g, '');
-}
