@@ -44,7 +44,8 @@ function matcherFor(lexemes: readonly string[]): (word: string) => boolean {
   const starts = new Set(lexemes.map((lexeme) => lexeme.slice(0, 2)));
   return (word) => {
     const lower = word.toLowerCase();
-    return starts.has(lower.slice(0, 2)) && wanted.has(stemOf(lower));
+    // PostgreSQL stems words of letters only: one with a digit in it is its own lexeme.
+    return starts.has(lower.slice(0, 2)) && wanted.has(/\d/.test(lower) ? lower : stemOf(lower));
   };
 }
 
