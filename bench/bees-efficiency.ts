@@ -183,7 +183,7 @@ export async function benchBeesEfficiency(
       );
     }
     log('CPU per response in one process, autocannon alone and inside a bee ...');
-    inProcess = await inProcessOverhead(url, connections, 5_000, 24);
+    inProcess = await inProcessOverhead(url, connections, 20_000, 12);
   } finally {
     await target.stop();
   }

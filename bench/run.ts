@@ -128,7 +128,7 @@ async function main(): Promise<void> {
   const rows: string[][] = [['benchmark', 'result', 'notes']];
   if (values.only !== 'cloudwiki') {
     log(`bees and autocannon in alternating rounds against a trivial loopback server, ${seconds} s each ...`);
-    rows.push(...efficiencyRows(await benchBeesEfficiency(seconds, 50, 6, log)));
+    rows.push(...efficiencyRows(await benchBeesEfficiency(seconds, 50, 10, log)));
   }
   if (values.only !== 'generators') rows.push(...cloudwikiRows(await benchCloudwiki(seconds, connections, log, values['node-options'])));
   console.log(`\nMachine: ${machine()}\nCommand: npm run bench -- ${process.argv.slice(2).join(' ')}`.trimEnd());
