@@ -5,7 +5,7 @@ import '../app/embedded/quiet-sdk-warning';
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { benchBeesEfficiency, efficiencyRows } from './bees-efficiency';
+import { benchBeesEfficiency, defaultRounds, efficiencyRows } from './bees-efficiency';
 import { benchCloudwiki, type CloudwikiFigures } from './cloudwiki';
 
 const usage = `Usage: npm run bench -- [--seconds N] [--connections N] [--only generators|cloudwiki]
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
   const rows: string[][] = [['benchmark', 'result', 'notes']];
   if (values.only !== 'cloudwiki') {
     log(`bees and autocannon in alternating rounds against a trivial loopback server, ${seconds} s each ...`);
-    rows.push(...efficiencyRows(await benchBeesEfficiency(seconds, 50, 10, log)));
+    rows.push(...efficiencyRows(await benchBeesEfficiency(seconds, 50, defaultRounds, log)));
   }
   if (values.only !== 'generators') rows.push(...cloudwikiRows(await benchCloudwiki(seconds, connections, log, values['node-options'])));
   console.log(`\nMachine: ${machine()}\nCommand: npm run bench -- ${process.argv.slice(2).join(' ')}`.trimEnd());
