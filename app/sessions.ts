@@ -78,8 +78,10 @@ function readsWithoutChangeTracking(tracked: RequestHandler, store: session.Stor
     if (req.method !== 'GET' && req.method !== 'HEAD') return tracked(req, res, next);
     const id = sessionIdIn(req);
     if (id === undefined) return next();
-    store.get(id, (error, data) => {
-      if (error || !data || isPastHalfLife(data.cookie.expires)) return tracked(req, res, next);
+    store.get(id, (error: (Error & { code?: string }) | null, data) => {
+      // As express-session does: a store that fails fails the request (once, not twice).
+      if (error && error.code !== 'ENOENT') return next(error);
+      if (!data || isPastHalfLife(data.cookie.expires)) return tracked(req, res, next);
       req.sessionID = id;
       req.session = frozenSession(data);
       next();

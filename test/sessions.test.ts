@@ -195,6 +195,24 @@ describe('when the session store is down', () => {
       await wiki.close();
     }
   });
+
+  test('then a page view tries the store once (the client makes two attempts), not again through express-session', async () => {
+    let connections = 0;
+    const dropping = createServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => dropping.listen(0, '127.0.0.1', resolve));
+    const wiki = buildTestApp({ dynamodbEndpoint: `http://127.0.0.1:${(dropping.address() as AddressInfo).port}` });
+    try {
+      const cookie = `cloudwiki.sid=${encodeURIComponent(`s:${sign('some-session-id', testSecret)}`)}`;
+      expect((await request(wiki.app).get('/pages').set('Cookie', cookie)).status).toBe(503);
+      expect(connections).toBe(2);
+    } finally {
+      await wiki.close();
+      await new Promise((resolve) => dropping.close(resolve));
+    }
+  });
 });
 
 describe('page views read the session without change tracking', () => {
