@@ -28,15 +28,11 @@ export interface CsrfGuard {
 export function createCsrfGuard(secret: string): CsrfGuard {
   // A person's token is the same on every page, so it is computed once and remembered: every
   // logged-in page view carries one (the logout form).
-  const tokens = new LRUCache<string, string>({ max: 10_000 });
-  const sign = (identity: string): string => {
-    let token = tokens.get(identity);
-    if (token === undefined) {
-      token = createHmac('sha256', secret).update(`cloudwiki csrf\0${identity}`).digest('base64url');
-      tokens.set(identity, token);
-    }
-    return token;
-  };
+  const tokens = new LRUCache<string, string>({
+    max: 10_000,
+    memoMethod: (identity) => createHmac('sha256', secret).update(`cloudwiki csrf\0${identity}`).digest('base64url'),
+  });
+  const sign = (identity: string): string => tokens.memo(identity);
 
   function identityOf(req: Request): string | undefined {
     if (currentUser(req)) return `session\0${req.sessionID}`;

@@ -26,16 +26,8 @@ interface Word {
   match: boolean;
 }
 
-const stems = new LRUCache<string, string>({ max: 20_000 });
-
-function stemOf(lowerCaseWord: string): string {
-  let stemmed = stems.get(lowerCaseWord);
-  if (stemmed === undefined) {
-    stemmed = stem(lowerCaseWord);
-    stems.set(lowerCaseWord, stemmed);
-  }
-  return stemmed;
-}
+/** Stems of lower-case words: a wiki's words repeat from hit to hit and search to search. */
+const stems = new LRUCache<string, string>({ max: 20_000, memoMethod: (word) => stem(word) });
 
 /** A matcher for one query: cheap for the words that cannot match, since most words do not. */
 function matcherFor(lexemes: readonly string[]): (word: string) => boolean {
@@ -45,7 +37,7 @@ function matcherFor(lexemes: readonly string[]): (word: string) => boolean {
   return (word) => {
     const lower = word.toLowerCase();
     // PostgreSQL stems words of letters only: one with a digit in it is its own lexeme.
-    return starts.has(lower.slice(0, 2)) && wanted.has(/\d/.test(lower) ? lower : stemOf(lower));
+    return starts.has(lower.slice(0, 2)) && wanted.has(/\d/.test(lower) ? lower : stems.memo(lower));
   };
 }
 
