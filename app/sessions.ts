@@ -96,7 +96,8 @@ const readOnly = () => {
 function frozenSession(data: session.SessionData): session.Session & Partial<session.SessionData> {
   const expires = data.cookie.expires ? new Date(data.cookie.expires) : undefined;
   const view = { ...data, cookie: Object.freeze({ ...data.cookie, expires }) };
-  for (const method of ['regenerate', 'destroy', 'reload', 'save', 'touch', 'resetMaxAge'] as const) Object.assign(view, { [method]: readOnly });
+  for (const method of ['regenerate', 'destroy', 'reload', 'save', 'touch', 'resetMaxAge'] as const)
+    Object.assign(view, { [method]: readOnly });
   return Object.freeze(view) as unknown as session.Session & Partial<session.SessionData>;
 }
 

@@ -41,7 +41,14 @@ describe('search snippets', () => {
   test("when PostgreSQL stems a word, then the snippet marks it by the same stem (every word of the project's docs, and words with digits)", async () => {
     const docs = ['README.md', ...readdirSync('docs').map((name) => path.join('docs', name))].filter((file) => file.endsWith('.md'));
     const vocabulary = [
-      ...new Set(docs.flatMap((file) => readFileSync(file, 'utf8').toLowerCase().match(/\p{L}{2,}/gu) ?? [])),
+      ...new Set(
+        docs.flatMap(
+          (file) =>
+            readFileSync(file, 'utf8')
+              .toLowerCase()
+              .match(/\p{L}{2,}/gu) ?? [],
+        ),
+      ),
       // Words with digits, which PostgreSQL does not stem: a stemmer would cut these.
       ...['zebra4cats', 'r2d2ed', 'ipv6s', 'mx4bi33y', 'ec2'],
     ];

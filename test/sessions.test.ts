@@ -250,7 +250,9 @@ describe('page views read the session without change tracking', () => {
     const view = await request(wiki.app).get('/pages').set('Cookie', `cloudwiki.sid=${forged}`);
     expect(view.status).toBe(200);
     expect(view.text).not.toContain('class="who"');
-    const unsigned = await request(wiki.app).get('/pages').set('Cookie', `cloudwiki.sid=${sessionIdOf(real)}`);
+    const unsigned = await request(wiki.app)
+      .get('/pages')
+      .set('Cookie', `cloudwiki.sid=${sessionIdOf(real)}`);
     expect(unsigned.text).not.toContain('class="who"');
   });
 
