@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { pageRowTtlMs } from './page-views';
+import type { SharedRendering } from './render';
 
 // The page list, recent changes and search results look the same to every reader without a
 // session: no name, no forms, no token. Rendering them takes a query and a template of up to a
@@ -19,16 +20,16 @@ export interface AnonymousListsOptions {
 const defaultMaxBytes = 8 * 1024 * 1024;
 
 export function createAnonymousLists(options: AnonymousListsOptions = {}) {
-  const renderings = new LRUCache<string, string>({
+  const renderings = new LRUCache<string, SharedRendering>({
     maxSize: options.maxBytes ?? defaultMaxBytes,
     // Strings are UTF-16 in V8 (one-byte when they can be); twice the length is the safe bound.
-    sizeCalculation: (html, url) => 2 * (html.length + url.length) + 100,
+    sizeCalculation: ({ html }, url) => 2 * (html.length + url.length) + 200,
     ttl: options.ttlMs ?? pageRowTtlMs,
   });
   return {
-    /** The HTML served for this URL within the last ttlMs, if any. */
-    get: (url: string): string | undefined => renderings.get(url),
-    set: (url: string, html: string): void => void renderings.set(url, html),
+    /** What was served for this URL within the last ttlMs, if anything. */
+    get: (url: string): SharedRendering | undefined => renderings.get(url),
+    set: (url: string, rendering: SharedRendering): void => void renderings.set(url, rendering),
     /** After a save on this instance: every list may have changed. */
     clear: (): void => renderings.clear(),
   };

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Page, PageRepository, PageViewRow, ReadOptions, ViewUpload } from './data/pages';
 import { parseMarkdown } from './markdown';
+import type { SharedRendering } from './render';
 
 // What a page view costs once it is warm: nothing from the database for a second, then one
 // statement that leaves the body out. Two caches, both per instance:
@@ -29,7 +30,7 @@ export interface PageView {
    * Lives as long as the row behind this view (at most rowTtlMs unless the database is down): the
    * route keeps the whole anonymous page here, so repeat anonymous views skip the templates too.
    */
-  memo: { anonymousHtml?: string; renderedFrom?: object };
+  memo: { anonymous?: SharedRendering; renderedFrom?: object };
 }
 
 export interface RevisionRendering {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Express } from 'express';
+import type { Express, Response } from 'express';
 import nunjucks from 'nunjucks';
 import type { Assets } from './assets';
 
@@ -16,4 +16,23 @@ export function configureViews(app: Express, assets: Assets): void {
     bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`,
   );
   app.set('view engine', 'njk');
+}
+
+/** A view rendered once for many readers, with the ETag Express would otherwise hash it for on every send. */
+export interface SharedRendering {
+  html: string;
+  etag: string | undefined;
+}
+
+export function renderShared(res: Response, view: string, locals: object): Promise<SharedRendering> {
+  const etagOf = res.app.get('etag fn') as ((body: string, encoding: BufferEncoding) => string) | undefined;
+  return new Promise((resolve, reject) =>
+    res.render(view, locals, (error, html) => (error ? reject(error) : resolve({ html, etag: etagOf?.(html, 'utf8') }))),
+  );
+}
+
+/** Sends a shared rendering; Express answers 304 itself when the reader already holds it. */
+export function sendShared(res: Response, rendering: SharedRendering): void {
+  if (rendering.etag) res.set('ETag', rendering.etag);
+  res.type('html').send(rendering.html);
 }

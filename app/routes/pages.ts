@@ -9,6 +9,7 @@ import { uploadLink } from '../markdown';
 import { hasNulByte, nulByteMessage, refuseNulBytesInQuery } from '../nul-bytes';
 import { createAnonymousLists } from '../anonymous-lists';
 import { createPageViews, type PageView } from '../page-views';
+import { renderShared, sendShared } from '../render';
 import {
   afterSlugParam,
   cacheIfAnonymous,
@@ -90,8 +91,8 @@ export function createPagesRouter({ pages, requireCsrf, limitAnonymousSearches }
     if (!view) return res.status(404).render('missing', { title: titleFromSlug(slug), slug });
     if (currentUser(req)) return renderPage(res, view);
     // Everyone without a session sees the same page (no name, no forms, no token): render it once.
-    view.memo.anonymousHtml ??= await renderToString(res, 'page', pageLocals(view));
-    res.type('html').send(view.memo.anonymousHtml);
+    view.memo.anonymous ??= await renderShared(res, 'page', pageLocals(view));
+    sendShared(res, view.memo.anonymous);
   }
 
   function renderPage(res: Response, view: PageView, notice?: string) {
@@ -281,18 +282,14 @@ export function createPagesRouter({ pages, requireCsrf, limitAnonymousSearches }
       cacheIfAnonymous(req, res);
       return res.render('list', locals);
     }
-    let html = anonymousLists.get(req.originalUrl);
-    if (html === undefined) {
-      html = await renderToString(res, 'list', await localsOf());
-      anonymousLists.set(req.originalUrl, html);
+    let rendering = anonymousLists.get(req.originalUrl);
+    if (rendering === undefined) {
+      rendering = await renderShared(res, 'list', await localsOf());
+      anonymousLists.set(req.originalUrl, rendering);
     }
     cacheIfAnonymous(req, res);
-    res.type('html').send(html);
+    sendShared(res, rendering);
   }
-}
-
-function renderToString(res: Response, view: string, locals: object): Promise<string> {
-  return new Promise((resolve, reject) => res.render(view, locals, (error, html) => (error ? reject(error) : resolve(html))));
 }
 
 /** The editor as the person left it, to show again whenever a save is refused. */

@@ -151,6 +151,46 @@ describe('two instances on one database', () => {
   });
 });
 
+describe('renderings shared by anonymous readers', () => {
+  let wiki: TestApp;
+  beforeAll(() => {
+    wiki = buildTestApp({ instanceId: 'i-etag' });
+  });
+  afterAll(() => wiki.close());
+
+  test('when a reader already holds a shared page or list, then they get a 304, and after a save the new rendering with its own ETag', async () => {
+    const author = visitor(wiki.app);
+    await author.signUp();
+    const slug = uniqueName('Conditional');
+    await save(author, slug, 'the first text');
+    const etagOf = wiki.app.get('etag fn') as (body: string, encoding: string) => string;
+
+    for (const url of [`/wiki/${slug}`, `/search?q=${slug}`]) {
+      const first = await request(wiki.app).get(url);
+      expect(first.status).toBe(200);
+      // The ETag sent is the one of the body sent, as if Express had hashed it on this request.
+      expect(first.headers.etag).toBe(etagOf(first.text, 'utf8'));
+      const again = await request(wiki.app).get(url).set('If-None-Match', first.headers.etag!);
+      expect(again.status).toBe(304);
+      expect(again.text).toBe('');
+    }
+
+    const before = await request(wiki.app).get(`/wiki/${slug}`);
+    const beforeList = await request(wiki.app).get(`/search?q=${slug}`);
+    expect((await save(author, slug, 'the second text')).status).toBe(303);
+    for (const [url, held] of [
+      [`/wiki/${slug}`, before],
+      [`/search?q=${slug}`, beforeList],
+    ] as const) {
+      const changed = await request(wiki.app).get(url).set('If-None-Match', held.headers.etag!);
+      expect(changed.status).toBe(200);
+      expect(changed.text).toContain('second text');
+      expect(changed.headers.etag).toBe(etagOf(changed.text, 'utf8'));
+      expect(changed.headers.etag).not.toBe(held.headers.etag);
+    }
+  });
+});
+
 describe('when the database is unavailable', () => {
   let database: ChildProcess;
   let wiki: TestApp;
