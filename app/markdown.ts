@@ -7,6 +7,9 @@ import { isValidSlug, slugFromTitle } from './slug';
 // validateLink refuses javascript:, vbscript:, file: and non-image data: URLs.
 const markdown = new MarkdownIt({ html: false, linkify: true, typographer: false });
 
+/** Text as HTML element content or attribute value (&, <, > and " escaped). */
+export const escapeHtml: (text: string) => string = markdown.utils.escapeHtml;
+
 interface RenderEnv extends MarkdownIt.Env {
   existingPages?: Set<string>;
 }
@@ -20,7 +23,7 @@ markdown.renderer.rules.wikilink = (tokens, index, _options, env) => {
   const href = `/wiki/${encodeURIComponent(slug)}${exists ? '' : '/edit'}`;
   const className = exists ? 'wikilink' : 'wikilink missing';
   const title = exists ? '' : ' title="This page does not exist yet: create it"';
-  return `<a class="${className}" href="${markdown.utils.escapeHtml(href)}"${title}>${markdown.utils.escapeHtml(token.content)}</a>`;
+  return `<a class="${className}" href="${escapeHtml(href)}"${title}>${escapeHtml(token.content)}</a>`;
 };
 
 // Links out of the wiki must not pass authority or window.opener to the target.

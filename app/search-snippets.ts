@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import stem from 'wink-porter2-stemmer';
+import { escapeHtml } from './markdown';
 
 // Search snippets are built here, in the web tier, from the start of each hit's text. PostgreSQL's
 // ts_headline re-parses every hit and cost about 0.3 ms of database CPU each: six of the seven
@@ -41,38 +42,37 @@ function matcherFor(lexemes: readonly string[]): (word: string) => boolean {
   };
 }
 
-const escapes: Record<string, string> = { '&': '&#38;', '<': '&#60;', '>': '&#62;', '"': '&#34;', "'": '&#39;' };
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => escapes[char] as string);
-
 /**
- * Up to `fragments` runs of words around the first matches in `text`, as HTML: escaped, matches in
- * <mark>, an ellipsis where text was left out. With no match (the word is further down the page, or
- * only in the title), the first words of the text.
+ * The snippet builder for one query's hits: up to `fragments` runs of words around the first
+ * matches in a text, as HTML: escaped, matches in <mark>, an ellipsis where text was left out.
+ * With no match (the word is further down the page, or only in the title), the first words.
  */
-export function snippetHtml(text: string, lexemes: readonly string[], shape: SnippetShape = snippetShape): string {
+export function snippetsFor(lexemes: readonly string[], shape: SnippetShape = snippetShape): (text: string) => string {
   const isMatch = matcherFor(lexemes);
-  const words: Word[] = [];
-  const fragments: Array<{ from: number; to: number }> = [];
-  for (const found of text.matchAll(/[\p{L}\p{N}]+/gu)) {
-    const last = fragments.at(-1);
-    if (fragments.length === shape.fragments && last && words.length >= last.to) break;
-    const word = { start: found.index, end: found.index + found[0].length, match: isMatch(found[0]) };
-    words.push(word);
-    const index = words.length - 1;
-    if (word.match && fragments.length < shape.fragments && (!last || index >= last.to)) {
-      const from = Math.max(last?.to ?? 0, index - shape.lead);
-      fragments.push({ from, to: from + shape.wordsPerFragment });
+  return (text) => {
+    const words: Word[] = [];
+    const fragments: Array<{ from: number; to: number }> = [];
+    for (const found of text.matchAll(/[\p{L}\p{N}]+/gu)) {
+      const last = fragments.at(-1);
+      if (fragments.length === shape.fragments && last && words.length >= last.to) break;
+      const word = { start: found.index, end: found.index + found[0].length, match: isMatch(found[0]) };
+      words.push(word);
+      const index = words.length - 1;
+      if (word.match && fragments.length < shape.fragments && (!last || index >= last.to)) {
+        const from = Math.max(last?.to ?? 0, index - shape.lead);
+        fragments.push({ from, to: from + shape.wordsPerFragment });
+      }
     }
-  }
-  if (words.length === 0) return '';
-  if (fragments.length === 0) fragments.push({ from: 0, to: shape.wordsPerFragment });
+    if (words.length === 0) return '';
+    if (fragments.length === 0) fragments.push({ from: 0, to: shape.wordsPerFragment });
 
-  const shown = fragments.map(({ from, to }) => renderWords(text, words.slice(from, Math.min(to, words.length))));
-  // Punctuation before the first word and after the last stays; left-out words become an ellipsis.
-  const before = fragments[0]!.from > 0 ? '… ' : separator(text.slice(0, words[0]!.start)).trimStart();
-  const rest = text.slice(words[Math.min(fragments.at(-1)!.to, words.length) - 1]!.end);
-  const after = /[\p{L}\p{N}]/u.test(rest) ? ' …' : separator(rest).trimEnd();
-  return before + shown.join(' … ') + after;
+    const shown = fragments.map(({ from, to }) => renderWords(text, words.slice(from, Math.min(to, words.length))));
+    // Punctuation before the first word and after the last stays; left-out words become an ellipsis.
+    const before = fragments[0]!.from > 0 ? '… ' : separator(text.slice(0, words[0]!.start)).trimStart();
+    const rest = text.slice(words[Math.min(fragments.at(-1)!.to, words.length) - 1]!.end);
+    const after = /[\p{L}\p{N}]/u.test(rest) ? ' …' : separator(rest).trimEnd();
+    return before + shown.join(' … ') + after;
+  };
 }
 
 const separator = (between: string) => escapeHtml(between.replace(/\s+/g, ' '));

@@ -21,7 +21,7 @@ import {
   slugParam,
   type CurrentUser,
 } from '../request-context';
-import { snippetHtml } from '../search-snippets';
+import { snippetsFor } from '../search-snippets';
 import { isValidSlug, titleFromSlug } from '../slug';
 
 const staleNotice =
@@ -265,10 +265,11 @@ export function createPagesRouter({ pages, requireCsrf, limitAnonymousSearches }
     if (query.length > 200) throw new HttpError(400, 'Search for at most 200 characters.');
     await sendList(req, res, async () => {
       const { hits, lexemes } = query ? await pages.search(query) : { hits: [], lexemes: [] };
+      const snippetOf = snippetsFor(lexemes);
       return {
         title: query ? `Search: ${query}` : 'Search',
         query,
-        items: hits.map(({ excerpt, ...hit }) => ({ ...hit, snippet: snippetHtml(excerpt, lexemes) })),
+        items: hits.map(({ excerpt, ...hit }) => ({ ...hit, snippet: snippetOf(excerpt) })),
         empty: query ? `No page matches “${query}”.` : 'Type words to search for in the box above.',
       };
     });

@@ -187,7 +187,7 @@ describe('search', () => {
     expect(response.status).toBe(200);
     expect(response.text.indexOf(`/wiki/${strong}`)).toBeLessThan(response.text.indexOf(`/wiki/${weak}`));
     expect(response.text).toContain(`<mark>${word}</mark>`);
-    expect(response.text).toContain('Tom &#38; Jerry');
+    expect(response.text).toContain('Tom &amp; Jerry');
     expect(response.text).not.toContain('Tom & Jerry');
   });
 
