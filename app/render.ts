@@ -1,12 +1,14 @@
 import path from 'node:path';
-import type { Express, Response } from 'express';
+import type { Application, Express, Response } from 'express';
 import nunjucks from 'nunjucks';
 import type { Assets } from './assets';
 
 const viewsDir = path.join(__dirname, 'views');
+/** The app setting that holds its nunjucks environment, for partials rendered outside res.render. */
+export const viewEnvironmentSetting = 'nunjucks environment';
 
 /** Server-rendered HTML with autoescaping on: every {{ value }} is escaped unless marked safe. */
-export function configureViews(app: Express, assets: Assets): void {
+export function configureViews(app: Express, assets: Pick<Assets, 'url'>): void {
   const env = nunjucks.configure(viewsDir, { autoescape: true, express: app, noCache: false, throwOnUndefined: false });
   env.addGlobal('assetUrl', (name: string) => assets.url(name));
   env.addFilter('datetime', (value: Date | string | undefined) =>
@@ -16,6 +18,12 @@ export function configureViews(app: Express, assets: Assets): void {
     bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`,
   );
   app.set('view engine', 'njk');
+  app.set(viewEnvironmentSetting, env);
+}
+
+/** A partial rendered to a string at once: the file loader is synchronous and compiled templates are kept. */
+export function renderPartial(app: Application, view: string, locals: object): string {
+  return (app.get(viewEnvironmentSetting) as nunjucks.Environment).render(view, locals);
 }
 
 /** A view rendered once for many readers, with the ETag Express would otherwise hash it for on every send. */

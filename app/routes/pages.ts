@@ -8,6 +8,7 @@ import { describeError, HttpError } from '../http-error';
 import { uploadLink } from '../markdown';
 import { hasNulByte, nulByteMessage, refuseNulBytesInQuery } from '../nul-bytes';
 import { createAnonymousLists } from '../anonymous-lists';
+import { createListRows } from '../list-rows';
 import { createPageViews, type PageView } from '../page-views';
 import { renderShared, sendShared } from '../render';
 import {
@@ -59,6 +60,7 @@ export function createPagesRouter({ pages, requireCsrf, limitAnonymousSearches }
   const router = Router();
   const views = createPageViews(pages);
   const anonymousLists = createAnonymousLists();
+  const listRows = createListRows();
   pages.onSave(() => anonymousLists.clear());
 
   router.get('/', (_req, res) => res.redirect('/wiki/Home'));
@@ -235,7 +237,7 @@ export function createPagesRouter({ pages, requireCsrf, limitAnonymousSearches }
       const { items, next } = await pages.listSlice(after);
       return {
         title: 'All pages',
-        items,
+        rows: listRows.pages(req.app, items),
         empty: 'The wiki has no pages yet.',
         nextUrl: next && `/pages?after=${encodeURIComponent(next)}`,
         firstUrl: after === null ? null : '/pages',
@@ -251,8 +253,7 @@ export function createPagesRouter({ pages, requireCsrf, limitAnonymousSearches }
       const { items, next } = await pages.recent(after);
       return {
         title: 'Recent changes',
-        items,
-        showRevision: true,
+        rows: listRows.recent(req.app, items),
         empty: 'Nothing has changed yet.',
         nextUrl: next && `/recent?after=${encodeURIComponent(next)}`,
         firstUrl: after === null ? null : '/recent',
@@ -269,7 +270,10 @@ export function createPagesRouter({ pages, requireCsrf, limitAnonymousSearches }
       return {
         title: query ? `Search: ${query}` : 'Search',
         query,
-        items: hits.map(({ excerpt, ...hit }) => ({ ...hit, snippet: snippetOf(excerpt) })),
+        rows: listRows.search(
+          req.app,
+          hits.map(({ excerpt, ...hit }) => ({ ...hit, snippet: snippetOf(excerpt) })),
+        ),
         empty: query ? `No page matches “${query}”.` : 'Type words to search for in the box above.',
       };
     });
@@ -286,7 +290,7 @@ export function createPagesRouter({ pages, requireCsrf, limitAnonymousSearches }
     let rendering = anonymousLists.get(req.originalUrl);
     if (rendering === undefined) {
       rendering = await renderShared(res, 'list', await localsOf());
-      anonymousLists.set(req.originalUrl, rendering);
+      anonymousLists.offer(req.originalUrl, rendering);
     }
     cacheIfAnonymous(req, res);
     sendShared(res, rendering);
