@@ -9,15 +9,23 @@ import type { SharedRendering } from './render';
 // on another instance (CloudFront may keep these responses for a minute anyway, see
 // cacheIfAnonymous). A save on this instance drops them all at once. People logged in, and anyone
 // who saved in the last seconds, always get a fresh rendering.
+//
+// A rendering is kept from the second request for its URL within that window, as a CDN's "cache on
+// second hit" does: most URLs of a crawl, or of searches, are asked for once. Keeping every one of
+// them filled the cache with HTML nobody asked for again, which the garbage collector then had to
+// promote and sweep: a sixth of the CPU of a request for a new URL here (docs/benchmarks.md).
 
 export interface AnonymousListsOptions {
   /** How long one rendering is served. */
   ttlMs?: number;
   /** Bytes of HTML kept over all URLs, least recently used out first. */
   maxBytes?: number;
+  /** URLs remembered as asked for once, least recently used out first. */
+  maxSeenUrls?: number;
 }
 
 const defaultMaxBytes = 8 * 1024 * 1024;
+const defaultMaxSeenUrls = 20_000;
 
 export function createAnonymousLists(options: AnonymousListsOptions = {}) {
   const renderings = new LRUCache<string, SharedRendering>({
@@ -26,10 +34,15 @@ export function createAnonymousLists(options: AnonymousListsOptions = {}) {
     sizeCalculation: ({ html }, url) => 2 * (html.length + url.length) + 200,
     ttl: options.ttlMs ?? pageRowTtlMs,
   });
+  const seenOnce = new LRUCache<string, true>({ max: options.maxSeenUrls ?? defaultMaxSeenUrls, ttl: options.ttlMs ?? pageRowTtlMs });
   return {
     /** What was served for this URL within the last ttlMs, if anything. */
     get: (url: string): SharedRendering | undefined => renderings.get(url),
-    set: (url: string, rendering: SharedRendering): void => void renderings.set(url, rendering),
+    /** Offers a fresh rendering: kept if this URL was asked for already within ttlMs. */
+    offer(url: string, rendering: SharedRendering): void {
+      if (seenOnce.has(url)) renderings.set(url, rendering);
+      else seenOnce.set(url, true);
+    },
     /** After a save on this instance: every list may have changed. */
     clear: (): void => renderings.clear(),
   };
