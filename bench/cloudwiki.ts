@@ -12,10 +12,15 @@ import { freePort, memoryMiB, processTree, startNodeServer, type ManagedProcess 
 import { seedWiki, type SeedSize } from './lib/seed-wiki';
 
 // cloudwiki's web tier on real PostgreSQL 15 and DynamoDB Local, one instance (one process, then a
-// worker per core), measured with bees and compared with a bare Express hello world measured at the
-// start and the end of the same run on the same machine.
+// worker per core), measured with bees and compared with a bare Express hello world measured just
+// before and just after each set of page views, on the same machine. The machine's own speed drifts
+// by a fifth within a few minutes here (docs/benchmarks.md); a baseline taken minutes away from the
+// figure it divides moved the ratios more than most changes to the app did.
 
 export interface ViewFigures {
+  /** Express hello world just before and just after these page views: the ratios' baseline. */
+  helloBeforeRps: number;
+  helloAfterRps: number;
   anonymousRps: number;
   loggedInRps: number;
   anonymousRatio: number;
@@ -31,10 +36,8 @@ export interface LatencyFigures {
 }
 
 export interface CloudwikiFigures {
-  /** Mean of the two hello-world runs, one at the start and one at the end. */
+  /** Mean of the four hello-world runs, one before and one after each set of page views. */
   helloRps: number;
-  helloStartRps: number;
-  helloEndRps: number;
   single: ViewFigures;
   perCore: ViewFigures & { workers: number; processes: number };
   dynamoDbPerLoggedInView: Record<string, number>;
@@ -157,8 +160,9 @@ export async function benchCloudwiki(
       await attack({ url: helloUrl, connections, durationSeconds: warmUpSeconds });
       return (await attack({ url: helloUrl, connections, durationSeconds: seconds })).rps;
     };
-    // Hello world is measured at the start and at the end: other work on the machine moves both.
-    const helloStartRps = await measureHello('start');
+    // Hello world brackets each set of page views (the ratios' round): other work on the machine
+    // moves every figure, and the baseline is taken as close in time as the figures allow.
+    const helloBeforeOneRps = await measureHello('before the one-process page views');
 
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
@@ -249,6 +253,7 @@ export async function benchCloudwiki(
     logMemory(`${warmUpSignupCount + signups} sign-ups`);
 
     const one = await pageViews('one process');
+    const helloAfterOneRps = await measureHello('after the one-process page views');
     const viewCounts = one.dynamoDbCounts;
     // Take the virtual users' own signups out, operation by operation, before dividing.
     for (const [operation, perSignup] of Object.entries(dynamoDbPerSignup)) {
@@ -272,6 +277,7 @@ export async function benchCloudwiki(
     const peakMemoryMiB = memoryMiB(pid).peak;
     await warm.instance.stop();
 
+    const helloBeforeManyRps = await measureHello('before the worker-per-core page views');
     log(`starting cloudwiki with WEB_CONCURRENCY=${perCoreWorkers} (a worker per core) ...`);
     const cores = await startInstance(perCore, port);
     running = cores.instance;
@@ -280,21 +286,23 @@ export async function benchCloudwiki(
     const perCorePeakMemoryMiB = largestProcessMemory(cores.instance.pid).peak;
     await cores.instance.stop();
 
-    const helloEndRps = await measureHello('end');
-    const helloRps = (helloStartRps + helloEndRps) / 2;
-    const viewFigures = (views: typeof one): ViewFigures => ({
-      anonymousRps: views.anonymous.rps,
-      loggedInRps: views.loggedIn.rps,
-      anonymousRatio: views.anonymous.rps / helloRps,
-      loggedInRatio: views.loggedIn.rps / helloRps,
-    });
+    const helloAfterManyRps = await measureHello('after the worker-per-core page views');
+    const viewFigures = (views: typeof one, helloBeforeRps: number, helloAfterRps: number): ViewFigures => {
+      const baseline = (helloBeforeRps + helloAfterRps) / 2;
+      return {
+        helloBeforeRps,
+        helloAfterRps,
+        anonymousRps: views.anonymous.rps,
+        loggedInRps: views.loggedIn.rps,
+        anonymousRatio: views.anonymous.rps / baseline,
+        loggedInRatio: views.loggedIn.rps / baseline,
+      };
+    };
     return {
-      helloRps,
-      helloStartRps,
-      helloEndRps,
-      single: viewFigures(one),
+      helloRps: (helloBeforeOneRps + helloAfterOneRps + helloBeforeManyRps + helloAfterManyRps) / 4,
+      single: viewFigures(one, helloBeforeOneRps, helloAfterOneRps),
       // A cluster primary and its workers; 1 means the start ran a single process.
-      perCore: { ...viewFigures(many), workers: perCoreWorkers, processes: processes.length },
+      perCore: { ...viewFigures(many, helloBeforeManyRps, helloAfterManyRps), workers: perCoreWorkers, processes: processes.length },
       dynamoDbPerLoggedInView: perOperation(viewCounts, one.loggedIn.requests),
       dynamoDbPerSignup,
       seeded: seedSize,

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { benchBeesEfficiency, defaultRounds, efficiencyRows } from './bees-efficiency';
-import { benchCloudwiki, type CloudwikiFigures } from './cloudwiki';
+import { benchCloudwiki, type CloudwikiFigures, type ViewFigures } from './cloudwiki';
 
 const usage = `Usage: npm run bench -- [--seconds N] [--connections N] [--only generators|cloudwiki]
 
@@ -46,17 +46,18 @@ function cloudwikiRows(figures: CloudwikiFigures): string[][] {
     `p50 ${format(figures.p50Ms)} ms`,
     `${what}; ${format(figures.rps)} req/s, p99 ${format(figures.p99Ms)} ms; p50 ${format(figures.lightP50Ms)} ms with 2 connections`,
   ];
+  const bracket = (views: ViewFigures) => `${format(views.helloBeforeRps)} and ${format(views.helloAfterRps)}`;
   const seeded = `${format(figures.seeded.pages)} pages × ${figures.seeded.revisionsPerPage} revisions`;
   return [
     [
       'Express hello world (baseline)',
       `${format(figures.helloRps)} req/s`,
-      `bare Express 5, same machine; mean of ${format(figures.helloStartRps)} at the start and ${format(figures.helloEndRps)} at the end`,
+      `bare Express 5, same machine; ${bracket(single)} around the one-process views, ${bracket(perCore)} around the worker-per-core views`,
     ],
     [
       'cloudwiki anonymous page views, one process',
       `${format(single.anonymousRps)} req/s`,
-      `${format(single.anonymousRatio, 3)} × hello world; GET /wiki/Home`,
+      `${format(single.anonymousRatio, 3)} × hello world (the mean of its bracket); GET /wiki/Home`,
     ],
     [
       'cloudwiki logged-in page views, one process',
