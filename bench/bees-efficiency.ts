@@ -9,6 +9,7 @@ import autocannon from 'autocannon';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runBee } from '../scripts/bees/bee';
+import { median } from './lib/median';
 import { freePort, runMeasured, startNodeServer } from './lib/processes';
 
 /** The goal from issue 11: bees within 5% of the autocannon it wraps. */
@@ -135,12 +136,6 @@ async function inProcessOverhead(url: string, connections: number, requests: num
   }
   return { requests, rounds, autocannonMicros: median(samples.autocannon), beeMicros: median(samples.bee) };
 }
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
 
 /**
  * Runs bees and autocannon in alternating rounds against the trivial target. On a shared machine

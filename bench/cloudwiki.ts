@@ -9,22 +9,27 @@ import { startCountingProxy } from './lib/counting-proxy';
 import type { AttackReport } from '../scripts/bees/report';
 import { attack } from './lib/load';
 import { freePort, memoryMiB, processTree, startNodeServer, type ManagedProcess } from './lib/processes';
+import { median } from './lib/median';
 import { seedWiki, type SeedSize } from './lib/seed-wiki';
 
 // cloudwiki's web tier on real PostgreSQL 15 and DynamoDB Local, one instance (one process, then a
-// worker per core), measured with bees and compared with a bare Express hello world measured just
-// before and just after each set of page views, on the same machine. The machine's own speed drifts
-// by a fifth within a few minutes here (docs/benchmarks.md); a baseline taken minutes away from the
-// figure it divides moved the ratios more than most changes to the app did.
+// worker per core), measured with bees and compared with a bare Express hello world on the same
+// machine. Page views run in rounds that alternate with hello world, and each round is divided by
+// the hello-world runs just before and after it: on this machine hello world alone moves by a
+// fifth between back-to-back runs (docs/benchmarks.md), so one ratio from one pair of runs says
+// more about the machine's moment than about the app. The figures are the medians of the rounds.
 
 export interface ViewFigures {
-  /** Express hello world just before and just after these page views: the ratios' baseline. */
-  helloBeforeRps: number;
-  helloAfterRps: number;
+  /** Medians over the rounds; each round's ratio is against the hello-world runs just before and after it. */
   anonymousRps: number;
   loggedInRps: number;
   anonymousRatio: number;
   loggedInRatio: number;
+  /** The lowest and the highest ratio of any round. */
+  anonymousRatioRange: [number, number];
+  loggedInRatioRange: [number, number];
+  /** Every hello-world run around these rounds, in order. */
+  helloRps: number[];
 }
 
 export interface LatencyFigures {
@@ -36,8 +41,9 @@ export interface LatencyFigures {
 }
 
 export interface CloudwikiFigures {
-  /** Mean of the four hello-world runs, one before and one after each set of page views. */
+  /** Median of every hello-world run between the page-view rounds. */
   helloRps: number;
+  helloRange: [number, number];
   single: ViewFigures;
   perCore: ViewFigures & { workers: number; processes: number };
   dynamoDbPerLoggedInView: Record<string, number>;
@@ -96,8 +102,32 @@ const lightConnections = 2;
 /** URLs drawn from for the "new URL each time" runs: at a few hundred requests a second, a URL comes back about once a minute. */
 const distinctUrls = 20_000;
 
+/** Rounds of page views per instance start, each between two hello-world runs. */
+const viewRounds = 5;
+
 /** Sign-ups before the measured ones: DynamoDB Local's first writes are slow. */
 const warmUpSignupCount = 3;
+
+interface ViewRound {
+  anonymous: AttackReport;
+  loggedIn: AttackReport;
+  /** Hello world's req/s: the mean of the runs just before and after this round. */
+  baseline: number;
+}
+
+function viewFigures({ rounds, hello }: { rounds: ViewRound[]; hello: number[] }): ViewFigures {
+  const anonymousRatios = rounds.map((round) => round.anonymous.rps / round.baseline);
+  const loggedInRatios = rounds.map((round) => round.loggedIn.rps / round.baseline);
+  return {
+    anonymousRps: median(rounds.map((round) => round.anonymous.rps)),
+    loggedInRps: median(rounds.map((round) => round.loggedIn.rps)),
+    anonymousRatio: median(anonymousRatios),
+    loggedInRatio: median(loggedInRatios),
+    anonymousRatioRange: [Math.min(...anonymousRatios), Math.max(...anonymousRatios)],
+    loggedInRatioRange: [Math.min(...loggedInRatios), Math.max(...loggedInRatios)],
+    helloRps: hello,
+  };
+}
 
 /** The process of a cluster (primary and workers) with the highest peak RSS, from /proc. */
 function largestProcessMemory(rootPid: number): { peak: number; current: number } {
@@ -155,14 +185,7 @@ export async function benchCloudwiki(
     // Each target is warmed up before it is measured: V8 (and DynamoDB Local's JVM) compile the
     // hot paths in the first seconds, and the first of the runs would otherwise pay for that.
     const warmUpSeconds = Math.min(3, seconds / 2);
-    const measureHello = async (when: string) => {
-      log(`Express hello world (${when}): ${warmUpSeconds} s warm-up, then ${connections} connections for ${seconds} s ...`);
-      await attack({ url: helloUrl, connections, durationSeconds: warmUpSeconds });
-      return (await attack({ url: helloUrl, connections, durationSeconds: seconds })).rps;
-    };
-    // Hello world brackets each set of page views (the ratios' round): other work on the machine
-    // moves every figure, and the baseline is taken as close in time as the figures allow.
-    const helloBeforeOneRps = await measureHello('before the one-process page views');
+    const helloRun = async (durationSeconds: number) => (await attack({ url: helloUrl, connections, durationSeconds })).rps;
 
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
@@ -212,16 +235,32 @@ export async function benchCloudwiki(
       });
 
     const scenarioFile = writeScenario({ login: { mode: 'signup', password: 'bench-password-123' }, requests: [{ path: '/wiki/Home' }] });
+    // Rounds of anonymous views, logged-in views and hello world, each `roundSeconds` long, after
+    // one warm-up of each.
+    const roundSeconds = seconds / 2;
     const pageViews = async (label: string) => {
-      log(`${label}: anonymous page views, ${warmUpSeconds} s warm-up, then ${connections} connections for ${seconds} s ...`);
+      log(`${label}: ${warmUpSeconds} s warm-ups of hello world, anonymous and logged-in page views ...`);
+      await helloRun(warmUpSeconds);
       await withInstanceOutput(attack({ url: `${base}/wiki/Home`, connections, durationSeconds: warmUpSeconds }));
-      const anonymous = await measured(attack({ url: `${base}/wiki/Home`, connections, durationSeconds: seconds }));
-      log(`${label}: logged-in page views, ${warmUpSeconds} s warm-up, then ${connections} virtual users for ${seconds} s ...`);
       await withInstanceOutput(attack({ url: base, connections, durationSeconds: warmUpSeconds, scenarioFile }));
       proxy.reset();
-      const loggedIn = await measured(withInstanceOutput(attack({ url: base, connections, durationSeconds: seconds, scenarioFile })));
+      const hello = [await helloRun(roundSeconds)];
+      const rounds: ViewRound[] = [];
+      for (let round = 1; round <= viewRounds; round += 1) {
+        log(
+          `${label}: round ${round} of ${viewRounds}, ${connections} connections: anonymous views, logged-in views, hello world, ${roundSeconds} s each ...`,
+        );
+        const anonymous = await measured(
+          withInstanceOutput(attack({ url: `${base}/wiki/Home`, connections, durationSeconds: roundSeconds })),
+        );
+        const loggedIn = await measured(
+          withInstanceOutput(attack({ url: base, connections, durationSeconds: roundSeconds, scenarioFile })),
+        );
+        hello.push(await helloRun(roundSeconds));
+        rounds.push({ anonymous, loggedIn, baseline: (hello[round - 1]! + hello[round]!) / 2 });
+      }
       logMemory(`${label}: page views`);
-      return { anonymous, loggedIn, dynamoDbCounts: proxy.counts() };
+      return { rounds, hello, dynamoDbCounts: proxy.counts() };
     };
     // `paths`: one URL, which the app may answer from what it rendered for the previous request
     // (app/anonymous-lists.ts), or many, drawn at random, so that (almost) every request is new.
@@ -253,12 +292,13 @@ export async function benchCloudwiki(
     logMemory(`${warmUpSignupCount + signups} sign-ups`);
 
     const one = await pageViews('one process');
-    const helloAfterOneRps = await measureHello('after the one-process page views');
     const viewCounts = one.dynamoDbCounts;
-    // Take the virtual users' own signups out, operation by operation, before dividing.
+    // Take the virtual users' own signups out (each logged-in run signs up its own), operation by
+    // operation, before dividing.
     for (const [operation, perSignup] of Object.entries(dynamoDbPerSignup)) {
-      viewCounts[operation] = Math.max(0, (viewCounts[operation] ?? 0) - Math.round(perSignup * connections));
+      viewCounts[operation] = Math.max(0, (viewCounts[operation] ?? 0) - Math.round(perSignup * connections * viewRounds));
     }
+    const oneViews = viewFigures(one);
     const search = await latencyOf('search for a word on every page, one URL', ['/search?q=health']);
     // The same search, made a new URL each time by a parameter the app ignores.
     const newSearches = await latencyOf(
@@ -271,13 +311,12 @@ export async function benchCloudwiki(
       Array.from({ length: distinctUrls }, (_, n) => `/pages?after=Bench_${String(n % seedSize.pages).padStart(5, '0')}&n=${n}`),
     );
 
-    const halfPeakRate = Math.max(1, Math.round(one.anonymous.rps / 2));
+    const halfPeakRate = Math.max(1, Math.round(oneViews.anonymousRps / 2));
     log(`anonymous page views at half of peak, open loop at ${halfPeakRate} req/s for ${seconds} s ...`);
     const halfPeak = await measured(attack({ url: `${base}/wiki/Home`, connections, durationSeconds: seconds, rate: halfPeakRate }));
     const peakMemoryMiB = memoryMiB(pid).peak;
     await warm.instance.stop();
 
-    const helloBeforeManyRps = await measureHello('before the worker-per-core page views');
     log(`starting cloudwiki with WEB_CONCURRENCY=${perCoreWorkers} (a worker per core) ...`);
     const cores = await startInstance(perCore, port);
     running = cores.instance;
@@ -286,24 +325,17 @@ export async function benchCloudwiki(
     const perCorePeakMemoryMiB = largestProcessMemory(cores.instance.pid).peak;
     await cores.instance.stop();
 
-    const helloAfterManyRps = await measureHello('after the worker-per-core page views');
-    const viewFigures = (views: typeof one, helloBeforeRps: number, helloAfterRps: number): ViewFigures => {
-      const baseline = (helloBeforeRps + helloAfterRps) / 2;
-      return {
-        helloBeforeRps,
-        helloAfterRps,
-        anonymousRps: views.anonymous.rps,
-        loggedInRps: views.loggedIn.rps,
-        anonymousRatio: views.anonymous.rps / baseline,
-        loggedInRatio: views.loggedIn.rps / baseline,
-      };
-    };
+    const helloRuns = [...one.hello, ...many.hello];
     return {
-      helloRps: (helloBeforeOneRps + helloAfterOneRps + helloBeforeManyRps + helloAfterManyRps) / 4,
-      single: viewFigures(one, helloBeforeOneRps, helloAfterOneRps),
+      helloRps: median(helloRuns),
+      helloRange: [Math.min(...helloRuns), Math.max(...helloRuns)],
+      single: oneViews,
       // A cluster primary and its workers; 1 means the start ran a single process.
-      perCore: { ...viewFigures(many, helloBeforeManyRps, helloAfterManyRps), workers: perCoreWorkers, processes: processes.length },
-      dynamoDbPerLoggedInView: perOperation(viewCounts, one.loggedIn.requests),
+      perCore: { ...viewFigures(many), workers: perCoreWorkers, processes: processes.length },
+      dynamoDbPerLoggedInView: perOperation(
+        viewCounts,
+        one.rounds.reduce((sum, round) => sum + round.loggedIn.requests, 0),
+      ),
       dynamoDbPerSignup,
       seeded: seedSize,
       search,
@@ -313,7 +345,7 @@ export async function benchCloudwiki(
       halfPeakRate,
       halfPeakP99Ms: halfPeak.latency.p99,
       halfPeakP50Ms: halfPeak.latency.p50,
-      peakP99Ms: one.anonymous.latency.p99,
+      peakP99Ms: median(one.rounds.map((round) => round.anonymous.latency.p99)),
       coldStartToHealthyMs: cold.startToHealthyMs,
       warmStartToHealthyMs: warm.startToHealthyMs,
       perCoreStartToHealthyMs: cores.startToHealthyMs,

@@ -10,7 +10,7 @@ import { benchCloudwiki, type CloudwikiFigures, type ViewFigures } from './cloud
 
 const usage = `Usage: npm run bench -- [--seconds N] [--connections N] [--only generators|cloudwiki]
 
-  --seconds N       length of each measured run (default 10)
+  --seconds N       length of each measured run (default 10); page-view rounds take half of it
   --connections N   connections for the closed-loop runs (default 32)
   --only WHAT       run one group: generators (bees vs autocannon, alternating rounds) or cloudwiki
   --node-options=S  NODE_OPTIONS for the cloudwiki processes instead of the production start's
@@ -44,35 +44,38 @@ function cloudwikiRows(figures: CloudwikiFigures): string[][] {
   const latency = (name: string, figures: CloudwikiFigures['search'], what: string): string[] => [
     name,
     `p50 ${format(figures.p50Ms)} ms`,
-    `${what}; ${format(figures.rps)} req/s, p99 ${format(figures.p99Ms)} ms; p50 ${format(figures.lightP50Ms)} ms with 2 connections`,
+    `${what}; ${format(figures.rps)} req/s, p99 ${format(figures.p99Ms)} ms; p50 ${format(figures.lightP50Ms, 1)} ms with 2 connections`,
   ];
-  const bracket = (views: ViewFigures) => `${format(views.helloBeforeRps)} and ${format(views.helloAfterRps)}`;
+  const rounds = (views: ViewFigures, ratio: 'anonymous' | 'loggedIn') => {
+    const [lowest, highest] = views[`${ratio}RatioRange`];
+    return `${format(views[`${ratio}Ratio`], 3)} × hello world (median of ${views.helloRps.length - 1} rounds, ${format(lowest, 3)}–${format(highest, 3)})`;
+  };
   const seeded = `${format(figures.seeded.pages)} pages × ${figures.seeded.revisionsPerPage} revisions`;
   return [
     [
       'Express hello world (baseline)',
       `${format(figures.helloRps)} req/s`,
-      `bare Express 5, same machine; ${bracket(single)} around the one-process views, ${bracket(perCore)} around the worker-per-core views`,
+      `bare Express 5, same machine; median of ${single.helloRps.length + perCore.helloRps.length} runs between the page-view rounds, ${format(figures.helloRange[0])}–${format(figures.helloRange[1])}`,
     ],
     [
       'cloudwiki anonymous page views, one process',
       `${format(single.anonymousRps)} req/s`,
-      `${format(single.anonymousRatio, 3)} × hello world (the mean of its bracket); GET /wiki/Home`,
+      `${rounds(single, 'anonymous')}; GET /wiki/Home`,
     ],
     [
       'cloudwiki logged-in page views, one process',
       `${format(single.loggedInRps)} req/s`,
-      `${format(single.loggedInRatio, 3)} × hello world; a session per virtual user`,
+      `${rounds(single, 'loggedIn')}; a session per virtual user`,
     ],
     [
       'cloudwiki anonymous page views, a worker per core',
       `${format(perCore.anonymousRps)} req/s`,
-      `${format(perCore.anonymousRatio, 3)} × hello world; ${workers}`,
+      `${rounds(perCore, 'anonymous')}; ${workers}`,
     ],
     [
       'cloudwiki logged-in page views, a worker per core',
       `${format(perCore.loggedInRps)} req/s`,
-      `${format(perCore.loggedInRatio, 3)} × hello world; ${workers}`,
+      `${rounds(perCore, 'loggedIn')}; ${workers}`,
     ],
     [
       'DynamoDB operations per logged-in view',
