@@ -4,6 +4,7 @@ import { withTimeout } from '../timeout';
 import { CircuitBreaker } from './circuit-breaker';
 import { connectionConfig } from './connection-config';
 import type { RotatingPassword } from './secret-password';
+import { createTypeParsers } from './type-parsers';
 
 // One module owns both pools. Every setting below exists because of how an RDS Multi-AZ failover
 // looks from a client: the primary's DNS name moves to the standby, old sockets go silent or reset.
@@ -136,6 +137,7 @@ interface TimedQueryConfig extends pg.QueryConfig {
 
 export function createDatabase(options: DatabaseOptions): Database {
   const { logger } = options;
+  const typeParsers = createTypeParsers();
   const writer = createTarget(options.writerUrl, 'writer');
   const reader = options.readerUrl ? createTarget(options.readerUrl, 'reader') : writer;
 
@@ -283,6 +285,7 @@ export function createDatabase(options: DatabaseOptions): Database {
       // demoted primary or a replaced replica for longer than this.
       maxLifetimeSeconds: 300,
       application_name: `cloudwiki-${role}`,
+      types: typeParsers,
     });
     // Without this handler an idle client's socket error (the server restarting, a failover)
     // is an unhandled 'error' event and kills the process.
