@@ -30,8 +30,8 @@ const defaultMaxSeenUrls = 20_000;
 export function createAnonymousLists(options: AnonymousListsOptions = {}) {
   const renderings = new LRUCache<string, SharedRendering>({
     maxSize: options.maxBytes ?? defaultMaxBytes,
-    // Strings are UTF-16 in V8 (one-byte when they can be); twice the length is the safe bound.
-    sizeCalculation: ({ html }, url) => 2 * (html.length + url.length) + 200,
+    // URLs are strings, UTF-16 in V8 (one-byte when they can be): twice the length is the safe bound.
+    sizeCalculation: ({ body }, url) => body.length + 2 * url.length + 200,
     ttl: options.ttlMs ?? pageRowTtlMs,
   });
   const seenOnce = new LRUCache<string, true>({ max: options.maxSeenUrls ?? defaultMaxSeenUrls, ttl: options.ttlMs ?? pageRowTtlMs });

@@ -1,6 +1,6 @@
 import { createAnonymousLists } from '../app/anonymous-lists';
 
-const rendering = (html: string) => ({ html, etag: `W/"${html.length}"` });
+const rendering = (html: string) => ({ body: Buffer.from(html), etag: `W/"${html.length}"` });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('renderings of lists kept for anonymous readers', () => {
@@ -19,7 +19,7 @@ describe('renderings of lists kept for anonymous readers', () => {
     const lists = createAnonymousLists({ ttlMs: 50 });
     lists.offer('/recent', rendering('one'));
     lists.offer('/recent', rendering('two'));
-    expect(lists.get('/recent')?.html).toBe('two');
+    expect(lists.get('/recent')?.body.toString()).toBe('two');
 
     await sleep(80);
     expect(lists.get('/recent')).toBeUndefined();
@@ -41,6 +41,6 @@ describe('renderings of lists kept for anonymous readers', () => {
     lists.offer('/a', rendering('/a again'));
     lists.offer('/c', rendering('/c again'));
     expect(lists.get('/a')).toBeUndefined();
-    expect(lists.get('/c')?.html).toBe('/c again');
+    expect(lists.get('/c')?.body.toString()).toBe('/c again');
   });
 });
