@@ -40,6 +40,14 @@ export interface LatencyFigures {
   lightP50Ms: number;
 }
 
+/** Search and the list of all pages, each for the same URL every time and for a new URL every time (nothing rendered before can be reused). */
+export interface ListFigures {
+  search: LatencyFigures;
+  newSearches: LatencyFigures;
+  pageList: LatencyFigures;
+  newPageLists: LatencyFigures;
+}
+
 export interface CloudwikiFigures {
   /** Median of every hello-world run between the page-view rounds. */
   helloRps: number;
@@ -49,11 +57,9 @@ export interface CloudwikiFigures {
   dynamoDbPerLoggedInView: Record<string, number>;
   dynamoDbPerSignup: Record<string, number>;
   seeded: SeedSize;
-  /** The same URL every time, and a new URL every time (nothing rendered before can be reused). */
-  search: LatencyFigures;
-  newSearches: LatencyFigures;
-  pageList: LatencyFigures;
-  newPageLists: LatencyFigures;
+  /** With one process, and with the production start's worker per core. */
+  lists: ListFigures;
+  perCoreLists: ListFigures;
   halfPeakRate: number;
   halfPeakP99Ms: number;
   halfPeakP50Ms: number;
@@ -276,6 +282,19 @@ export async function benchCloudwiki(
       logMemory(label);
       return { rps: loaded.rps, p50Ms: loaded.latency.p50, p99Ms: loaded.latency.p99, lightP50Ms: light.latency.p50 };
     };
+    const listLatencies = async (label: string): Promise<ListFigures> => ({
+      search: await latencyOf(`${label}: search for a word on every page, one URL`, ['/search?q=health']),
+      // The same search, made a new URL each time by a parameter the app ignores.
+      newSearches: await latencyOf(
+        `${label}: search for a word on every page, a new URL each time`,
+        Array.from({ length: distinctUrls }, (_, n) => `/search?q=health&n=${n}`),
+      ),
+      pageList: await latencyOf(`${label}: all pages, first slice, one URL`, ['/pages']),
+      newPageLists: await latencyOf(
+        `${label}: all pages, a slice from a random page each time`,
+        Array.from({ length: distinctUrls }, (_, n) => `/pages?after=Bench_${String(n % seedSize.pages).padStart(5, '0')}&n=${n}`),
+      ),
+    });
 
     // DynamoDB Local (a JVM) answers its first writes slowly, and on a busy machine slowly enough
     // for the SDK's 3 s timeout (a 503 from the signup): a few signups first, retried once.
@@ -299,18 +318,7 @@ export async function benchCloudwiki(
       viewCounts[operation] = Math.max(0, (viewCounts[operation] ?? 0) - Math.round(perSignup * connections * viewRounds));
     }
     const oneViews = viewFigures(one);
-    const search = await latencyOf('search for a word on every page, one URL', ['/search?q=health']);
-    // The same search, made a new URL each time by a parameter the app ignores.
-    const newSearches = await latencyOf(
-      'search for a word on every page, a new URL each time',
-      Array.from({ length: distinctUrls }, (_, n) => `/search?q=health&n=${n}`),
-    );
-    const pageList = await latencyOf('all pages, first slice, one URL', ['/pages']);
-    const newPageLists = await latencyOf(
-      'all pages, a slice from a random page each time',
-      Array.from({ length: distinctUrls }, (_, n) => `/pages?after=Bench_${String(n % seedSize.pages).padStart(5, '0')}&n=${n}`),
-    );
-
+    const lists = await listLatencies('one process');
     const halfPeakRate = Math.max(1, Math.round(oneViews.anonymousRps / 2));
     log(`anonymous page views at half of peak, open loop at ${halfPeakRate} req/s for ${seconds} s ...`);
     const halfPeak = await measured(attack({ url: `${base}/wiki/Home`, connections, durationSeconds: seconds, rate: halfPeakRate }));
@@ -321,6 +329,7 @@ export async function benchCloudwiki(
     const cores = await startInstance(perCore, port);
     running = cores.instance;
     const many = await pageViews(`WEB_CONCURRENCY=${perCoreWorkers}`);
+    const perCoreLists = await listLatencies(`WEB_CONCURRENCY=${perCoreWorkers}`);
     const processes = processTree(cores.instance.pid);
     const perCorePeakMemoryMiB = largestProcessMemory(cores.instance.pid).peak;
     await cores.instance.stop();
@@ -338,10 +347,8 @@ export async function benchCloudwiki(
       ),
       dynamoDbPerSignup,
       seeded: seedSize,
-      search,
-      newSearches,
-      pageList,
-      newPageLists,
+      lists,
+      perCoreLists,
       halfPeakRate,
       halfPeakP99Ms: halfPeak.latency.p99,
       halfPeakP50Ms: halfPeak.latency.p50,

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { benchBeesEfficiency, defaultRounds, efficiencyRows } from './bees-efficiency';
-import { benchCloudwiki, type CloudwikiFigures, type ViewFigures } from './cloudwiki';
+import { benchCloudwiki, type CloudwikiFigures, type LatencyFigures, type ListFigures, type ViewFigures } from './cloudwiki';
 
 const usage = `Usage: npm run bench -- [--seconds N] [--connections N] [--only generators|cloudwiki]
 
@@ -38,14 +38,34 @@ const perOperation = (counts: Record<string, number>): string =>
     .map(([operation, n]) => `${n} ${operation}`)
     .join(', ') || 'none';
 
-function cloudwikiRows(figures: CloudwikiFigures): string[][] {
-  const { single, perCore } = figures;
-  const workers = `WEB_CONCURRENCY=${perCore.workers}${perCore.processes > 1 ? `: ${perCore.processes - 1} workers and their primary` : ', but the start ran one process'}`;
-  const latency = (name: string, figures: CloudwikiFigures['search'], what: string): string[] => [
+function latencyRow(name: string, figures: LatencyFigures, what: string): string[] {
+  return [
     name,
     `p50 ${format(figures.p50Ms)} ms`,
     `${what}; ${format(figures.rps)} req/s, p99 ${format(figures.p99Ms)} ms; p50 ${format(figures.lightP50Ms, 1)} ms with 2 connections`,
   ];
+}
+
+function listRows(lists: ListFigures, start: string, seeded: string): string[][] {
+  return [
+    latencyRow(`search, a word on every page, one URL, ${start}`, lists.search, `GET /search?q=health at ${seeded}`),
+    latencyRow(
+      `search, a word on every page, new URLs, ${start}`,
+      lists.newSearches,
+      `GET /search?q=health&n=<random> (no reuse) at ${seeded}`,
+    ),
+    latencyRow(`all pages, first slice, one URL, ${start}`, lists.pageList, `GET /pages at ${seeded}`),
+    latencyRow(
+      `all pages, a slice from a random page, ${start}`,
+      lists.newPageLists,
+      `GET /pages?after=<random page> (no reuse) at ${seeded}`,
+    ),
+  ];
+}
+
+function cloudwikiRows(figures: CloudwikiFigures): string[][] {
+  const { single, perCore } = figures;
+  const workers = `WEB_CONCURRENCY=${perCore.workers}${perCore.processes > 1 ? `: ${perCore.processes - 1} workers and their primary` : ', but the start ran one process'}`;
   const rounds = (views: ViewFigures, ratio: 'anonymous' | 'loggedIn') => {
     const [lowest, highest] = views[`${ratio}RatioRange`];
     return `${format(views[`${ratio}Ratio`], 3)} × hello world (median of ${views.helloRps.length - 1} rounds, ${format(lowest, 3)}–${format(highest, 3)})`;
@@ -82,10 +102,8 @@ function cloudwikiRows(figures: CloudwikiFigures): string[][] {
       perOperation(figures.dynamoDbPerLoggedInView),
       `per signup: ${perOperation(figures.dynamoDbPerSignup)}`,
     ],
-    latency('search, a word on every page, one URL', figures.search, `GET /search?q=health at ${seeded}`),
-    latency('search, a word on every page, new URLs', figures.newSearches, `GET /search?q=health&n=<random> (no reuse) at ${seeded}`),
-    latency('all pages, first slice, one URL', figures.pageList, `GET /pages at ${seeded}`),
-    latency('all pages, a slice from a random page', figures.newPageLists, `GET /pages?after=<random page> (no reuse) at ${seeded}`),
+    ...listRows(figures.lists, 'one process', seeded),
+    ...listRows(figures.perCoreLists, 'a worker per core', seeded),
     [
       'p99 at half of peak (open loop)',
       `${figures.halfPeakP99Ms} ms`,
