@@ -2,7 +2,6 @@
 // bounded by --seconds. Figures depend on the machine: the ratios (each against a baseline
 // measured in the same run) are what carries over.
 import '../app/embedded/quiet-sdk-warning';
-import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { benchBeesEfficiency, defaultRounds, efficiencyRows } from './bees-efficiency';
@@ -20,8 +19,7 @@ Needs postgresql-15, and Java 17 for DynamoDB Local.`;
 
 function machine(): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const wrk = execFileSync('bash', ['-c', 'wrk --version 2>&1 | head -1 || true']).toString().trim().split(' ')[1] ?? '?';
-  return `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, wrk ${wrk}, ${new Date().toISOString()}`;
+  return `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}`;
 }
 
 function table(rows: string[][]): string {
