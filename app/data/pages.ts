@@ -93,6 +93,18 @@ const historySize = 50;
 const searchCandidates = 200;
 const snippetSourceChars = 3_000;
 
+/**
+ * A slice of all pages: the first ($1 rows), or the one after the page with slug $2. Every column
+ * it reads is in pages_title_order_covering_idx, so it is an index-only scan (a test holds it to
+ * that): a column added here belongs in that index too.
+ */
+export const pageListSql = {
+  first: 'SELECT slug, title, revision, updated_at AS "updatedAt" FROM pages ORDER BY lower(title), slug LIMIT $1',
+  after: `SELECT slug, title, revision, updated_at AS "updatedAt" FROM pages
+           WHERE (lower(title), slug) > (SELECT lower(title), slug FROM pages WHERE slug = $2)
+           ORDER BY lower(title), slug LIMIT $1`,
+};
+
 /** "recent" slices resume after (created_at, page id, revision), written as one URL-safe token. */
 const recentCursorPattern = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)_(\d{1,19})_(\d{1,10})$/;
 
@@ -165,11 +177,7 @@ export function createPageRepository(db: Database) {
     /** One slice of all pages in title order, starting after the page `after`. */
     async listSlice(after: string | null): Promise<Slice<PageListItem>> {
       const { rows } = await db.read<PageListItem>(
-        after === null
-          ? 'SELECT slug, title, revision, updated_at AS "updatedAt" FROM pages ORDER BY lower(title), slug LIMIT $1'
-          : `SELECT slug, title, revision, updated_at AS "updatedAt" FROM pages
-              WHERE (lower(title), slug) > (SELECT lower(title), slug FROM pages WHERE slug = $2)
-              ORDER BY lower(title), slug LIMIT $1`,
+        after === null ? pageListSql.first : pageListSql.after,
         after === null ? [pageListSize + 1] : [pageListSize + 1, after],
         { name: after === null ? 'pages-list-first' : 'pages-list-after' },
       );
