@@ -39,7 +39,7 @@ const perOperation = (counts: Record<string, number>): string =>
 function latencyRow(name: string, figures: LatencyFigures, what: string): string[] {
   return [
     name,
-    `p50 ${format(figures.p50Ms)} ms`,
+    `p50 ${format(figures.p50Ms, 1)} ms`,
     `${what}; ${format(figures.rps)} req/s, p99 ${format(figures.p99Ms)} ms; p50 ${format(figures.lightP50Ms, 1)} ms with 2 connections`,
   ];
 }
