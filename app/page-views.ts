@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Page, PageRepository, PageViewRow, ReadOptions, ViewUpload } from './data/pages';
 import { parseMarkdown } from './markdown';
-import type { SharedRendering } from './render';
+import type { RenderingWithHoles, SharedRendering } from './render';
 
 // What a page view costs once it is warm: nothing from the database for a second, then one
 // statement that leaves the body out. Two caches, both per instance:
@@ -18,6 +18,8 @@ export interface PageViewsOptions {
   maxRenderedBytes?: number;
   /** How long a page row may be reused before the database is asked again. */
   rowTtlMs?: number;
+  /** Bytes of whole pages kept with the rows (PageView['memo']). */
+  maxKeptPageBytes?: number;
 }
 
 export type ViewedPage = Omit<Page, 'body'>;
@@ -28,10 +30,22 @@ export interface PageView {
   html: string;
   /**
    * Lives as long as the row behind this view (at most rowTtlMs unless the database is down): the
-   * route keeps the whole anonymous page here, so repeat anonymous views skip the templates too.
+   * route keeps whole pages here (PageViews.keep), so repeat views skip the templates too.
    */
-  memo: { anonymous?: SharedRendering; renderedFrom?: object };
+  memo: PageMemo;
 }
+
+/** The holes in a page rendered for every logged-in reader. */
+export type ReaderHole = 'username' | 'csrfToken';
+
+export interface PageMemo {
+  /** The page as everyone without a session sees it. */
+  anonymous?: SharedRendering;
+  /** The page as any logged-in reader sees it, but for their name and token. */
+  reader?: RenderingWithHoles<ReaderHole>;
+  renderedFrom?: object;
+}
+type KeptPage = 'anonymous' | 'reader';
 
 export interface RevisionRendering {
   html: string;
@@ -52,6 +66,9 @@ interface RowEntry {
 }
 
 const defaultMaxRenderedBytes = 32 * 1024 * 1024;
+const defaultMaxKeptPageBytes = 32 * 1024 * 1024;
+/** A row without its kept pages, roughly: the title, the uploads and the linked slugs are short. */
+const rowBytes = 1_000;
 /** How long a page's row is reused: how long another reader may see the previous revision. */
 export const pageRowTtlMs = 1_000;
 // Rows are small (no body); the count bound keeps a crawler of missing pages from growing it.
@@ -67,7 +84,12 @@ export function createPageViews(pages: PageRepository, options: PageViewsOptions
     // Strings are UTF-16 in V8 (one-byte when they can be); twice the length is the safe bound.
     sizeCalculation: (rendering) => 2 * (rendering.html.length + rendering.existingKey.length) + 100,
   });
-  const rows = new LRUCache<string, RowEntry>({ max: maxRows });
+  // Whole pages kept with the rows are memory outside the JavaScript heap (Buffers): they count.
+  const rows = new LRUCache<string, RowEntry>({
+    max: maxRows,
+    maxSize: options.maxKeptPageBytes ?? defaultMaxKeptPageBytes,
+    sizeCalculation: (entry) => rowBytes + (entry.memo.anonymous?.body.length ?? 0) + (entry.memo.reader?.bytes ?? 0),
+  });
 
   // A save on this instance (the form, a revert, the API) shows at once on this instance.
   pages.onSave((slug) => {
@@ -153,6 +175,25 @@ export function createPageViews(pages: PageRepository, options: PageViewsOptions
         return { html: known.html };
       }
       return { html: render(slug, revision, body, existing).html };
+    },
+
+    /**
+     * A whole page made from `view` by `make`, kept with its row until the row is read again;
+     * later calls with the same view (or one from the same row) get the kept page.
+     */
+    async keep<Kind extends KeptPage>(
+      view: PageView,
+      kind: Kind,
+      make: () => Promise<NonNullable<PageMemo[Kind]>>,
+    ): Promise<NonNullable<PageMemo[Kind]>> {
+      const kept = view.memo[kind];
+      if (kept) return kept as NonNullable<PageMemo[Kind]>;
+      const made = await make();
+      view.memo[kind] = made;
+      // Measured again with the page it now holds (the cache re-sizes an entry only when it is replaced).
+      const entry = rows.peek(view.page.slug);
+      if (entry?.memo === view.memo) rows.set(view.page.slug, { ...entry });
+      return made;
     },
 
     /** The last copy this instance rendered, however old: for when the database is unavailable. */

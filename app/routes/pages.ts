@@ -9,8 +9,8 @@ import { uploadLink } from '../markdown';
 import { hasNulByte, nulByteMessage, refuseNulBytesInQuery } from '../nul-bytes';
 import { createAnonymousLists } from '../anonymous-lists';
 import { createListRows } from '../list-rows';
-import { createPageViews, type PageView } from '../page-views';
-import { renderShared, sendShared } from '../render';
+import { createPageViews, type PageView, type ReaderHole } from '../page-views';
+import { renderShared, renderWithHoles, sendFilled, sendShared } from '../render';
 import {
   afterSlugParam,
   cacheIfAnonymous,
@@ -91,10 +91,21 @@ export function createPagesRouter({ pages, requireCsrf, limitAnonymousSearches }
     }
     cacheIfAnonymous(req, res);
     if (!view) return res.status(404).render('missing', { title: titleFromSlug(slug), slug });
-    if (currentUser(req)) return renderPage(res, view);
+    const user = currentUser(req);
+    if (user) {
+      // Every logged-in reader sees the same page but for their name and CSRF token: render it
+      // once with holes for those, and fill them in for each reader.
+      const page = await views.keep(view, 'reader', () =>
+        renderWithHoles<ReaderHole>(res, 'page', (hole) => ({
+          ...pageLocals(view),
+          user: { username: hole('username') },
+          csrfToken: () => hole('csrfToken'),
+        })),
+      );
+      return sendFilled(res, page, { username: user.username, csrfToken: res.locals.csrfToken() });
+    }
     // Everyone without a session sees the same page (no name, no forms, no token): render it once.
-    view.memo.anonymous ??= await renderShared(res, 'page', pageLocals(view));
-    sendShared(res, view.memo.anonymous);
+    sendShared(res, await views.keep(view, 'anonymous', () => renderShared(res, 'page', pageLocals(view))));
   }
 
   function renderPage(res: Response, view: PageView, notice?: string) {

@@ -70,6 +70,35 @@ describe('two instances on one database', () => {
     }
   });
 
+  test('when two logged-in readers view the same cached page, then each gets their own name and a token that works for them only', async () => {
+    const author = visitor(first.app);
+    await author.signUp();
+    const reader = visitor(first.app);
+    const { username: readerName } = await reader.signUp();
+    const slug = uniqueName('Readers');
+    await save(author, slug, 'one page, two readers');
+    const forAuthor = await author.get(`/wiki/${slug}`);
+    const forReader = await reader.get(`/wiki/${slug}`);
+    expect(forReader.text).toContain('one page, two readers');
+    expect(forReader.text).toContain(`<span class="who">${readerName}</span>`);
+    expect(forReader.text).not.toContain(forAuthor.text.match(/<span class="who">[^<]*<\/span>/)![0]);
+    const readerToken = csrfTokenIn(forReader.text);
+    expect(readerToken).not.toBe(csrfTokenIn(forAuthor.text));
+
+    // The author's token is refused in the reader's session; the reader's own is accepted.
+    expect((await reader.post('/logout', { _csrf: csrfTokenIn(forAuthor.text) })).status).toBe(403);
+    expect((await reader.post('/logout', { _csrf: readerToken })).status).toBe(303);
+    expect((await reader.get(`/wiki/${slug}`)).text).not.toContain('class="who"');
+
+    // A save on this instance shows at once to other logged-in readers here too.
+    expect((await save(author, slug, 'saved again')).status).toBe(303);
+    const another = visitor(first.app);
+    await another.signUp();
+    expect((await another.get(`/wiki/${slug}`)).text).toContain('saved again');
+    expect((await save(author, slug, 'saved a third time')).status).toBe(303);
+    expect((await another.get(`/wiki/${slug}`)).text).toContain('saved a third time');
+  });
+
   test('when an editor reverts, then no instance shows the reverted-away text after a second', async () => {
     const author = visitor(first.app);
     await author.signUp();
