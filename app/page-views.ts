@@ -60,7 +60,8 @@ interface Rendering {
 }
 
 interface RowEntry {
-  row: (ViewedPage & { uploads: ViewUpload[]; existing: string[] }) | null;
+  /** existingKey: the linked pages that existed when the row was read, as Rendering.existingKey. */
+  row: { page: ViewedPage; uploads: ViewUpload[]; existingKey: string } | null;
   readAt: number;
   memo: PageView['memo'];
 }
@@ -112,7 +113,7 @@ export function createPageViews(pages: PageRepository, options: PageViewsOptions
 
   function viewOf(entry: RowEntry, rendering: Rendering): PageView | null {
     if (!entry.row) return null;
-    const { uploads, existing: _existing, ...page } = entry.row;
+    const { page, uploads } = entry.row;
     // The memo is only valid for the rendering it was made from.
     if (entry.memo.renderedFrom !== rendering) entry.memo = { renderedFrom: rendering };
     return { page, uploads, html: rendering.html, memo: entry.memo };
@@ -122,15 +123,15 @@ export function createPageViews(pages: PageRepository, options: PageViewsOptions
     /** The current revision of a page, rendered; null when there is no such page. */
     async current(slug: string, readOptions: ReadOptions = {}): Promise<PageView | null> {
       const cached = rows.get(slug);
-      const known = cached?.row ? renderings.get(renderingKey(slug, cached.row.revision)) : undefined;
+      const known = cached?.row ? renderings.get(renderingKey(slug, cached.row.page.revision)) : undefined;
       if (cached && !readOptions.fromWriter && Date.now() - cached.readAt < rowTtlMs) {
         if (!cached.row) return null;
-        if (known && known.existingKey === existingKeyOf(cached.row.existing)) return viewOf(cached, known);
+        if (known && known.existingKey === cached.row.existingKey) return viewOf(cached, known);
       }
 
       const row: PageViewRow | null = await pages.findForView(
         slug,
-        known ? cached!.row!.revision : null,
+        known ? cached!.row!.page.revision : null,
         known?.linkedSlugs ?? [],
         readOptions,
       );
@@ -156,7 +157,8 @@ export function createPageViews(pages: PageRepository, options: PageViewsOptions
         if (existingKeyOf(linked) !== existingKeyOf(known?.linkedSlugs ?? [])) existing = [...(await pages.existing(linked, readOptions))];
         rendering = render(slug, row.revision, text, existing);
       }
-      const entry: RowEntry = { row: { ...rest, existing }, readAt, memo: {} };
+      const { uploads, ...page } = rest;
+      const entry: RowEntry = { row: { page, uploads, existingKey: existingKeyOf(existing) }, readAt, memo: {} };
       rows.set(slug, entry);
       return viewOf(entry, rendering);
     },
@@ -199,7 +201,7 @@ export function createPageViews(pages: PageRepository, options: PageViewsOptions
     /** The last copy this instance rendered, however old: for when the database is unavailable. */
     stale(slug: string): PageView | null {
       const entry = rows.peek(slug);
-      const rendering = entry?.row ? renderings.peek(renderingKey(slug, entry.row.revision)) : undefined;
+      const rendering = entry?.row ? renderings.peek(renderingKey(slug, entry.row.page.revision)) : undefined;
       return entry && rendering ? viewOf(entry, rendering) : null;
     },
   };
