@@ -78,6 +78,56 @@ function virtualUserRequests(spec: BeeSpec, connection: number, user: VirtualUse
 const epochMs = (now: number): number => performance.timeOrigin + now;
 
 /**
+ * What a bee counts of its answers and errors. Its listeners run once per response, and
+ * everything they do is a cost autocannon alone does not pay, so they only count and hand the
+ * latency to the recorder (`npm run bench` times them against autocannon's own cost per response).
+ */
+export class BeeTally {
+  requests = 0;
+  errors = 0;
+  bytes = 0;
+  readonly statusCodes: Record<string, number> = {};
+  readonly errorsByKind: Record<string, number> = {};
+  /** performance.now() of the last answer or error. */
+  lastEventAt: number;
+  readonly recorder: ResponseRecorder;
+
+  /**
+   * @param intendedSendTimes open loop only: when each client's request was due, so that time
+   *   spent queued behind a slow response counts in its latency.
+   */
+  constructor(
+    readonly startedAt: number,
+    timeline: boolean,
+    private readonly intendedSendTimes?: WeakMap<AutocannonClient, number>,
+  ) {
+    this.lastEventAt = startedAt;
+    this.recorder = new ResponseRecorder(startedAt, timeline);
+  }
+
+  /** autocannon's 'response' event. */
+  readonly response = (client: AutocannonClient, statusCode: number, responseBytes: number, responseTime: number): void => {
+    const now = performance.now();
+    this.lastEventAt = now;
+    const millis = this.intendedSendTimes ? now - (this.intendedSendTimes.get(client) ?? now - responseTime) : responseTime;
+    this.requests++;
+    this.bytes += responseBytes;
+    this.statusCodes[statusCode] = (this.statusCodes[statusCode] ?? 0) + 1;
+    this.recorder.response(now, millis);
+  };
+
+  /** autocannon's 'reqError' event. */
+  readonly error = (error: Error): void => {
+    const now = performance.now();
+    this.lastEventAt = now;
+    this.errors++;
+    const kind = errorKind(error);
+    this.errorsByKind[kind] = (this.errorsByKind[kind] ?? 0) + 1;
+    this.recorder.error(now);
+  };
+}
+
+/**
  * Runs one bee's share of the attack with autocannon and returns its exact latency histogram
  * (plus one a second for the timeline), status codes and errors, ready to merge with other bees'.
  */
@@ -86,19 +136,12 @@ export async function runBee(spec: BeeSpec, onProgress?: (progress: BeeProgress)
   const users = spec.login ? await prepareVirtualUsers(spec.url, spec.login, spec.connections, spec.runId, spec.bee) : undefined;
   const setupSeconds = (performance.now() - setupStarted) / 1000;
 
-  const statusCodes: Record<string, number> = {};
-  const errorsByKind: Record<string, number> = {};
-  let requests = 0;
-  let errors = 0;
-  let bytes = 0;
-
   const needsPacing = spec.rate !== undefined || spec.rampUpSeconds > 0;
   // Paced connections get a moment to connect before their first scheduled send.
   const startedAt = performance.now() + (needsPacing ? 20 : 0);
-  let lastEventAt = startedAt;
-  const recorder = new ResponseRecorder(startedAt, spec.timeline);
   const intendedSendTimes = new WeakMap<AutocannonClient, number>();
   const openLoop = spec.rate !== undefined;
+  const tally = new BeeTally(startedAt, spec.timeline, openLoop ? intendedSendTimes : undefined);
   const needsPerClientSetup = Boolean(users || spec.routes);
   let clientsSetUp = 0;
 
@@ -126,42 +169,28 @@ export async function runBee(spec: BeeSpec, onProgress?: (progress: BeeProgress)
     };
   }
 
-  const progressTimer = onProgress ? setInterval(() => onProgress({ bee: spec.bee, requests, errors }), 1000) : undefined;
+  const progressTimer = onProgress
+    ? setInterval(() => onProgress({ bee: spec.bee, requests: tally.requests, errors: tally.errors }), 1000)
+    : undefined;
 
   await new Promise<void>((resolve, reject) => {
     const instance = autocannon(options, (error) => (error ? reject(error) : resolve()));
-    // This listener runs once per response; everything it does is a cost autocannon alone does
-    // not pay, so it only counts and hands the latency to the recorder.
-    instance.on('response', (client: AutocannonClient, statusCode: number, responseBytes: number, responseTime: number) => {
-      const now = performance.now();
-      lastEventAt = now;
-      // Open loop: from when the request was due, so time spent queued behind a slow response counts.
-      const millis = openLoop ? now - (intendedSendTimes.get(client) ?? now - responseTime) : responseTime;
-      requests++;
-      bytes += responseBytes;
-      statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1;
-      recorder.response(now, millis);
-    });
-    instance.on('reqError', (error: Error) => {
-      const now = performance.now();
-      lastEventAt = now;
-      errors++;
-      const kind = errorKind(error);
-      errorsByKind[kind] = (errorsByKind[kind] ?? 0) + 1;
-      recorder.error(now);
-    });
+    instance.on('response', tally.response);
+    instance.on('reqError', tally.error);
   });
   if (progressTimer) clearInterval(progressTimer);
   // autocannon writes a connection's next request as soon as an answer arrives; when the server
   // closed the connection with that answer, the request is lost without any error event. With -n
   // every request is accounted for, so the lost ones are counted as errors here.
+  const { requests, bytes, statusCodes, errorsByKind, lastEventAt } = tally;
+  let { errors } = tally;
   const unanswered = spec.amount === undefined ? 0 : spec.amount - requests - errors;
   if (unanswered > 0) {
     errors += unanswered;
     errorsByKind[lostRequestKind] = (errorsByKind[lostRequestKind] ?? 0) + unanswered;
   }
 
-  const { latency, timeline } = recorder.finish();
+  const { latency, timeline } = tally.recorder.finish();
   return {
     bee: spec.bee,
     requests,
