@@ -1,21 +1,25 @@
 // How much load bees itself can make, side by side with the autocannon CLI it wraps: against a
-// target that costs almost nothing per request, each tool gets the same connections and time, in
-// alternating rounds, and the figure that matters is bees' req/s ÷ autocannon's in each round.
+// target that costs almost nothing per request, each tool gets the same connections and time, and
+// the figure that matters is bees' req/s ÷ autocannon's. Every bees run sits between two
+// autocannon runs (autocannon, bees, autocannon, bees, ..., autocannon) and is divided by their
+// mean, as page views are by the hello-world runs around them; consecutive autocannon runs,
+// divided one by the other, show how far the same tool moves on this machine from run to run.
 //
 //   npx tsx bench/bees-efficiency.ts [--rounds N] [--seconds N] [--connections N]
 //
 // (also part of `npm run bench`). Load stays on 127.0.0.1 and every run is bounded by --seconds.
-import autocannon from 'autocannon';
+import type { AutocannonClient } from 'autocannon';
+import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { runBee } from '../scripts/bees/bee';
+import { BeeTally } from '../scripts/bees/bee';
 import { median } from './lib/median';
 import { freePort, runMeasured, startNodeServer } from './lib/processes';
 
 /** The goal from issue 11: bees within 5% of the autocannon it wraps. */
 export const targetRatio = 0.95;
 
-/** Alternating rounds per comparison: with six, one noisy round could move the median by 0.1. */
+/** bees runs per comparison: with six, one noisy round could move the median by 0.1. */
 export const defaultRounds = 10;
 
 const root = path.resolve(__dirname, '..');
@@ -28,10 +32,10 @@ interface Run {
 }
 
 export interface Round {
-  /** Which tool ran first: the order alternates so a slow spell on the machine is shared. */
-  first: 'autocannon' | 'bees';
-  autocannon: Run;
+  /** The autocannon runs just before and just after this round's bees run. */
+  autocannon: [Run, Run];
   bees: Run & { headlineRps: number };
+  /** bees' req/s ÷ the mean req/s of the autocannon runs around it. */
   ratio: number;
 }
 
@@ -40,13 +44,22 @@ export interface EfficiencyFigures {
   seconds: number;
   rounds: Round[];
   medianRatio: number;
-  /** Every round's bees requests ÷ every round's autocannon requests. */
+  /** Every round's bees requests ÷ the sum of every round's autocannon means. */
   pooledRatio: number;
+  /**
+   * Each autocannon run ÷ the one before it: the same tool against itself, how much of a ratio
+   * the machine alone makes. Its median should be near 1 and its range says how precise one
+   * round's ratio is.
+   */
+  sameTool: { median: number; lowest: number; highest: number };
   /** bees' requests per CPU-second ÷ autocannon's, start-up included (tsx compiles the queen and the bee). */
   medianCpuRatio: number;
   commands: { autocannon: string; bees: string };
-  /** CPU per response in this process, autocannon's engine alone and with a bee around it (median µs). */
-  inProcess: { requests: number; rounds: number; autocannonMicros: number; beeMicros: number };
+  /**
+   * What a bee adds to each response: its listeners (BeeTally) on autocannon's 'response' event,
+   * timed alone, against autocannon's own CPU per response in the runs above (start-up included).
+   */
+  perResponse: { tallyNanos: number; autocannonMicros: number };
 }
 
 const autocannonArgs = (url: string, seconds: number, connections: number): string[] => [
@@ -93,54 +106,31 @@ async function runBees(url: string, seconds: number, connections: number): Promi
   return { requests: report.requests, rps: report.requests / seconds, cpuSeconds: run.cpuSeconds, headlineRps: report.rps };
 }
 
-/** CPU microseconds per response of `attack`, run in this process. */
-async function cpuPerResponse(attack: () => Promise<number>): Promise<number> {
-  const before = process.cpuUsage();
-  const responses = await attack();
-  const used = process.cpuUsage(before);
-  return (used.user + used.system) / responses;
-}
-
 /**
- * The bee's own per-response cost, apart from start-up and from a noisy machine: autocannon's
- * engine alone, then the same engine inside runBee (its listener, recorder and timeline), in one
- * process, alternating, each for a fixed number of requests.
+ * Nanoseconds a bee's listeners add to each response: the 'response' event that autocannon emits
+ * anyway, with and without a BeeTally listening, in a tight loop with no network, so neither the
+ * target nor the machine's scheduling is in the figure (median of 5 runs).
  */
-async function inProcessOverhead(url: string, connections: number, requests: number, rounds: number) {
-  const bare = (): Promise<number> =>
-    new Promise((resolve, reject) =>
-      autocannon({ url, connections, amount: requests }, (error, result) =>
-        error ? reject(error) : resolve((result as { requests: { total: number } }).requests.total),
-      ),
-    );
-  const bee = async (): Promise<number> => {
-    const spec = {
-      bee: 0,
-      runId: 'bench',
-      url,
-      connections,
-      amount: requests,
-      rampUpSeconds: 0,
-      timeoutSeconds: 10,
-      method: 'GET',
-      headers: {},
-    };
-    return (await runBee({ ...spec, timeline: true })).requests;
+function tallyNanosPerResponse(responses = 1_000_000): number {
+  const client = {} as AutocannonClient;
+  const emitNanos = (withTally: boolean): number => {
+    const events = new EventEmitter();
+    const tally = new BeeTally(performance.now(), true);
+    if (withTally) events.on('response', tally.response);
+    const started = process.hrtime.bigint();
+    for (let response = 0; response < responses; response++) events.emit('response', client, 200, 120, 0.4 + (response % 9) * 0.05);
+    const nanos = Number(process.hrtime.bigint() - started) / responses;
+    tally.recorder.finish();
+    return nanos;
   };
-  await bare();
-  await bee();
-  const samples = { autocannon: [] as number[], bee: [] as number[] };
-  for (let round = 0; round < rounds; round++) {
-    samples.autocannon.push(await cpuPerResponse(bare));
-    samples.bee.push(await cpuPerResponse(bee));
-  }
-  return { requests, rounds, autocannonMicros: median(samples.autocannon), beeMicros: median(samples.bee) };
+  emitNanos(true);
+  return median(Array.from({ length: 5 }, () => emitNanos(true) - emitNanos(false)));
 }
 
 /**
- * Runs bees and autocannon in alternating rounds against the trivial target. On a shared machine
- * one run can land on a busy moment; alternating (autocannon first in odd rounds, bees first in
- * even ones) puts both tools in the same noise, and the per-round ratio cancels most of it.
+ * Runs autocannon, then rounds of (bees, autocannon) against the trivial target. On a shared
+ * machine one run can land on a busy moment: each bees run is compared with the autocannon runs
+ * on both sides of it, so a slow spell that spans them is shared.
  */
 export async function benchBeesEfficiency(
   seconds: number,
@@ -158,43 +148,42 @@ export async function benchBeesEfficiency(
     url,
   );
   const done: Round[] = [];
-  let inProcess: EfficiencyFigures['inProcess'] | undefined;
   try {
     // One short run of each first: tsx's compile cache is warm before anything is measured.
     await runAutocannon(url, 1, connections);
     await runBees(url, 1, connections);
+    let before = await runAutocannon(url, seconds, connections);
     for (let round = 0; round < rounds; round++) {
-      const first = round % 2 === 0 ? 'autocannon' : 'bees';
-      let autocannon: Run;
-      let bees: Run & { headlineRps: number };
-      if (first === 'autocannon') {
-        autocannon = await runAutocannon(url, seconds, connections);
-        bees = await runBees(url, seconds, connections);
-      } else {
-        bees = await runBees(url, seconds, connections);
-        autocannon = await runAutocannon(url, seconds, connections);
-      }
-      const ratio = bees.rps / autocannon.rps;
-      done.push({ first, autocannon, bees, ratio });
+      const bees = await runBees(url, seconds, connections);
+      const after = await runAutocannon(url, seconds, connections);
+      const ratio = bees.rps / ((before.rps + after.rps) / 2);
+      done.push({ autocannon: [before, after], bees, ratio });
       log(
-        `round ${round + 1}/${rounds}: autocannon ${Math.round(autocannon.rps)} req/s, bees ${Math.round(bees.rps)} req/s, ratio ${ratio.toFixed(3)}`,
+        `round ${round + 1}/${rounds}: autocannon ${Math.round(before.rps)}, bees ${Math.round(bees.rps)}, ` +
+          `autocannon ${Math.round(after.rps)} req/s, ratio ${ratio.toFixed(3)}`,
       );
+      before = after;
     }
-    log('CPU per response in one process, autocannon alone and inside a bee ...');
-    inProcess = await inProcessOverhead(url, connections, 20_000, 12);
   } finally {
     await target.stop();
   }
-  const total = (tool: 'autocannon' | 'bees'): number => done.reduce((sum, round) => sum + round[tool].requests, 0);
+  const meanOf = (pair: [Run, Run], measure: (run: Run) => number): number => (measure(pair[0]) + measure(pair[1])) / 2;
   const perCpu = (run: Run): number => run.requests / run.cpuSeconds;
+  const sameTool = done.map((round) => round.autocannon[1].rps / round.autocannon[0].rps);
   return {
     connections,
     seconds,
     rounds: done,
     medianRatio: median(done.map((round) => round.ratio)),
-    pooledRatio: total('bees') / total('autocannon'),
-    medianCpuRatio: median(done.map((round) => perCpu(round.bees) / perCpu(round.autocannon))),
-    inProcess: inProcess as EfficiencyFigures['inProcess'],
+    pooledRatio:
+      done.reduce((sum, round) => sum + round.bees.requests, 0) /
+      done.reduce((sum, round) => sum + meanOf(round.autocannon, (run) => run.requests), 0),
+    sameTool: { median: median(sameTool), lowest: Math.min(...sameTool), highest: Math.max(...sameTool) },
+    medianCpuRatio: median(done.map((round) => perCpu(round.bees) / meanOf(round.autocannon, perCpu))),
+    perResponse: {
+      tallyNanos: tallyNanosPerResponse(),
+      autocannonMicros: median(done.map((round) => (1e6 * round.autocannon[1].cpuSeconds) / round.autocannon[1].requests)),
+    },
     commands: {
       autocannon: ['autocannon', ...autocannonArgs('http://127.0.0.1:PORT/', seconds, connections)].join(' '),
       bees: ['npm run bees --', ...beesArgs('http://127.0.0.1:PORT/', seconds, connections)].join(' '),
@@ -208,11 +197,11 @@ const format = (value: number, digits = 0): string =>
 /** Rows for `npm run bench`'s table: every round, then the ratio against the goal. */
 export function efficiencyRows(figures: EfficiencyFigures): string[][] {
   const rounds = figures.rounds.map((round, index) => [
-    `bees ÷ autocannon, round ${index + 1} (${round.first} first)`,
+    `bees ÷ autocannon, round ${index + 1}`,
     format(round.ratio, 3),
-    `autocannon ${format(round.autocannon.rps)} req/s, bees ${format(round.bees.rps)} req/s ` +
-      `(its own headline ${format(round.bees.headlineRps)}); per CPU-second ${format(round.autocannon.requests / round.autocannon.cpuSeconds)} ` +
-      `vs ${format(round.bees.requests / round.bees.cpuSeconds)}`,
+    `bees ${format(round.bees.rps)} req/s (its own headline ${format(round.bees.headlineRps)}) between autocannon ` +
+      `${format(round.autocannon[0].rps)} and ${format(round.autocannon[1].rps)}; per CPU-second ` +
+      `${format(round.bees.requests / round.bees.cpuSeconds)} vs ${format(round.autocannon[0].requests / round.autocannon[0].cpuSeconds)}`,
   ]);
   const verdict = figures.medianRatio >= targetRatio ? 'meets' : 'MISSES';
   return [
@@ -224,10 +213,17 @@ export function efficiencyRows(figures: EfficiencyFigures): string[][] {
         `${figures.connections} connections, ${figures.seconds} s each, trivial loopback target`,
     ],
     [
-      'CPU per response, bee ÷ autocannon alone (one process)',
-      format(figures.inProcess.beeMicros / figures.inProcess.autocannonMicros, 3),
-      `${format(figures.inProcess.beeMicros, 1)} µs vs ${format(figures.inProcess.autocannonMicros, 1)} µs; median of ` +
-        `${figures.inProcess.rounds} alternating runs of ${format(figures.inProcess.requests)} requests: the bee's own per-response cost, without start-up or scheduling noise`,
+      'autocannon ÷ the autocannon run before it (the machine alone)',
+      format(figures.sameTool.median, 3),
+      `median of the ${figures.rounds.length} consecutive pairs above, ${format(figures.sameTool.lowest, 3)}–${format(figures.sameTool.highest, 3)}: ` +
+        'how far one tool moves against itself from run to run here',
+    ],
+    [
+      "a bee's own work per response",
+      `${format(figures.perResponse.tallyNanos)} ns`,
+      `its listeners on autocannon's response event, timed alone (median of 5 runs of 1,000,000 events): ` +
+        `${format((100 * figures.perResponse.tallyNanos) / (1000 * figures.perResponse.autocannonMicros), 1)}% of autocannon's ` +
+        `${format(figures.perResponse.autocannonMicros, 1)} µs of CPU per response in the runs above`,
     ],
     [
       'bees ÷ autocannon requests per CPU-second (median)',

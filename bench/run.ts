@@ -11,7 +11,7 @@ const usage = `Usage: npm run bench -- [--seconds N] [--connections N] [--only g
 
   --seconds N       length of each measured run (default 10); page-view rounds take half of it
   --connections N   connections for the closed-loop runs (default 32)
-  --only WHAT       run one group: generators (bees vs autocannon, alternating rounds) or cloudwiki
+  --only WHAT       run one group: generators (bees vs autocannon, each bees run between two autocannon runs) or cloudwiki
   --node-options=S  NODE_OPTIONS for the cloudwiki processes instead of the production start's
                     (productionRuntimeEnv in app/contracts.ts), e.g. --node-options= for none
 
@@ -147,7 +147,7 @@ async function main(): Promise<void> {
   const loadBefore = loadavg()[0]!;
   const rows: string[][] = [['benchmark', 'result', 'notes']];
   if (values.only !== 'cloudwiki') {
-    log(`bees and autocannon in alternating rounds against a trivial loopback server, ${seconds} s each ...`);
+    log(`bees, each run between two autocannon runs, against a trivial loopback server, ${seconds} s each ...`);
     rows.push(...efficiencyRows(await benchBeesEfficiency(seconds, 50, defaultRounds, log)));
   }
   if (values.only !== 'generators') rows.push(...cloudwikiRows(await benchCloudwiki(seconds, connections, log, values['node-options'])));
