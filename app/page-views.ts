@@ -43,6 +43,7 @@ export interface PageMemo {
   anonymous?: SharedRendering;
   /** The page as any logged-in reader sees it, but for their name and token. */
   reader?: RenderingWithHoles<ReaderHole>;
+  /** The rendering the kept pages were made from: when the row's rendering changes, they go. */
   renderedFrom?: object;
 }
 type KeptPage = 'anonymous' | 'reader';

@@ -67,6 +67,7 @@ export interface RenderingWithHoles<Hole extends string> {
   holes: Hole[];
   /** The ETag of the kept bytes, to which each reader's values are added (sendFilled). */
   etag: string;
+  /** The length of the kept bytes, for the byte bound of whatever keeps them. */
   bytes: number;
 }
 
