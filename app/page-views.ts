@@ -159,7 +159,8 @@ export function createPageViews(pages: PageRepository, options: PageViewsOptions
         rendering = render(slug, row.revision, text, existing);
       }
       const { uploads, ...page } = rest;
-      const entry: RowEntry = { row: { page, uploads, existingKey: existingKeyOf(existing) }, readAt, memo: {} };
+      // The rendering was made (or checked) with exactly these linked pages: its key is theirs.
+      const entry: RowEntry = { row: { page, uploads, existingKey: rendering.existingKey }, readAt, memo: {} };
       rows.set(slug, entry);
       return viewOf(entry, rendering);
     },

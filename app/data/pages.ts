@@ -176,11 +176,12 @@ export function createPageRepository(db: Database) {
 
     /** One slice of all pages in title order, starting after the page `after`. */
     async listSlice(after: string | null): Promise<Slice<PageListItem>> {
-      const { rows } = await db.read<PageListItem>(
-        after === null ? pageListSql.first : pageListSql.after,
-        after === null ? [pageListSize + 1] : [pageListSize + 1, after],
-        { name: after === null ? 'pages-list-first' : 'pages-list-after' },
-      );
+      // One more row than a slice, to tell whether another slice follows.
+      const [text, values, name] =
+        after === null
+          ? [pageListSql.first, [pageListSize + 1], 'pages-list-first']
+          : [pageListSql.after, [pageListSize + 1, after], 'pages-list-after'];
+      const { rows } = await db.read<PageListItem>(text, values, { name });
       return sliceOf(rows, pageListSize, (last) => last.slug);
     },
 
