@@ -16,12 +16,15 @@ import { currentUser } from './request-context';
 import { createApiRouter } from './routes/api';
 import { createAuthRouter } from './routes/auth';
 import { createDeepHealthRouter, createShallowHealthRouter, type DependencyCheck } from './routes/health';
+import type { RevisionDiffs } from './pages/revision-diff';
 import { createPagesRouter } from './routes/pages';
 import { createUploadsRouter } from './routes/uploads';
 import type { Sessions } from './sessions';
 
 export interface AppDeps {
   pages: PageRepository;
+  /** Comparisons of stored revisions, kept (app/pages/revision-diff.ts). */
+  revisionDiffs: RevisionDiffs;
   users: UserRepository;
   uploads: UploadRepository;
   sessions: Sessions;
@@ -93,7 +96,14 @@ export function createApp(deps: AppDeps): express.Express {
       limitSignups: deps.limits.signups,
     }),
   );
-  app.use(createPagesRouter({ pages: deps.pages, requireCsrf, limitAnonymousSearches: deps.limits.anonymousSearches }));
+  app.use(
+    createPagesRouter({
+      pages: deps.pages,
+      revisionDiffs: deps.revisionDiffs,
+      requireCsrf,
+      limitAnonymousSearches: deps.limits.anonymousSearches,
+    }),
+  );
   app.use(createUploadsRouter({ uploads: deps.uploads, assets: deps.assets, requireCsrf }));
 
   app.use((req, _res, next) => next(new HttpError(404, `Nothing lives at ${req.path.slice(0, 200)}.`)));

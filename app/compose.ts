@@ -13,6 +13,7 @@ import { createUserRepository } from './data/users';
 import { dependencyChecks } from './health-checks';
 import type { InstanceIdentity } from './instance';
 import { createLimits } from './limits';
+import { createRevisionDiffs } from './pages/revision-diff';
 import { createSessions } from './sessions';
 
 // The one composition root: server.ts and the tests build the app through these two functions, so
@@ -77,6 +78,8 @@ export function buildAppDeps(config: Config, clients: Clients, runtime: Runtime)
   const sessionTable = config.SESSION_STORE === 'dynamodb' ? { dynamodb, table: config.SESSION_TABLE } : undefined;
   return {
     pages: createPageRepository(db),
+    // Two 100,000-character revisions and their comparison fit ten times over.
+    revisionDiffs: createRevisionDiffs({ maxChars: 4_000_000 }),
     users: createUserRepository(db),
     uploads: createUploadRepository(db),
     sessions: createSessions({

@@ -1,4 +1,3 @@
-import { diffLines } from 'diff';
 import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { pageRules, parseRevision, uploadRules } from '../contracts';
@@ -22,6 +21,7 @@ import {
   slugParam,
   type CurrentUser,
 } from '../request-context';
+import { compareRevisions, type RevisionDiffs } from '../pages/revision-diff';
 import { snippetsFor } from '../search-snippets';
 import { isValidSlug, titleFromSlug } from '../slug';
 
@@ -49,6 +49,7 @@ const editForm = z.object({
 
 export interface PagesRouterDeps {
   pages: PageRepository;
+  revisionDiffs: RevisionDiffs;
   requireCsrf: RequestHandler;
   /** Anonymous searches per address (app/limits.ts): ranking and snippets cost CPU. */
   limitAnonymousSearches: RequestHandler;
@@ -56,7 +57,7 @@ export interface PagesRouterDeps {
 
 const sessionEnded = 'Your session has ended. Log in again in another tab, then save.';
 
-export function createPagesRouter({ pages, requireCsrf, limitAnonymousSearches }: PagesRouterDeps): Router {
+export function createPagesRouter({ pages, revisionDiffs, requireCsrf, limitAnonymousSearches }: PagesRouterDeps): Router {
   const router = Router();
   const views = createPageViews(pages);
   const anonymousLists = createAnonymousLists();
@@ -187,7 +188,7 @@ export function createPagesRouter({ pages, requireCsrf, limitAnonymousSearches }
       ...draft,
       baseRevision,
       current: result.current,
-      diff: diffLines(result.current.body, body),
+      diff: compareRevisions(result.current.body, body),
     });
   }
 
@@ -236,10 +237,13 @@ export function createPagesRouter({ pages, requireCsrf, limitAnonymousSearches }
     const from = revisionParam(req.query.from, '“from” revision');
     const to = revisionParam(req.query.to, '“to” revision');
     const options = readOptions(req);
-    const [older, newer] = await Promise.all([pages.findRevision(slug, from, options), pages.findRevision(slug, to, options)]);
-    if (!older || !newer) throw new HttpError(404, `Page “${titleFromSlug(slug)}” has no revision ${older ? to : from}.`);
+    const comparison = await revisionDiffs.between({ slug, from, to }, async () => {
+      const [older, newer] = await Promise.all([pages.findRevision(slug, from, options), pages.findRevision(slug, to, options)]);
+      return older && newer ? { older: older.body, newer: newer.body } : null;
+    });
+    if (!comparison) throw new HttpError(404, `Page “${titleFromSlug(slug)}” has no revision ${from} or ${to}.`);
     cacheIfAnonymous(req, res);
-    res.render('diff', { title: `Changes to ${titleFromSlug(slug)}`, slug, from, to, diff: diffLines(older.body, newer.body) });
+    res.render('diff', { title: `Changes to ${titleFromSlug(slug)}`, slug, from, to, diff: comparison.parts });
   }
 
   async function listPages(req: Request, res: Response) {

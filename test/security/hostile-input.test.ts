@@ -253,3 +253,32 @@ describe('padded and re-cased usernames at log-in', () => {
     expect((await person.get(whoAmIPath)).body).toEqual({ user: { username } });
   });
 });
+
+describe('comparisons that would cost quadratic time (an anonymous diff held a worker for seconds)', () => {
+  const unlike = { older: 'a\n'.repeat(50_000), newer: 'b\n'.repeat(50_000) };
+
+  test('when anyone asks for the diff of two 50,000-line revisions with no line in common, then 200 saying they are too far apart', async () => {
+    const editor = visitor(wiki.app);
+    await editor.signUp();
+    const slug = uniqueName('Unlike');
+    expect((await editor.putJson(`/api/pages/${slug}`, { body: unlike.older, baseRevision: null })).status).toBe(201);
+    expect((await editor.putJson(`/api/pages/${slug}`, { body: unlike.newer, baseRevision: 1 })).status).toBe(200);
+    const diff = await request(wiki.app).get(`/wiki/${slug}/diff?from=1&to=2`);
+    expect(diff.status).toBe(200);
+    expect(diff.text).toContain('differ in too many lines to compare');
+    expect(diff.text).toContain(`href="/wiki/${slug}/rev/1"`);
+  });
+
+  test('when an edit conflict has such texts, then 409 with both texts and no comparison', async () => {
+    const editor = visitor(wiki.app);
+    await editor.signUp();
+    const slug = uniqueName('UnlikeConflict');
+    expect((await editor.putJson(`/api/pages/${slug}`, { body: 'first\n', baseRevision: null })).status).toBe(201);
+    expect((await editor.putJson(`/api/pages/${slug}`, { body: unlike.older, baseRevision: 1 })).status).toBe(200);
+    const conflict = await editor.submit(`/wiki/${slug}/edit`, `/wiki/${slug}`, { body: unlike.newer, baseRevision: '1' });
+    expect(conflict.status).toBe(409);
+    expect(conflict.text).toContain('differ in too many lines to compare');
+    expect(conflict.text).toContain(unlike.newer);
+    expect(conflict.text).toContain(unlike.older);
+  });
+});
