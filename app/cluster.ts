@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from './config';
-import type { InstanceIdentity } from './instance';
-import { createLogger, type Logger } from './logger';
+import type { InstanceIdentity } from './platform/instance';
+import { createLogger, type Logger } from './platform/logger';
 
 // One worker per vCPU (node:cluster): the primary prepares the database once, forks the workers,
 // replaces one that crashes, and on SIGTERM tells every worker to drain at the same moment, so

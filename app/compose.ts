@@ -2,19 +2,19 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import type { AppDeps } from './app';
-import { createAssets } from './assets';
-import { createDynamoClient, createS3Client } from './aws-clients';
+import { createAssets } from './platform/assets';
+import { createDynamoClient, createS3Client } from './platform/aws-clients';
 import type { Config } from './config';
-import { createDatabase, type Database } from './data/db';
-import { createPageRepository } from './data/pages';
-import { secretPassword } from './data/secret-password';
-import { createUploadRepository } from './data/uploads';
-import { createUserRepository } from './data/users';
-import { dependencyChecks } from './health-checks';
-import type { InstanceIdentity } from './instance';
-import { createLimits } from './limits';
+import { createDatabase, type Database } from './db/db';
+import { createPageRepository } from './pages/repository';
+import { secretPassword } from './db/secret-password';
+import { createUploadRepository } from './uploads/repository';
+import { createUserRepository } from './accounts/repository';
+import { dependencyChecks } from './health/checks';
+import type { InstanceIdentity } from './platform/instance';
+import { createLimits } from './http/limits';
 import { createRevisionDiffs } from './pages/revision-diff';
-import { createSessions } from './sessions';
+import { createSessions } from './sessions/sessions';
 
 // The one composition root: server.ts and the tests build the app through these two functions, so
 // a test app differs from a production one only in its configuration.

@@ -6,13 +6,13 @@ import { createApp } from './app';
 import { runCluster } from './cluster';
 import { buildAppDeps, createClients } from './compose';
 import { ConfigError, loadConfig, type Config } from './config';
-import type { Database } from './data/db';
-import { migrate } from './data/migrate';
-import { createPageRepository } from './data/pages';
-import { secretPassword } from './data/secret-password';
-import { seedPages } from './data/seed';
-import { resolveInstanceIdentity, type InstanceIdentity } from './instance';
-import { createLogger } from './logger';
+import type { Database } from './db/db';
+import { migrate } from './db/migrate';
+import { createPageRepository } from './pages/repository';
+import { secretPassword } from './db/secret-password';
+import { seedPages } from './pages/seed';
+import { resolveInstanceIdentity, type InstanceIdentity } from './platform/instance';
+import { createLogger } from './platform/logger';
 
 const { version } = packageJson;
 

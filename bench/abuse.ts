@@ -6,9 +6,9 @@
 import { parseArgs } from 'node:util';
 import { build } from 'hdr-histogram-js';
 import pg from 'pg';
-import { healthPath } from '../app/routes/health';
+import { healthPath } from '../app/health/router';
 import { local } from '../app/contracts';
-import { startEmbeddedServices } from '../app/embedded/services';
+import { startEmbeddedServices } from '../dev/services';
 import { compareRevisions } from '../app/pages/revision-diff';
 import { freePort, startNodeServer } from './lib/processes';
 import path from 'node:path';

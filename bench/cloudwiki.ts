@@ -269,7 +269,7 @@ export async function benchCloudwiki(
       return { rounds, hello, dynamoDbCounts: proxy.counts() };
     };
     // `paths`: one URL, which the app may answer from what it rendered for the previous request
-    // (app/anonymous-lists.ts), or many, drawn at random, so that (almost) every request is new.
+    // (app/pages/anonymous-lists.ts), or many, drawn at random, so that (almost) every request is new.
     const latencyOf = async (label: string, paths: string[]): Promise<LatencyFigures> => {
       log(
         `${label}: ${warmUpSeconds} s warm-up, ${connections} connections for ${seconds} s, then ${lightConnections} for ${seconds} s ...`,

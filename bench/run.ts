@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark, then one table. Load stays on 127.0.0.1 and every run is
 // bounded by --seconds. Figures depend on the machine: the ratios (each against a baseline
 // measured in the same run) are what carries over.
-import '../app/embedded/quiet-sdk-warning';
+import '../dev/quiet-sdk-warning';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { benchBeesEfficiency, defaultRounds, efficiencyRows } from './bees-efficiency';

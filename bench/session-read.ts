@@ -1,10 +1,10 @@
 // `npx tsx bench/session-read.ts`: CPU of one session read (DynamoDB GetItem) in this process, with
-// the SDK's defaults and with the app's client (app/aws-clients.ts), against dynalite in a child
+// the SDK's defaults and with the app's client (app/platform/aws-clients.ts), against dynalite in a child
 // process so that only the client's own work is counted. Loopback only, a few seconds.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { createDynamoClient } from '../app/aws-clients';
+import { createDynamoClient } from '../app/platform/aws-clients';
 import { local } from '../app/contracts';
 
 const calls = 3_000;

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { createS3Client } from '../../app/aws-clients';
+import { createS3Client } from '../../app/platform/aws-clients';
 import { ConfigError, loadSettings } from '../../app/config';
 import { publishAssets } from './publish';
 

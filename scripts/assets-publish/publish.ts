@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { listPublicAssets, type PublicAsset } from '../../app/assets';
+import { listPublicAssets, type PublicAsset } from '../../app/platform/assets';
 
 export const immutableCacheControl = 'public, max-age=31536000, immutable';
 

@@ -51,7 +51,10 @@ function toBee(instance: Instance): Bee {
   };
 }
 
-/** The swarm's live bees (pending or running), across every page of DescribeInstances. */
+/**
+ * The swarm's live bees (pending or running), across every page of DescribeInstances.
+ * @public cli.ts loads this module on demand (require), which knip cannot follow.
+ */
 export async function findBees(ec2: EC2Client, swarm: string): Promise<Bee[]> {
   const bees: Bee[] = [];
   let NextToken: string | undefined;
@@ -95,6 +98,7 @@ function isDryRunSuccess(error: unknown): boolean {
 /**
  * Launches the bees. In a dry run EC2 checks permissions and parameters without launching
  * (it answers DryRunOperation when the real call would have succeeded).
+ * @public cli.ts loads this module on demand (require), which knip cannot follow.
  */
 export async function launchBees(clients: AwsClients, options: LaunchOptions): Promise<LaunchOutcome> {
   const imageId = options.imageId ?? (await clients.ssm.send(new GetParameterCommand({ Name: defaultAmiParameter }))).Parameter?.Value;
@@ -137,7 +141,10 @@ interface SwarmState {
   bees: (Bee & { ssmPing: string })[];
 }
 
-/** What `bees report` shows: every live bee and whether its SSM agent answers. */
+/**
+ * What `bees report` shows: every live bee and whether its SSM agent answers.
+ * @public cli.ts loads this module on demand (require), which knip cannot follow.
+ */
 export async function describeSwarm(clients: AwsClients, swarm: string): Promise<SwarmState> {
   const bees = await findBees(clients.ec2, swarm);
   const ping = new Map<string, string>();
@@ -156,7 +163,10 @@ export async function describeSwarm(clients: AwsClients, swarm: string): Promise
 
 type TerminateOutcome = { dryRun: boolean; instanceIds: string[] };
 
-/** Terminates every bee of the swarm; a dry run asks EC2 to check the call without doing it. */
+/**
+ * Terminates every bee of the swarm; a dry run asks EC2 to check the call without doing it.
+ * @public cli.ts loads this module on demand (require), which knip cannot follow.
+ */
 export async function terminateBees(clients: AwsClients, swarm: string, dryRun: boolean): Promise<TerminateOutcome> {
   const instanceIds = (await findBees(clients.ec2, swarm)).map((bee) => bee.instanceId);
   if (instanceIds.length === 0) return { dryRun, instanceIds };
@@ -168,7 +178,7 @@ export async function terminateBees(clients: AwsClients, swarm: string, dryRun: 
   return { dryRun, instanceIds };
 }
 
-export interface Ec2AttackOptions {
+interface Ec2AttackOptions {
   /** S3 bucket for SSM to write each bee's full output to (inline output stops at 24,000 chars). */
   outputBucket?: string;
   pollIntervalMs: number;
@@ -254,7 +264,10 @@ async function attackWithOneBee(clients: AwsClients, bee: Bee, spec: BeeSpec, op
   }
 }
 
-/** One SSM command a bee, each with its own share of the attack; results are gathered by polling. */
+/**
+ * One SSM command a bee, each with its own share of the attack; results are gathered by polling.
+ * @public cli.ts loads this module on demand (require), which knip cannot follow.
+ */
 export async function attackWithEc2Bees(
   clients: AwsClients,
   bees: readonly Bee[],

@@ -1,4 +1,4 @@
-import '../../app/embedded/quiet-sdk-warning';
+import '../../dev/quiet-sdk-warning';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { RDSClient } from '@aws-sdk/client-rds';

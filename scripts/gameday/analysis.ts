@@ -42,14 +42,14 @@ export interface FaultSummary {
   sessionsLost: number;
 }
 
-export interface Thresholds {
+interface Thresholds {
   /** Per lab fault type: the most seconds users may see errors or the backup site. */
   recoverSeconds: Record<string, (fault: FaultRecord) => number>;
   /** Share of a fault window's requests that may fail. */
   failedShare: Record<string, number>;
 }
 
-export interface Verdict {
+interface Verdict {
   passed: boolean;
   reasons: string[];
 }
@@ -271,7 +271,7 @@ function seconds(fault: FaultRecord): number {
   return fault.undoneAt === undefined ? 0 : (fault.undoneAt - fault.injectedAt) / 1000;
 }
 
-export function verdict(record: GameDayRecord, summaries: readonly FaultSummary[], thresholds = defaultThresholds): Verdict {
+function verdict(record: GameDayRecord, summaries: readonly FaultSummary[], thresholds = defaultThresholds): Verdict {
   const reasons: string[] = [];
   const lostSessions = new Set(record.sessionLosses.map((loss) => loss.vu)).size;
   if (lostSessions > 0) reasons.push(`${lostSessions} of ${record.virtualUsers} virtual users were logged out (sessions lost)`);
@@ -293,7 +293,7 @@ export function verdict(record: GameDayRecord, summaries: readonly FaultSummary[
 }
 
 /** Saves answered by the backup site: refused (any non-2xx) and acknowledged (a 2xx it cannot mean). */
-export function backupSaves(requests: readonly RequestSample[]): { refused: number; acknowledged: number } {
+function backupSaves(requests: readonly RequestSample[]): { refused: number; acknowledged: number } {
   const saves = requests.filter((request) => request.kind === 'edit' && request.servedBy === backupServer);
   const acknowledged = saves.filter((save) => save.status >= 200 && save.status < 300).length;
   return { refused: saves.length - acknowledged, acknowledged };

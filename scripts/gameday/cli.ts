@@ -1,4 +1,4 @@
-import '../../app/embedded/quiet-sdk-warning';
+import '../../dev/quiet-sdk-warning';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,4 +1,4 @@
-import '../../app/embedded/quiet-sdk-warning';
+import '../../dev/quiet-sdk-warning';
 import { Command } from 'commander';
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';

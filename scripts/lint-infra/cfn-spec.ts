@@ -15,13 +15,13 @@ export interface SpecProperty {
   required?: boolean;
 }
 
-export interface SpecResource {
+interface SpecResource {
   cloudFormationType: string;
   properties: Record<string, SpecProperty>;
   attributes: Record<string, { type: SpecType }>;
 }
 
-export interface SpecObjectType {
+interface SpecObjectType {
   name: string;
   properties: Record<string, SpecProperty>;
 }

@@ -55,7 +55,7 @@ export class TemplateSyntaxError extends Error {
 }
 
 /** Parses CloudFormation YAML (short-form intrinsics included) into the JSON form. */
-export function parseTemplate(text: string, file = '<template>'): Template {
+function parseTemplate(text: string, file = '<template>'): Template {
   const document = parseDocument(text, { customTags: cloudFormationTags, uniqueKeys: true });
   // An unknown tag such as `!Reff` is only a warning to the YAML library; to CloudFormation it is
   // a broken template.

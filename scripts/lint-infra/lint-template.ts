@@ -65,7 +65,7 @@ const parameterTypePattern =
   /^(String|Number|List<Number>|CommaDelimitedList|AWS::[A-Za-z0-9]+::[A-Za-z0-9:]+|List<AWS::[A-Za-z0-9]+::[A-Za-z0-9:]+>|AWS::SSM::Parameter::Name|AWS::SSM::Parameter::Value<[^>]+>+)$/;
 
 /** How `Export: Name: !Sub ${AWS::StackName}:VpcId` and `!ImportValue !Sub ${NetworkStackName}:VpcId` meet: both become `*:VpcId`. */
-export function exportKey(name: unknown): string | undefined {
+function exportKey(name: unknown): string | undefined {
   const text = typeof name === 'string' ? name : isIntrinsic(name, 'Fn::Sub') ? subText(name['Fn::Sub']) : undefined;
   return text?.replace(/\$\{[^!}][^}]*\}/g, '*');
 }

@@ -1,4 +1,4 @@
-import '../../app/embedded/quiet-sdk-warning';
+import '../../dev/quiet-sdk-warning';
 import { Command } from 'commander';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -25,7 +25,7 @@ the test suites read, and writes them to the --write-env file:
 
   npm run services &            # or in another terminal
   set -a; . .cache/services.env; set +a
-  npx jest --config jest.integration.config.js test/sessions.test.ts
+  npx jest --config jest.integration.config.js test/sessions/sessions.test.ts
 
 (\`npm run test:integration\` starts and stops its own servers; this is for working by hand.)
 

@@ -27,7 +27,7 @@ export interface ReplicatedPostgresOptions {
 
 export type ReplicaState = 'streaming' | 'stopped' | 'rebuilding';
 
-export interface ReplicaLag {
+interface ReplicaLag {
   /** WAL the replica has not replayed yet. */
   bytes: number;
   /** PostgreSQL's own measure (pg_stat_replication.replay_lag); null when idle. */

@@ -1,5 +1,5 @@
 import { local } from '../../app/contracts';
-import { startS3rver, type S3rverServer } from '../../app/embedded/s3rver';
+import { startS3rver, type S3rverServer } from '../../dev/s3rver';
 
 /**
  * The static backup site's bucket (S3 website hosting). static-site:publish writes to it; in the

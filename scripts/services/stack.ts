@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
-import { ensureSessionTable } from '../../app/sessions-table';
+import { ensureSessionTable } from '../../app/sessions/sessions-table';
 import { startDynamoDbLocal, type DynamoDbLocalServer } from './dynamodb-local';
 import { local } from '../../app/contracts';
 import { freePort } from './ports';

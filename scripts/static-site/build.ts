@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Database } from '../../app/data/db';
-import { createPageRepository } from '../../app/data/pages';
+import type { Database } from '../../app/db/db';
+import { createPageRepository } from '../../app/pages/repository';
 import { errorDocument, renderSite, type SiteFile } from './site';
 import { readAllPages } from './source';
 

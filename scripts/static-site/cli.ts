@@ -1,11 +1,11 @@
-import '../../app/embedded/quiet-sdk-warning';
+import '../../dev/quiet-sdk-warning';
 import path from 'node:path';
 import { Command, CommanderError, type OutputConfiguration } from 'commander';
-import { createS3Client } from '../../app/aws-clients';
+import { createS3Client } from '../../app/platform/aws-clients';
 import { ConfigError, loadSettings } from '../../app/config';
-import { createDatabase } from '../../app/data/db';
-import { secretPassword } from '../../app/data/secret-password';
-import { createLogger } from '../../app/logger';
+import { createDatabase } from '../../app/db/db';
+import { secretPassword } from '../../app/db/secret-password';
+import { createLogger } from '../../app/platform/logger';
 import { backupSiteBucket } from '../services/s3';
 import { buildSite, defaultOutputDir } from './build';
 import { publishSite } from './publish';

@@ -19,7 +19,7 @@ export function pageKey(slug: string): string {
 export const maintenancePath = backupSiteErrorDocument;
 
 /**
- * Rewrites the links in HTML rendered by app/markdown.ts for the static copy, where `root` leads
+ * Rewrites the links in HTML rendered by app/pages/markdown.ts for the static copy, where `root` leads
  * back to the site's root from the page being written:
  * - a link to a missing page would open its editor: it becomes plain text, as nothing can be
  *   created in a read-only copy;

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import nunjucks from 'nunjucks';
-import { listPublicAssets, publicDir } from '../../app/assets';
-import type { Page } from '../../app/data/pages';
-import { renderMarkdown } from '../../app/markdown';
+import { listPublicAssets, publicDir } from '../../app/platform/assets';
+import type { Page } from '../../app/pages/repository';
+import { renderMarkdown } from '../../app/pages/markdown';
 import { maintenancePath, pageKey, pagePath, rewriteWikiLinks } from './links';
 
 const staticSiteDir = path.resolve(__dirname, '../../static-site');

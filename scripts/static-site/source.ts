@@ -1,4 +1,4 @@
-import type { PageRepository } from '../../app/data/pages';
+import type { PageRepository } from '../../app/pages/repository';
 import type { SnapshotPage } from './site';
 
 /** Pages read at once: enough to overlap round trips, few enough not to crowd the replica. */

@@ -1,8 +1,8 @@
-import '../../app/embedded/quiet-sdk-warning';
+import '../../dev/quiet-sdk-warning';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { migrate } from '../../app/data/migrate';
-import { createLogger } from '../../app/logger';
+import { migrate } from '../../app/db/migrate';
+import { createLogger } from '../../app/platform/logger';
 import { freePort } from '../services/ports';
 import { startServices } from '../services/stack';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { deepHealthPath, healthPath } from '../../app/routes/health';
-import { sessionTableKey, sessionTtlAttribute } from '../../app/sessions-table';
+import { deepHealthPath, healthPath } from '../../app/health/router';
+import { sessionTableKey, sessionTtlAttribute } from '../../app/sessions/sessions-table';
 import { readTemplate, type Template } from '../../scripts/lint-infra/cfn-yaml';
 import { backupSiteErrorDocument } from '../../scripts/services/s3';
 

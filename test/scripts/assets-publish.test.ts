@@ -1,6 +1,6 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { listPublicAssets } from '../../app/assets';
-import { createS3Client } from '../../app/aws-clients';
+import { listPublicAssets } from '../../app/platform/assets';
+import { createS3Client } from '../../app/platform/aws-clients';
 import { immutableCacheControl, publishAssets } from '../../scripts/assets-publish/publish';
 import { env } from '../support/app';
 import { local } from '../../app/contracts';

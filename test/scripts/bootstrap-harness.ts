@@ -18,12 +18,12 @@ import { local } from '../../app/contracts';
 
 export const run = promisify(execFile);
 export const repositoryRoot = path.join(__dirname, '..', '..');
-export const standIns = path.join(__dirname, 'stand-ins');
-export const releasesBucket = 'cloudwiki-releases-test';
+const standIns = path.join(__dirname, 'stand-ins');
+const releasesBucket = 'cloudwiki-releases-test';
 export const instanceId = 'i-0123456789abcdef0';
 export const availabilityZone = 'us-test-1b';
 export const region = 'us-test-1';
-export const sessionSecretArn = `arn:aws:secretsmanager:${region}:123456789012:secret:cloudwiki-session-AbCdEf`;
+const sessionSecretArn = `arn:aws:secretsmanager:${region}:123456789012:secret:cloudwiki-session-AbCdEf`;
 export const databaseSecretArn = `arn:aws:secretsmanager:${region}:123456789012:secret:rds!db-0123-AbCdEf`;
 const imdsToken = 'imds-session-token';
 
@@ -75,7 +75,7 @@ function listen(server: Server): Promise<string> {
   );
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   const probe = createServer();
   await listen(probe);
   const { port } = probe.address() as AddressInfo;
@@ -91,7 +91,7 @@ export interface Boot {
   appPort: number;
 }
 
-export interface BootOptions {
+interface BootOptions {
   bootstrapEnv?: Record<string, string>;
   serviceEnv?: Record<string, string | null>;
 }

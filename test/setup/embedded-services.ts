@@ -1,8 +1,8 @@
 // Started by global-setup.ts in its own process: PGlite, dynalite and s3rver for the whole test
 // run, in memory. Prints one JSON line with the endpoints, then runs until killed.
-import { migrate } from '../../app/data/migrate';
-import { startEmbeddedServices } from '../../app/embedded/services';
-import { createLogger } from '../../app/logger';
+import { migrate } from '../../app/db/migrate';
+import { startEmbeddedServices } from '../../dev/services';
+import { createLogger } from '../../app/platform/logger';
 import { local } from '../../app/contracts';
 
 async function main() {

@@ -5,8 +5,8 @@ import { createApp } from '../../app/app';
 import { buildAppDeps, createClients } from '../../app/compose';
 import { loadConfig } from '../../app/config';
 import { local } from '../../app/contracts';
-import type { Database } from '../../app/data/db';
-import type { SessionStoreKind } from '../../app/sessions';
+import type { Database } from '../../app/db/db';
+import type { SessionStoreKind } from '../../app/sessions/sessions';
 import { testSecret } from './names';
 
 export interface TestAppOptions {

@@ -1,4 +1,4 @@
-import type { Database } from '../../app/data/db';
+import type { Database } from '../../app/db/db';
 
 /**
  * Inserts `count` one-revision pages named `<prefix>_001`, `<prefix>_002`, ... in one statement,

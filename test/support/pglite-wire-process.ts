@@ -1,7 +1,7 @@
 // PGlite cannot load inside jest's vm context, so the wire-server test runs it here, in a child
 // process: prints the connection URL, then serves until killed.
 import { PGlite } from '@electric-sql/pglite';
-import { PGliteWireServer } from '../../app/embedded/pglite-wire';
+import { PGliteWireServer } from '../../dev/pglite-wire';
 
 async function main() {
   const db = await PGlite.create('memory://');

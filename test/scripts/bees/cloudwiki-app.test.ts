@@ -3,8 +3,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { AttackReport } from '../../../scripts/bees/report';
-import { createPageRepository } from '../../../app/data/pages';
-import { seedPages } from '../../../app/data/seed';
+import { createPageRepository } from '../../../app/pages/repository';
+import { seedPages } from '../../../app/pages/seed';
 import { buildTestApp, type TestApp } from '../../support/app';
 import { bees } from './support/loopback';
 

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import pino from 'pino';
-import { createS3Client } from '../../../app/aws-clients';
-import { createDatabase } from '../../../app/data/db';
-import { migrate } from '../../../app/data/migrate';
-import { createPageRepository } from '../../../app/data/pages';
+import { createS3Client } from '../../../app/platform/aws-clients';
+import { createDatabase } from '../../../app/db/db';
+import { migrate } from '../../../app/db/migrate';
+import { createPageRepository } from '../../../app/pages/repository';
 import { backupSiteBucket } from '../../../scripts/services/s3';
 import { waitUntil } from '../../../scripts/services/wait';
 import { writeSite } from '../../../scripts/static-site/build';

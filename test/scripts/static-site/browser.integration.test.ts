@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { createS3Client } from '../../../app/aws-clients';
+import { createS3Client } from '../../../app/platform/aws-clients';
 import { freePort } from '../../../scripts/services/ports';
 import { backupSiteBucket, startS3, websiteHost, type S3Server } from '../../../scripts/services/s3';
 import { writeSite } from '../../../scripts/static-site/build';

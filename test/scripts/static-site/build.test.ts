@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { createDatabase, type Database } from '../../../app/data/db';
-import { createPageRepository } from '../../../app/data/pages';
+import { createDatabase, type Database } from '../../../app/db/db';
+import { createPageRepository } from '../../../app/pages/repository';
 import { writeSite } from '../../../scripts/static-site/build';
 import { pageKey } from '../../../scripts/static-site/links';
 import { errorDocument, renderSite, type SearchIndex, type SiteFile, type SnapshotPage } from '../../../scripts/static-site/site';

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { createS3Client } from '../../../app/aws-clients';
+import { createS3Client } from '../../../app/platform/aws-clients';
 import { staticSiteProgram, type StaticSiteIo } from '../../../scripts/static-site/cli';
 import { errorDocument } from '../../../scripts/static-site/site';
 import { env } from '../../support/app';

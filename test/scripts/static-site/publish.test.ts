@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { createS3Client } from '../../../app/aws-clients';
+import { createS3Client } from '../../../app/platform/aws-clients';
 import { freePort } from '../../../scripts/services/ports';
 import { backupSiteBucket, startS3, websiteHost, type S3Server } from '../../../scripts/services/s3';
 import { writeSite } from '../../../scripts/static-site/build';

@@ -1,0 +1,121 @@
+import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import { sessionCookieName } from '../contracts';
+import type { UserRepository } from './repository';
+import { describeError } from '../http/http-error';
+import { hashPassword, isCommonPassword, verifyPassword } from './passwords';
+
+const credentials = z.object({
+  username: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{3,32}$/, 'Usernames are 3–32 letters, digits, _ or -.'),
+  password: z.string().min(8, 'Passwords have at least 8 characters.').max(200, 'Passwords have at most 200 characters.'),
+});
+
+// Only new passwords are held to the list: an existing account still logs in.
+const newAccount = credentials.extend({
+  password: credentials.shape.password.refine(
+    (password) => !isCommonPassword(password),
+    'That password is one of the most common ones, which attackers try first. Choose another: a few unrelated words work well.',
+  ),
+});
+
+// Only a local path: an absolute URL here would make the login page an open redirect.
+function safeNext(value: unknown): string {
+  return typeof value === 'string' && /^\/(?![/\\])/.test(value) ? value : '/wiki/Home';
+}
+
+export interface AuthRouterDeps {
+  users: UserRepository;
+  requireCsrf: RequestHandler;
+  /** Failed log-ins per address and account (app/http/limits.ts). */
+  limitLoginFailures: RequestHandler;
+  /** Sign-up attempts per address (app/http/limits.ts). */
+  limitSignups: RequestHandler;
+}
+
+export function createAuthRouter({ users, requireCsrf, limitLoginFailures, limitSignups }: AuthRouterDeps): Router {
+  const router = Router();
+
+  router.get('/signup', (req, res) => res.render('account', accountView(req, '/signup')));
+  router.post('/signup', requireCsrf, limitSignups, signUp, showFormAgain('/signup'));
+  router.get('/login', (req, res) => res.render('account', accountView(req, '/login')));
+  router.post('/login', requireCsrf, limitLoginFailures, logIn, showFormAgain('/login'));
+  router.post('/logout', requireCsrf, logOut);
+
+  return router;
+
+  async function signUp(req: Request, res: Response) {
+    const form = newAccount.safeParse(req.body ?? {});
+    if (!form.success)
+      return res.status(400).render(
+        'account',
+        accountView(
+          req,
+          '/signup',
+          form.error.issues.map((i) => i.message),
+        ),
+      );
+    const taken = `The username “${form.data.username}” is taken. Choose another.`;
+    // Checked before hashing, so probing names costs us a query rather than a 32 MiB hash; the
+    // insert below still decides a race between two sign-ups for one name.
+    if (await users.isTaken(form.data.username)) return res.status(409).render('account', accountView(req, '/signup', [taken]));
+    const user = await users.create(form.data.username, await hashPassword(form.data.password));
+    if (!user) return res.status(409).render('account', accountView(req, '/signup', [taken]));
+    await startSession(req, user);
+    res.redirect(303, safeNext(req.body.next));
+  }
+
+  async function logIn(req: Request, res: Response) {
+    const form = credentials.safeParse(req.body ?? {});
+    const user = form.success ? await users.findByUsername(form.data.username) : null;
+    // Same answer, and the same hashing cost, for an unknown name and a wrong password, so the
+    // form cannot be used to find out which accounts exist.
+    const matches =
+      form.success &&
+      (user ? await verifyPassword(form.data.password, user.passwordHash) : await hashPassword(form.data.password).then(() => false));
+    if (!form.success || !user || !matches) {
+      return res.status(401).render('account', accountView(req, '/login', ['That username and password do not match an account.']));
+    }
+    await startSession(req, user);
+    res.redirect(303, safeNext(req.body.next));
+  }
+
+  async function logOut(req: Request, res: Response) {
+    if (req.session) await promisify((done) => req.session.destroy(done));
+    res.clearCookie(sessionCookieName);
+    res.redirect(303, '/wiki/Home');
+  }
+}
+
+/** A refused form (expired token, too many attempts) comes back with the reason and the username kept. */
+function showFormAgain(action: '/login' | '/signup'): ErrorRequestHandler {
+  return (error, req, res, next) => {
+    const { status, message } = describeError(error);
+    if (status >= 500) return next(error);
+    res.status(status).render('account', accountView(req, action, [message]));
+  };
+}
+
+function accountView(req: Request, action: '/login' | '/signup', errors: string[] = []) {
+  return {
+    title: action === '/login' ? 'Log in' : 'Sign up',
+    action,
+    errors,
+    username: typeof req.body?.username === 'string' ? req.body.username : '',
+    next: safeNext(req.body?.next ?? req.query.next),
+  };
+}
+
+/** A new session id on every login defeats session fixation. */
+async function startSession(req: Request, user: { id: string; username: string }) {
+  await promisify((done) => req.session.regenerate(done));
+  req.session.userId = user.id;
+  req.session.username = user.username;
+  await promisify((done) => req.session.save(done));
+}
+
+function promisify(operation: (done: (error?: unknown) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => operation((error) => (error ? reject(error) : resolve())));
+}

@@ -1,0 +1,82 @@
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { pageRules, parseRevision, sessionCookieName, whoAmIPath } from '../contracts';
+import type { PageRepository } from './repository';
+import { HttpError } from '../http/http-error';
+import { hasNulByte, nulByteMessage } from '../http/nul-bytes';
+import { afterSlugParam, currentUser, markRecentWrite, readOptions, slugParam } from '../http/request-context';
+import { titleFromSlug } from './slug';
+
+const putPage = z.object({
+  body: z
+    .string()
+    .max(pageRules.bodyMaxChars, `body is longer than ${pageRules.bodyMaxChars} characters`)
+    .refine((body) => !hasNulByte(body), nulByteMessage('text')),
+  summary: z
+    .string()
+    .max(pageRules.summaryMaxChars, `summary is longer than ${pageRules.summaryMaxChars} characters`)
+    .refine((summary) => !hasNulByte(summary), nulByteMessage('summary'))
+    .default(''),
+  baseRevision: z
+    .number()
+    .refine((value) => parseRevision(value) !== null, 'must be a revision number such as 1 or 12, or null')
+    .nullable()
+    .default(null),
+});
+
+export function createApiRouter({ pages }: { pages: PageRepository }): Router {
+  const router = Router();
+
+  router.get(whoAmIPath, whoAmI);
+  router.get('/api/pages', listPages);
+  router.get('/api/pages/:slug', getPage);
+  router.put('/api/pages/:slug', requireJson, savePage);
+
+  return router;
+
+  // For tools (the game day, bees): whether this request's session is logged in, without parsing
+  // HTML. Answering it costs what any page view costs: one session read, no write.
+  function whoAmI(req: Request, res: Response) {
+    const user = currentUser(req);
+    res.json({ user: user ? { username: user.username } : null });
+  }
+
+  // A slice at a time, like /pages: `next` is the `after` of the following slice (null at the end).
+  async function listPages(req: Request, res: Response) {
+    const { items, next } = await pages.listSlice(afterSlugParam(req));
+    res.json({ pages: items, next });
+  }
+
+  async function getPage(req: Request, res: Response) {
+    const page = await pages.findBySlug(slugParam(req), readOptions(req));
+    if (!page) throw new HttpError(404, 'No such page.');
+    res.json({ slug: page.slug, title: page.title, body: page.body, revision: page.revision, updatedAt: page.updatedAt });
+  }
+
+  async function savePage(req: Request, res: Response) {
+    const slug = slugParam(req);
+    const user = currentUser(req);
+    if (!user) throw new HttpError(401, `Log in first: send the ${sessionCookieName} cookie from POST /login.`);
+    const input = putPage.safeParse(req.body);
+    if (!input.success)
+      throw new HttpError(400, input.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; '));
+    const result = await pages.saveRevision({ slug, title: titleFromSlug(slug), ...input.data, authorId: user.id });
+    if (!result.saved) {
+      return res.status(409).json({
+        error: result.current
+          ? `The page is at revision ${result.current.revision}, not ${input.data.baseRevision}.`
+          : 'The page does not exist: send baseRevision null to create it.',
+        currentRevision: result.current?.revision ?? null,
+      });
+    }
+    markRecentWrite(res);
+    res.status(result.created ? 201 : 200).json({ slug, revision: result.revision });
+  }
+}
+
+// The JSON content type is the API's CSRF defence: a cross-site form cannot send it, and without
+// CORS a cross-site script cannot either.
+function requireJson(req: Request, _res: Response, next: () => void) {
+  if (!req.is('application/json')) throw new HttpError(415, 'Send the page as JSON with Content-Type: application/json.');
+  next();
+}

@@ -1,0 +1,130 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo, Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import dynalite from 'dynalite';
+import S3rver from 's3rver';
+import request from 'supertest';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { createDynamoClient, createS3Client } from '../../app/platform/aws-clients';
+import { ensureSessionTable } from '../../app/sessions/sessions-table';
+import { buildTestApp, type TestApp } from '../support/app';
+import { local } from '../../app/contracts';
+
+// This file starts its own DynamoDB and S3 stand-ins so that it can stop them.
+let dynamo: Server;
+let s3: S3rver;
+let s3Dir: string;
+let s3Endpoint: string;
+let wiki: TestApp;
+
+beforeAll(async () => {
+  dynamo = dynalite({ createTableMs: 0 });
+  await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve));
+  const dynamodbEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+  const client = createDynamoClient({ region: 'us-east-1', endpoint: dynamodbEndpoint });
+  await ensureSessionTable(client, local.sessionTable);
+  client.destroy();
+  s3Dir = mkdtempSync(path.join(tmpdir(), 'health-s3-'));
+  s3 = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    directory: s3Dir,
+    silent: true,
+    configureBuckets: Object.values(local.buckets).map((name) => ({ name })),
+  });
+  const { port } = await s3.run();
+  s3Endpoint = `http://127.0.0.1:${port}`;
+  wiki = buildTestApp({ dynamodbEndpoint, s3Endpoint });
+});
+
+afterAll(async () => {
+  await wiki.close();
+  if (dynamo.listening) await new Promise((resolve) => dynamo.close(resolve));
+  await s3.close().catch(() => undefined);
+  rmSync(s3Dir, { recursive: true, force: true });
+});
+
+describe('GET /health (shallow)', () => {
+  test('when the instance is up, then it answers 200 with its identity and version', async () => {
+    const response = await request(wiki.app).get('/health');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ status: 'ok', instance: 'i-test', az: 'test-1a', version: 'test' });
+    expect(response.headers['cache-control']).toBe('no-store');
+  });
+
+  test('when the instance is draining, then it answers 503 "draining"', async () => {
+    wiki.draining.value = true;
+    try {
+      const response = await request(wiki.app).get('/health');
+      expect(response.status).toBe(503);
+      expect(response.body.status).toBe('draining');
+    } finally {
+      wiki.draining.value = false;
+    }
+  });
+});
+
+describe('GET /health/deep', () => {
+  test('when every dependency answers, then it is 200 with each check timed', async () => {
+    const response = await request(wiki.app).get('/health/deep');
+    expect(response.status).toBe(200);
+    expect(response.body.status).toBe('ok');
+    expect(Object.keys(response.body.checks).sort()).toEqual(['assets', 'reader', 'sessions', 'uploads', 'writer']);
+    for (const check of Object.values<{ status: string; ms: number }>(response.body.checks)) {
+      expect(check.status).toBe('ok');
+      expect(check.ms).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  test('when the buckets hold several objects, then the bucket checks still pass', async () => {
+    const s3Client = createS3Client({ region: 'us-east-1', endpoint: s3Endpoint });
+    try {
+      for (const bucket of Object.values(local.buckets)) {
+        for (const key of ['a.txt', 'b.txt', 'c.txt']) {
+          await s3Client.send(new PutObjectCommand({ Bucket: bucket, Key: `several/${key}`, Body: key }));
+        }
+      }
+    } finally {
+      s3Client.destroy();
+    }
+    const response = await request(wiki.app).get('/health/deep');
+    expect(response.body.checks).toMatchObject({ assets: { status: 'ok' }, uploads: { status: 'ok' } });
+    expect(response.status).toBe(200);
+  });
+
+  test('when a bucket accepts connections but never answers, then its check is degraded instead of hanging, the answer stays 200 and names no endpoint', async () => {
+    const blackhole = createServer(() => undefined);
+    await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+    const stuck = buildTestApp({ s3Endpoint: `http://127.0.0.1:${(blackhole.address() as AddressInfo).port}` });
+    try {
+      const deep = await request(stuck.app).get('/health/deep');
+      expect(deep.status).toBe(200);
+      expect(deep.body.status).toBe('degraded');
+      expect(deep.body.checks.assets).toEqual({ status: 'degraded', ms: expect.any(Number) });
+      expect(deep.body.checks.writer.status).toBe('ok');
+    } finally {
+      await stuck.close();
+      blackhole.closeAllConnections?.();
+      await new Promise((resolve) => blackhole.close(resolve));
+    }
+  });
+
+  // Runs last in this file: it stops the stand-ins for good.
+  test('when DynamoDB and S3 stop, then deep answers 503 for the session table, S3 is degraded, no endpoint is named, and shallow stays 200', async () => {
+    await new Promise((resolve) => dynamo.close(resolve));
+    await s3.close();
+    const deep = await request(wiki.app).get('/health/deep');
+    expect(deep.status).toBe(503);
+    expect(deep.body.status).toBe('fail');
+    expect(deep.body.checks.sessions.status).toBe('fail');
+    expect(deep.body.checks.assets.status).toBe('degraded');
+    expect(deep.body.checks.uploads.status).toBe('degraded');
+    expect(deep.body.checks.writer.status).toBe('ok');
+    expect(deep.text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|localhost/);
+
+    const shallow = await request(wiki.app).get('/health');
+    expect(shallow.status).toBe(200);
+  });
+});
