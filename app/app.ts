@@ -17,15 +17,14 @@ import { createApiRouter } from './pages/api-router';
 import { createAuthRouter } from './accounts/router';
 import type { DependencyCheck } from './health/checks';
 import { createDeepHealthRouter, createShallowHealthRouter } from './health/router';
-import type { RevisionDiffs } from './pages/revision-diff';
+import type { PageCaches } from './pages/caches';
 import { createPagesRouter } from './pages/router';
 import { createUploadsRouter } from './uploads/router';
 import type { Sessions } from './sessions/sessions';
 
 export interface AppDeps {
   pages: PageRepository;
-  /** Comparisons of stored revisions, kept (app/pages/revision-diff.ts). */
-  revisionDiffs: RevisionDiffs;
+  pageCaches: PageCaches;
   users: UserRepository;
   uploads: UploadRepository;
   sessions: Sessions;
@@ -100,7 +99,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(
     createPagesRouter({
       pages: deps.pages,
-      revisionDiffs: deps.revisionDiffs,
+      caches: deps.pageCaches,
       requireCsrf,
       limitAnonymousSearches: deps.limits.anonymousSearches,
     }),

@@ -13,7 +13,7 @@ import { createUserRepository } from './accounts/repository';
 import { dependencyChecks } from './health/checks';
 import type { InstanceIdentity } from './platform/instance';
 import { createLimits } from './http/limits';
-import { createRevisionDiffs } from './pages/revision-diff';
+import { createPageCaches, type PageCacheSizes } from './pages/caches';
 import { createSessions } from './sessions/sessions';
 
 // The one composition root: server.ts and the tests build the app through these two functions, so
@@ -55,6 +55,21 @@ export function createClients(config: Config, logger: Logger, options: ClientOpt
   };
 }
 
+const MiB = 1024 * 1024;
+
+/**
+ * The page caches' bounds, held against a worker's heap cap (productionRuntimeEnv in
+ * app/contracts.ts): about 90 MiB at most, beside ~35 MiB of code and data and the session cache.
+ */
+const pageCacheSizes: PageCacheSizes = {
+  renderedPages: 32 * MiB,
+  keptPages: 32 * MiB,
+  anonymousLists: 8 * MiB,
+  listRows: 16 * MiB,
+  // Two 100,000-character revisions and their comparison, ten times over.
+  comparisonChars: 4_000_000,
+};
+
 /** What only the running process knows: who it is, and whether it is draining. */
 export interface Runtime {
   identity: InstanceIdentity;
@@ -76,10 +91,10 @@ export function buildAppDeps(config: Config, clients: Clients, runtime: Runtime)
       : `https://${config.UPLOADS_BUCKET}.s3.${config.AWS_REGION}.amazonaws.com`,
   });
   const sessionTable = config.SESSION_STORE === 'dynamodb' ? { dynamodb, table: config.SESSION_TABLE } : undefined;
+  const pages = createPageRepository(db);
   return {
-    pages: createPageRepository(db),
-    // Two 100,000-character revisions and their comparison fit ten times over.
-    revisionDiffs: createRevisionDiffs({ maxChars: 4_000_000 }),
+    pages,
+    pageCaches: createPageCaches(pages, pageCacheSizes),
     users: createUserRepository(db),
     uploads: createUploadRepository(db),
     sessions: createSessions({

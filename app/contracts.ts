@@ -15,8 +15,8 @@ export const deployNodeMajor = 22;
  * it. Together they hold a worker near 170 MiB at its peak under load (docs/benchmarks.md):
  * - NODE_OPTIONS: without a cap, V8 sizes the heap from the machine's memory and lets garbage pile
  *   up to ~150 MiB between full collections. 192 MiB still holds the most a worker keeps alive:
- *   about 35 MiB of code and data, the page renderings (32 MiB at most), the anonymous lists
- *   (8 MiB) and the session cache.
+ *   about 35 MiB of code and data, the page caches (pageCacheSizes in app/compose.ts) and the
+ *   session cache.
  * - GLIBC_TUNABLES: a password hash (scrypt) allocates 16 MiB on a libuv thread. With glibc's
  *   sliding mmap threshold, every such block after the first comes from that thread's arena and
  *   stays resident after it is freed (about 60 MiB after a dozen sign-ups); a fixed 1 MiB

@@ -48,4 +48,4 @@ export function createAnonymousLists(options: AnonymousListsOptions = {}) {
   };
 }
 
-type AnonymousLists = ReturnType<typeof createAnonymousLists>;
+export type AnonymousLists = ReturnType<typeof createAnonymousLists>;

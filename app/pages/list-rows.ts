@@ -57,4 +57,4 @@ export function createListRows(options: ListRowsOptions = {}) {
   };
 }
 
-type ListRows = ReturnType<typeof createListRows>;
+export type ListRows = ReturnType<typeof createListRows>;

@@ -209,4 +209,4 @@ export function createPageViews(pages: PageRepository, options: PageViewsOptions
   };
 }
 
-type PageViews = ReturnType<typeof createPageViews>;
+export type PageViews = ReturnType<typeof createPageViews>;

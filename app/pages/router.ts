@@ -6,9 +6,8 @@ import { parseRecentCursor, type PageRepository } from './repository';
 import { describeError, HttpError } from '../http/http-error';
 import { uploadLink } from './markdown';
 import { hasNulByte, nulByteMessage, refuseNulBytesInQuery } from '../http/nul-bytes';
-import { createAnonymousLists } from './anonymous-lists';
-import { createListRows } from './list-rows';
-import { createPageViews, type PageView, type ReaderHole } from './page-views';
+import type { PageCaches } from './caches';
+import type { PageView, ReaderHole } from './page-views';
 import { renderShared, renderWithHoles, sendFilled, sendShared } from '../http/render';
 import {
   afterSlugParam,
@@ -21,7 +20,7 @@ import {
   slugParam,
   type CurrentUser,
 } from '../http/request-context';
-import { compareRevisions, type RevisionDiffs } from './revision-diff';
+import { compareRevisions } from './revision-diff';
 import { snippetsFor } from './search-snippets';
 import { isValidSlug, titleFromSlug } from './slug';
 
@@ -49,7 +48,8 @@ const editForm = z.object({
 
 export interface PagesRouterDeps {
   pages: PageRepository;
-  revisionDiffs: RevisionDiffs;
+  /** The caches of rendered pages, lists and comparisons, made and sized in app/compose.ts. */
+  caches: PageCaches;
   requireCsrf: RequestHandler;
   /** Anonymous searches per address (app/http/limits.ts): ranking and snippets cost CPU. */
   limitAnonymousSearches: RequestHandler;
@@ -57,12 +57,9 @@ export interface PagesRouterDeps {
 
 const sessionEnded = 'Your session has ended. Log in again in another tab, then save.';
 
-export function createPagesRouter({ pages, revisionDiffs, requireCsrf, limitAnonymousSearches }: PagesRouterDeps): Router {
+export function createPagesRouter({ pages, caches, requireCsrf, limitAnonymousSearches }: PagesRouterDeps): Router {
   const router = Router();
-  const views = createPageViews(pages);
-  const anonymousLists = createAnonymousLists();
-  const listRows = createListRows();
-  pages.onSave(() => anonymousLists.clear());
+  const { views, anonymousLists, listRows, revisionDiffs } = caches;
 
   router.get('/', (_req, res) => res.redirect('/wiki/Home'));
   router.get('/pages', listPages);
