@@ -6,7 +6,9 @@ import { createAssets } from './platform/assets';
 import { createDynamoClient, createS3Client } from './platform/aws-clients';
 import type { Config } from './config';
 import { createDatabase, type Database } from './db/db';
+import { migrateWhenReady } from './db/migrate';
 import { createPageRepository } from './pages/repository';
+import { seedPages } from './pages/seed';
 import { secretPassword } from './db/secret-password';
 import { createUploadRepository } from './uploads/repository';
 import { createUserRepository } from './accounts/repository';
@@ -22,6 +24,8 @@ import { createSessions } from './sessions/sessions';
 /** The connections the app holds: closed together when the process drains. */
 export interface Clients {
   db: Database;
+  /** The database password from Secrets Manager when DATABASE_SECRET_ARN is set, fetched and cached once per process. */
+  databasePassword?: () => Promise<string>;
   dynamodb: DynamoDBClient;
   s3: S3Client;
   close(): Promise<void>;
@@ -45,6 +49,7 @@ export function createClients(config: Config, logger: Logger, options: ClientOpt
   const s3 = createS3Client({ region: config.AWS_REGION, endpoint: config.S3_ENDPOINT });
   return {
     db,
+    databasePassword: password,
     dynamodb,
     s3,
     async close() {
@@ -69,6 +74,13 @@ const pageCacheSizes: PageCacheSizes = {
   // Two 100,000-character revisions and their comparison, ten times over.
   comparisonChars: 4_000_000,
 };
+
+/** Migrations, then the seeded pages: once per instance start (in the primary when clustered). */
+export async function prepareDatabase(config: Config, clients: Clients, logger: Logger): Promise<void> {
+  const applied = await migrateWhenReady(config.DATABASE_URL, logger, clients.databasePassword);
+  if (applied.length) logger.info({ applied }, 'database migrations applied');
+  await seedPages(createPageRepository(clients.db));
+}
 
 /** What only the running process knows: who it is, and whether it is draining. */
 export interface Runtime {

@@ -1,16 +1,10 @@
 import type { Server } from 'node:http';
 import { availableParallelism } from 'node:os';
 import packageJson from '../package.json';
-import type { Logger } from 'pino';
 import { createApp } from './app';
 import { runCluster } from './cluster';
-import { buildAppDeps, createClients } from './compose';
+import { buildAppDeps, createClients, prepareDatabase } from './compose';
 import { ConfigError, loadConfig, type Config } from './config';
-import type { Database } from './db/db';
-import { migrate } from './db/migrate';
-import { createPageRepository } from './pages/repository';
-import { secretPassword } from './db/secret-password';
-import { seedPages } from './pages/seed';
 import { resolveInstanceIdentity, type InstanceIdentity } from './platform/instance';
 import { createLogger } from './platform/logger';
 
@@ -40,7 +34,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const logger = createLogger(config.LOG_LEVEL).child(options.worker ? { worker: options.worker } : {});
   const identity = options.identity ?? (await resolveIdentity(config));
   const clients = createClients(config, logger);
-  if (!options.databasePrepared) await prepareDatabase(config, logger, clients.db);
+  if (!options.databasePrepared) await prepareDatabase(config, clients, logger);
 
   let draining = false;
   const app = createApp(
@@ -98,28 +92,6 @@ export function resolveIdentity(config: Config): Promise<InstanceIdentity> {
     overrideAz: config.INSTANCE_AZ,
     imdsEndpoint: config.AWS_EC2_METADATA_DISABLED ? undefined : config.AWS_EC2_METADATA_SERVICE_ENDPOINT,
   });
-}
-
-/** Migrations, then the seeded pages: once per instance start (in the primary when clustered). */
-export async function prepareDatabase(config: Config, logger: Logger, db: Database): Promise<void> {
-  await migrateWithRetry(config, logger);
-  await seedPages(createPageRepository(db));
-}
-
-/** At boot the database may still be starting (or failing over): wait for it rather than crash-loop. */
-async function migrateWithRetry(config: Config, logger: Logger) {
-  const password = config.DATABASE_SECRET_ARN ? secretPassword(config.DATABASE_SECRET_ARN, config.AWS_REGION) : undefined;
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      const applied = await migrate(config.DATABASE_URL, logger, password);
-      if (applied.length) logger.info({ applied }, 'database migrations applied');
-      return;
-    } catch (error) {
-      if (attempt >= 10) throw error;
-      logger.warn({ err: error, attempt }, 'database not ready for migrations; retrying');
-      await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * attempt, 5000)));
-    }
-  }
 }
 
 /**
@@ -183,7 +155,7 @@ if (require.main === module) {
         const identity = await resolveIdentity(config);
         const clients = createClients(config, logger, { poolSize: 1 });
         try {
-          await prepareDatabase(config, logger, clients.db);
+          await prepareDatabase(config, clients, logger);
         } finally {
           await clients.close();
         }

@@ -28,3 +28,24 @@ export async function migrate(databaseUrl: string, logger: Logger, password?: ()
   });
   return applied.map((migration) => migration.name);
 }
+
+/**
+ * migrate(), retried: at boot the database may still be starting or failing over, and an instance
+ * that waits for it comes up by itself, where one that exits is crash-looped by systemd and the ASG.
+ */
+export async function migrateWhenReady(
+  databaseUrl: string,
+  logger: Logger,
+  password?: () => Promise<string>,
+  retry = { attempts: 10, pause: (attempt: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.min(1000 * attempt, 5000))) },
+): Promise<string[]> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await migrate(databaseUrl, logger, password);
+    } catch (error) {
+      if (attempt >= retry.attempts) throw error;
+      logger.warn({ err: error, attempt }, 'database not ready for migrations; retrying');
+      await retry.pause(attempt);
+    }
+  }
+}
