@@ -1,28 +1,10 @@
 import { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
-import { pageRules, parseRevision, sessionCookieName, whoAmIPath } from '../contracts';
+import { sessionCookieName, whoAmIPath } from '../contracts';
 import type { PageRepository } from './repository';
 import { HttpError } from '../http/http-error';
-import { hasNulByte, nulByteMessage } from '../http/nul-bytes';
 import { afterSlugParam, currentUser, markRecentWrite, readOptions, slugParam } from '../http/request-context';
+import { pageEditJson } from './page-edit';
 import { titleFromSlug } from './slug';
-
-const putPage = z.object({
-  body: z
-    .string()
-    .max(pageRules.bodyMaxChars, `body is longer than ${pageRules.bodyMaxChars} characters`)
-    .refine((body) => !hasNulByte(body), nulByteMessage('text')),
-  summary: z
-    .string()
-    .max(pageRules.summaryMaxChars, `summary is longer than ${pageRules.summaryMaxChars} characters`)
-    .refine((summary) => !hasNulByte(summary), nulByteMessage('summary'))
-    .default(''),
-  baseRevision: z
-    .number()
-    .refine((value) => parseRevision(value) !== null, 'must be a revision number such as 1 or 12, or null')
-    .nullable()
-    .default(null),
-});
 
 export function createApiRouter({ pages }: { pages: PageRepository }): Router {
   const router = Router();
@@ -57,7 +39,7 @@ export function createApiRouter({ pages }: { pages: PageRepository }): Router {
     const slug = slugParam(req);
     const user = currentUser(req);
     if (!user) throw new HttpError(401, `Log in first: send the ${sessionCookieName} cookie from POST /login.`);
-    const input = putPage.safeParse(req.body);
+    const input = pageEditJson.safeParse(req.body);
     if (!input.success)
       throw new HttpError(400, input.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; '));
     const result = await pages.saveRevision({ slug, title: titleFromSlug(slug), ...input.data, authorId: user.id });

@@ -1,12 +1,12 @@
 import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
-import { z } from 'zod';
-import { pageRules, parseRevision, uploadRules } from '../contracts';
+import { pageRules, uploadRules } from '../contracts';
 import { DatabaseUnavailableError } from '../db/db';
 import { parseRecentCursor, type PageRepository } from './repository';
 import { describeError, HttpError } from '../http/http-error';
 import { uploadLink } from './markdown';
-import { hasNulByte, nulByteMessage, refuseNulBytesInQuery } from '../http/nul-bytes';
+import { refuseNulBytesInQuery } from '../http/nul-bytes';
 import type { PageCaches } from './caches';
+import { pageEditForm } from './page-edit';
 import type { PageView, ReaderHole } from './page-views';
 import { renderShared, renderWithHoles, sendFilled, sendShared } from '../http/render';
 import {
@@ -28,23 +28,6 @@ const staleNotice =
   'Read-only: the database is unavailable, so this is the last copy of the page this server has. Editing is paused until the database is back.';
 const unsavedNotice =
   'The database is unavailable right now, so your edit was not saved. Your text is below: keep it, and save again in a minute.';
-
-const editForm = z.object({
-  body: z
-    .string()
-    .max(pageRules.bodyMaxChars, `The text is longer than ${pageRules.bodyMaxChars.toLocaleString('en')} characters.`)
-    .refine((body) => !hasNulByte(body), nulByteMessage('text')),
-  summary: z
-    .string()
-    .max(pageRules.summaryMaxChars, `The summary is longer than ${pageRules.summaryMaxChars} characters.`)
-    .refine((summary) => !hasNulByte(summary), nulByteMessage('summary'))
-    .default(''),
-  baseRevision: z
-    .string()
-    .default('')
-    .refine((value) => value === '' || parseRevision(value) !== null, 'The base revision must be a revision number.')
-    .transform((value) => (value === '' ? null : parseRevision(value))),
-});
 
 export interface PagesRouterDeps {
   pages: PageRepository;
@@ -159,7 +142,7 @@ export function createPagesRouter({ pages, caches, requireCsrf, limitAnonymousSe
     const slug = slugParam(req);
     const user = currentUser(req);
     if (!user) throw new HttpError(401, sessionEnded);
-    const form = editForm.safeParse(req.body ?? {});
+    const form = pageEditForm.safeParse(req.body ?? {});
     const draft = draftOf(req);
     if (!form.success) return res.status(400).render('edit', { ...draft, errors: form.error.issues.map((issue) => issue.message) });
     const { body, summary, baseRevision } = form.data;
