@@ -88,6 +88,8 @@ export interface Runtime {
   version: string;
   logger: Logger;
   isDraining: () => boolean;
+  /** The clock every time-bounded cache reads: Date.now, or a test's clock that it moves by hand. */
+  now?: () => number;
 }
 
 export function buildAppDeps(config: Config, clients: Clients, runtime: Runtime): AppDeps {
@@ -106,7 +108,7 @@ export function buildAppDeps(config: Config, clients: Clients, runtime: Runtime)
   const pages = createPageRepository(db);
   return {
     pages,
-    pageCaches: createPageCaches(pages, pageCacheSizes),
+    pageCaches: createPageCaches(pages, pageCacheSizes, runtime.now),
     users: createUserRepository(db),
     uploads: createUploadRepository(db),
     sessions: createSessions({
@@ -115,6 +117,7 @@ export function buildAppDeps(config: Config, clients: Clients, runtime: Runtime)
       ...sessionTable,
       cacheTtlMs: config.SESSION_CACHE_MS,
       logger: runtime.logger,
+      now: runtime.now,
     }),
     assets,
     identity: runtime.identity,

@@ -22,19 +22,29 @@ export interface AnonymousListsOptions {
   maxBytes?: number;
   /** URLs remembered as asked for once, least recently used out first. */
   maxSeenUrls?: number;
+  /** The clock the window is measured with (tests move it instead of waiting). */
+  now?: () => number;
 }
 
 const defaultMaxBytes = 8 * 1024 * 1024;
 const defaultMaxSeenUrls = 20_000;
 
 export function createAnonymousLists(options: AnonymousListsOptions = {}) {
+  // lru-cache reads its clock at most once a millisecond unless told otherwise; a clock given here
+  // may jump (a test moving it), so it is read on every look-up.
+  const clock = options.now ? { perf: { now: options.now }, ttlResolution: 0 } : {};
   const renderings = new LRUCache<string, SharedRendering>({
     maxSize: options.maxBytes ?? defaultMaxBytes,
     // URLs are strings, UTF-16 in V8 (one-byte when they can be): twice the length is the safe bound.
     sizeCalculation: ({ body }, url) => body.length + 2 * url.length + 200,
     ttl: options.ttlMs ?? pageRowTtlMs,
+    ...clock,
   });
-  const seenOnce = new LRUCache<string, true>({ max: options.maxSeenUrls ?? defaultMaxSeenUrls, ttl: options.ttlMs ?? pageRowTtlMs });
+  const seenOnce = new LRUCache<string, true>({
+    max: options.maxSeenUrls ?? defaultMaxSeenUrls,
+    ttl: options.ttlMs ?? pageRowTtlMs,
+    ...clock,
+  });
   return {
     /** What was served for this URL within the last ttlMs, if anything. */
     get: (url: string): SharedRendering | undefined => renderings.get(url),

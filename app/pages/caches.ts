@@ -21,10 +21,15 @@ export interface PageCacheSizes {
   comparisonChars: number;
 }
 
-export function createPageCaches(pages: PageRepository, sizes: PageCacheSizes): PageCaches {
+export function createPageCaches(pages: PageRepository, sizes: PageCacheSizes, now: () => number = Date.now): PageCaches {
   const caches: PageCaches = {
-    views: createPageViews(pages, { maxRenderedBytes: sizes.renderedPages, maxKeptPageBytes: sizes.keptPages, rowTtlMs: pageRowTtlMs }),
-    anonymousLists: createAnonymousLists({ maxBytes: sizes.anonymousLists, ttlMs: pageRowTtlMs }),
+    views: createPageViews(pages, {
+      maxRenderedBytes: sizes.renderedPages,
+      maxKeptPageBytes: sizes.keptPages,
+      rowTtlMs: pageRowTtlMs,
+      now,
+    }),
+    anonymousLists: createAnonymousLists({ maxBytes: sizes.anonymousLists, ttlMs: pageRowTtlMs, now }),
     listRows: createListRows({ maxBytes: sizes.listRows }),
     revisionDiffs: createRevisionDiffs({ maxChars: sizes.comparisonChars }),
   };

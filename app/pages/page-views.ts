@@ -20,6 +20,8 @@ export interface PageViewsOptions {
   rowTtlMs?: number;
   /** Bytes of whole pages kept with the rows (PageView['memo']). */
   maxKeptPageBytes?: number;
+  /** The clock the row lifetime is measured with (tests move it instead of waiting). */
+  now?: () => number;
 }
 
 type ViewedPage = Omit<Page, 'body'>;
@@ -80,6 +82,7 @@ const renderingKey = (slug: string, revision: number) => `${revision}:${slug}`;
 const existingKeyOf = (slugs: Iterable<string>) => [...slugs].sort().join('\n');
 
 export function createPageViews(pages: PageRepository, options: PageViewsOptions = {}) {
+  const now = options.now ?? Date.now;
   const rowTtlMs = options.rowTtlMs ?? pageRowTtlMs;
   const renderings = new LRUCache<string, Rendering>({
     maxSize: options.maxRenderedBytes ?? defaultMaxRenderedBytes,
@@ -106,7 +109,7 @@ export function createPageViews(pages: PageRepository, options: PageViewsOptions
       html: parsed.render(existingSet),
       linkedSlugs: parsed.linkedSlugs,
       existingKey: existingKeyOf(existingSet),
-      checkedAt: Date.now(),
+      checkedAt: now(),
     };
     renderings.set(renderingKey(slug, revision), rendering);
     return rendering;
@@ -125,7 +128,7 @@ export function createPageViews(pages: PageRepository, options: PageViewsOptions
     async current(slug: string, readOptions: ReadOptions = {}): Promise<PageView | null> {
       const cached = rows.get(slug);
       const known = cached?.row ? renderings.get(renderingKey(slug, cached.row.page.revision)) : undefined;
-      if (cached && !readOptions.fromWriter && Date.now() - cached.readAt < rowTtlMs) {
+      if (cached && !readOptions.fromWriter && now() - cached.readAt < rowTtlMs) {
         if (!cached.row) return null;
         if (known && known.existingKey === cached.row.existingKey) return viewOf(cached, known);
       }
@@ -136,7 +139,7 @@ export function createPageViews(pages: PageRepository, options: PageViewsOptions
         known?.linkedSlugs ?? [],
         readOptions,
       );
-      const readAt = Date.now();
+      const readAt = now();
       if (!row) {
         rows.set(slug, { row: null, readAt, memo: {} });
         return null;
@@ -171,11 +174,11 @@ export function createPageViews(pages: PageRepository, options: PageViewsOptions
      */
     async revision(slug: string, revision: number, body: string, readOptions: ReadOptions = {}): Promise<RevisionRendering> {
       const known = renderings.get(renderingKey(slug, revision));
-      if (known && Date.now() - known.checkedAt < rowTtlMs) return { html: known.html };
+      if (known && now() - known.checkedAt < rowTtlMs) return { html: known.html };
       const linked = known?.linkedSlugs ?? parseMarkdown(body).linkedSlugs;
       const existing = await pages.existing(linked, readOptions);
       if (known && known.existingKey === existingKeyOf(existing)) {
-        known.checkedAt = Date.now();
+        known.checkedAt = now();
         return { html: known.html };
       }
       return { html: render(slug, revision, body, existing).html };

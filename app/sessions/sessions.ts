@@ -27,6 +27,8 @@ export interface SessionOptions {
   /** How long a session read from DynamoDB is reused on this instance (0: never). */
   cacheTtlMs?: number;
   logger: Logger;
+  /** The clock the session cache measures its window with (tests move it instead of waiting). */
+  now?: () => number;
 }
 
 export interface Sessions {
@@ -117,7 +119,7 @@ function createDynamoStore(options: SessionOptions): session.Store {
   // be one DynamoDB write per page view. Without it an unchanged session costs one read and no
   // write; renewSessionPastHalfLife keeps active users logged in instead.
   (store as { touch?: unknown }).touch = undefined;
-  return options.cacheTtlMs ? cacheSessionReads(store, { ttlMs: options.cacheTtlMs }) : store;
+  return options.cacheTtlMs ? cacheSessionReads(store, { ttlMs: options.cacheTtlMs, now: options.now }) : store;
 }
 
 function createMemoryStore(logger: Logger): session.Store {

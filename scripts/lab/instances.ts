@@ -167,6 +167,11 @@ export class ProcessFleet implements Fleet {
     return repaired;
   }
 
+  /** Settles when the instance's process has ended (at once if it has or there is none). */
+  async whenExited(instanceId: string): Promise<void> {
+    await this.running.get(instanceId)?.process.exited;
+  }
+
   isAlive(instanceId: string): boolean {
     const running = this.running.get(instanceId);
     return Boolean(running && !running.process.hasExited());

@@ -1,7 +1,7 @@
+import { testClock } from '../support/clock';
 import { createAnonymousLists } from '../../app/pages/anonymous-lists';
 
 const rendering = (html: string) => ({ body: Buffer.from(html), etag: `W/"${html.length}"` });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('renderings of lists kept for anonymous readers', () => {
   test('when a URL is rendered for the first time, then nothing is kept; from its second request on, the rendering is', () => {
@@ -16,12 +16,13 @@ describe('renderings of lists kept for anonymous readers', () => {
   });
 
   test('when the window has passed, then a URL counts as new again and its rendering is gone', async () => {
-    const lists = createAnonymousLists({ ttlMs: 50 });
+    const clock = testClock();
+    const lists = createAnonymousLists({ ttlMs: 50, now: clock.now });
     lists.offer('/recent', rendering('one'));
     lists.offer('/recent', rendering('two'));
     expect(lists.get('/recent')?.body.toString()).toBe('two');
 
-    await sleep(80);
+    clock.advance(51);
     expect(lists.get('/recent')).toBeUndefined();
     lists.offer('/recent', rendering('three'));
     expect(lists.get('/recent')).toBeUndefined();

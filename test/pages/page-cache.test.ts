@@ -4,15 +4,18 @@ import { createInterface } from 'node:readline';
 import request from 'supertest';
 import { migrate } from '../../app/db/migrate';
 import { createLogger } from '../../app/platform/logger';
+import { pageRowTtlMs } from '../../app/pages/page-views';
 import { buildTestApp, type TestApp } from '../support/app';
+import { testClock } from '../support/clock';
 import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
 
 // The rendered-page cache and the short row cache are per instance: these tests run two app
 // instances on one database, as behind a load balancer, and check what each person sees.
 
-/** Longer than the row cache's lifetime (1 s): by then every instance must show the latest revision. */
-const rowLifetimeMs = 1_000;
-const afterRowLifetime = () => new Promise((resolve) => setTimeout(resolve, rowLifetimeMs + 200));
+// Every app here reads this clock: a test moves it past the row cache's lifetime instead of
+// waiting, and by then every instance must show the latest revision.
+const clock = testClock();
+const afterRowLifetime = () => clock.advance(pageRowTtlMs + 1);
 
 async function save(person: ReturnType<typeof visitor>, slug: string, body: string) {
   const form = await person.get(`/wiki/${slug}/edit`);
@@ -24,8 +27,8 @@ describe('two instances on one database', () => {
   let first: TestApp;
   let second: TestApp;
   beforeAll(() => {
-    first = buildTestApp({ instanceId: 'i-first' });
-    second = buildTestApp({ instanceId: 'i-second' });
+    first = buildTestApp({ instanceId: 'i-first', now: clock.now });
+    second = buildTestApp({ instanceId: 'i-second', now: clock.now });
   });
   afterAll(async () => {
     await first.close();
@@ -47,7 +50,7 @@ describe('two instances on one database', () => {
     // A save on this instance shows at once to everyone here.
     expect((await request(first.app).get(`/wiki/${slug}`)).text).toContain('second text');
 
-    await afterRowLifetime();
+    afterRowLifetime();
     const elsewhere = await request(second.app).get(`/wiki/${slug}`);
     expect(elsewhere.text).toContain('second text');
     expect(elsewhere.text).not.toContain('first text');
@@ -113,7 +116,7 @@ describe('two instances on one database', () => {
     expect((await request(first.app).get(`/wiki/${slug}`)).text).toContain('good text');
     expect((await author.switchTo(second.app).get(`/wiki/${slug}`)).text).toContain('good text');
 
-    await afterRowLifetime();
+    afterRowLifetime();
     for (const app of [first.app, second.app]) {
       const page = await request(app).get(`/wiki/${slug}`);
       expect(page.text).toContain('good text');
@@ -134,7 +137,7 @@ describe('two instances on one database', () => {
     expect(before.text).toContain(`href="/wiki/${target}/edit"`);
 
     await save(author, target, 'now it exists');
-    await afterRowLifetime();
+    afterRowLifetime();
     const after = await request(second.app).get(`/wiki/${linking}`);
     expect(after.text).toContain(`href="/wiki/${target}"`);
     expect(after.text).not.toContain(`href="/wiki/${target}/edit"`);
@@ -158,7 +161,7 @@ describe('two instances on one database', () => {
     expect(here.text).toContain(`href="/wiki/${slug}"`);
     expect(here.headers['set-cookie']).toBeUndefined();
 
-    await afterRowLifetime();
+    afterRowLifetime();
     expect((await request(second.app).get(search)).text).toContain(`href="/wiki/${slug}"`);
   });
 
@@ -174,7 +177,7 @@ describe('two instances on one database', () => {
       .field('_csrf', csrfTokenIn(page.text))
       .attach('file', Buffer.from('plain words\n'), { filename: 'notes.txt', contentType: 'text/plain' });
     expect(upload.status).toBe(303);
-    await afterRowLifetime();
+    afterRowLifetime();
     const listed = await request(second.app).get(`/wiki/${slug}`);
     expect(listed.text).toContain('notes.txt');
   });
@@ -183,7 +186,7 @@ describe('two instances on one database', () => {
 describe('renderings shared by anonymous readers', () => {
   let wiki: TestApp;
   beforeAll(() => {
-    wiki = buildTestApp({ instanceId: 'i-etag' });
+    wiki = buildTestApp({ instanceId: 'i-etag', now: clock.now });
   });
   afterAll(() => wiki.close());
 
@@ -231,7 +234,7 @@ describe('when the database is unavailable', () => {
     });
     const url = await new Promise<string>((resolve) => createInterface({ input: database.stdout! }).once('line', resolve));
     await migrate(url, createLogger('silent'));
-    wiki = buildTestApp({ databaseUrl: url, instanceId: 'i-outage' });
+    wiki = buildTestApp({ databaseUrl: url, instanceId: 'i-outage', now: clock.now });
   }, 60_000);
   afterAll(async () => {
     await wiki.close();
@@ -252,7 +255,7 @@ describe('when the database is unavailable', () => {
     const exited = new Promise((resolve) => database.once('exit', resolve));
     database.kill('SIGTERM');
     await exited;
-    await afterRowLifetime();
+    afterRowLifetime();
 
     const stale = await request(wiki.app).get(`/wiki/${slug}`);
     expect(stale.status).toBe(200);

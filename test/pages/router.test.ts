@@ -1,13 +1,15 @@
 import request from 'supertest';
 import { pageRules } from '../../app/contracts';
 import { pageRowTtlMs } from '../../app/pages/page-views';
+import { testClock } from '../support/clock';
 import { buildTestApp, type TestApp } from '../support/app';
 import { insertPages } from '../support/bulk-pages';
 import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
 
+const clock = testClock();
 let wiki: TestApp;
 beforeAll(() => {
-  wiki = buildTestApp();
+  wiki = buildTestApp({ now: clock.now });
 });
 afterAll(() => wiki.close());
 
@@ -107,7 +109,7 @@ describe('long lists', () => {
     const prefix = uniqueName('Bulk');
     await insertPages(wiki.db, prefix, 130);
     // Written behind the app's back, as another instance would: lists show it within pageRowTtlMs.
-    await new Promise((resolve) => setTimeout(resolve, pageRowTtlMs + 100));
+    clock.advance(pageRowTtlMs + 1);
     const listed = await slices('/pages');
     expect(listed.length).toBeGreaterThan(1);
     for (const slice of listed) expect(slice.length).toBeLessThanOrEqual(100);

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { sign } from 'cookie-signature';
 import request from 'supertest';
+import { testClock } from '../support/clock';
 import { buildTestApp, type TestApp } from '../support/app';
 import { local } from '../../app/contracts';
 import { testSecret } from '../support/names';
@@ -133,11 +134,12 @@ describe('sessions in DynamoDB', () => {
 });
 
 describe('the session cache window (SESSION_CACHE_MS, at most 2 s)', () => {
+  const clock = testClock();
   let first: TestApp;
   let second: TestApp;
   beforeAll(() => {
-    first = buildTestApp({ instanceId: 'i-first', sessionCacheMs: 2000 });
-    second = buildTestApp({ instanceId: 'i-second', sessionCacheMs: 2000 });
+    first = buildTestApp({ instanceId: 'i-first', sessionCacheMs: 2000, now: clock.now });
+    second = buildTestApp({ instanceId: 'i-second', sessionCacheMs: 2000, now: clock.now });
   });
   afterAll(async () => {
     await first.close();
@@ -154,7 +156,7 @@ describe('the session cache window (SESSION_CACHE_MS, at most 2 s)', () => {
     expect((await person.post('/logout', { _csrf: /name="_csrf" value="([^"]+)"/.exec(home.text)![1]! })).status).toBe(303);
 
     expect((await request(first.app).get('/wiki/Home').set('Cookie', cookie)).text).not.toContain('class="who"');
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    clock.advance(2_001);
     expect((await request(second.app).get('/wiki/Home').set('Cookie', cookie)).text).not.toContain('class="who"');
   });
 });

@@ -21,6 +21,8 @@ export interface TestAppOptions {
   config?: Record<string, string>;
   /** SESSION_CACHE_MS; the configured default when unset. */
   sessionCacheMs?: number;
+  /** The app's clock for its time-bounded caches (a TestClock's now); Date.now when unset. */
+  now?: () => number;
 }
 
 export interface TestApp {
@@ -61,6 +63,7 @@ export function buildTestApp(options: TestAppOptions = {}): TestApp {
     version: 'test',
     logger,
     isDraining: () => draining.value,
+    now: options.now,
   });
   const app = createApp(deps);
   return { app, db: clients.db, dynamodb: clients.dynamodb, draining, close: () => clients.close() };

@@ -53,7 +53,7 @@ describe('the lab fleet (instances as processes in HAProxy slots)', () => {
     await launched;
     const started = fleet.describe('i-launching');
     expect(started).toBeDefined();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await fleet.whenExited('i-launching');
     expect(fleet.isAlive('i-launching')).toBe(false);
     await fleet.stopAll();
   });
