@@ -18,4 +18,7 @@ module.exports = {
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
   testTimeout: 20000,
+  // Jest's default on a 2-core machine is one worker; many suites here wait on child processes
+  // (the bootstrap harness, bees, servers draining), so a second worker fills the idle core.
+  maxWorkers: '100%',
 };

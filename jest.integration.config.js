@@ -7,4 +7,6 @@ module.exports = {
   ...base,
   testPathIgnorePatterns: ['/node_modules/'],
   testTimeout: 60000,
+  // One suite at a time: the lab and failover suites start whole fleets and time their faults.
+  maxWorkers: 1,
 };

@@ -6,13 +6,14 @@ import pg from 'pg';
 let server: ChildProcess;
 let url: string;
 
+// PGlite compiles its WebAssembly on start: seconds on a busy 2-core machine.
 beforeAll(async () => {
   server = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../support/pglite-wire-process.ts')], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   url = await new Promise<string>((resolve) => createInterface({ input: server.stdout! }).once('line', resolve));
   await query('CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL)');
-});
+}, 60_000);
 
 afterAll(async () => {
   const exited = new Promise((resolve) => server.once('exit', resolve));
