@@ -3,7 +3,7 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler } 
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { Assets } from './platform/assets';
-import { pageRules } from './contracts';
+import { healthPath, pageRules, servedByHeader } from './contracts';
 import { createCsrfGuard } from './http/csrf';
 import type { PageRepository } from './pages/repository';
 import type { UploadRepository } from './uploads/repository';
@@ -55,7 +55,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   const servedBy = servedByLabel(deps.identity);
   app.use((_req, res, next) => {
-    res.set('X-Served-By', servedBy);
+    res.set(servedByHeader, servedBy);
     // While draining, tell keep-alive clients (the ALB, HAProxy) to reconnect elsewhere.
     if (deps.isDraining()) res.set('Connection', 'close');
     res.locals.servedBy = servedBy;
@@ -163,7 +163,7 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
 }
 
 function wantsJson(req: Request): boolean {
-  return req.path.startsWith('/api/') || req.path.startsWith('/health');
+  return req.path.startsWith('/api/') || req.path.startsWith(healthPath);
 }
 
 function titleFor(status: number): string {

@@ -30,6 +30,61 @@ export const productionRuntimeEnv = {
 /** "Who am I" for tools: 200 with `{ user: { username } }` when the session is logged in, `{ user: null }` otherwise. */
 export const whoAmIPath = '/api/me';
 
+/** The header on every response naming who answered: `<instance-id>/<az>`, plus `/w<N>` for a worker. */
+export const servedByHeader = 'X-Served-By';
+
+/** Shallow liveness for the load balancer and the Auto Scaling group; deep readiness for Route 53. */
+export const healthPath = '/health';
+export const deepHealthPath = '/health/deep';
+
+/** Where a form carries its CSRF token, and the header a script may send it in instead. */
+export const csrfField = '_csrf';
+export const csrfHeader = 'X-CSRF-Token';
+
+/**
+ * The CSRF token for this client's forms (log in, sign up, save) as JSON, so tools need not read
+ * it out of the HTML: 200 with `FormTokenResponse`; it may set the anonymous visitor cookie.
+ */
+export const formTokenPath = '/api/form-token';
+
+/** The JSON API for pages: GET a slice (`?after=`), GET one, PUT one (JSON, logged in). */
+export const apiPagesPath = '/api/pages';
+
+export interface WhoAmIResponse {
+  user: { username: string } | null;
+}
+
+export interface FormTokenResponse {
+  csrfToken: string;
+}
+
+export interface PageResponse {
+  slug: string;
+  title: string;
+  body: string;
+  revision: number;
+  /** ISO 8601. */
+  updatedAt: string;
+}
+
+export interface PageListResponse {
+  pages: { slug: string; title: string; revision: number; updatedAt: string }[];
+  /** The `after` of the next slice; null at the end. */
+  next: string | null;
+}
+
+/** PUT /api/pages/:slug: 201 created or 200 saved. */
+export interface SavedPageResponse {
+  slug: string;
+  revision: number;
+}
+
+/** PUT /api/pages/:slug: 409, the page moved on (or does not exist) since `baseRevision`. */
+export interface SaveConflictResponse {
+  error: string;
+  currentRevision: number | null;
+}
+
 /**
  * The local stand-ins for AWS (npm start, the services, the lab, the tests) use fixed names so
  * every process finds the same data. The credentials are s3rver's built-in pair (it checks

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { build } from 'hdr-histogram-js';
 import pg from 'pg';
-import { healthPath } from '../app/health/router';
+import { healthPath } from '../app/contracts';
 import { local } from '../app/contracts';
 import { startEmbeddedServices } from '../dev/services';
 import { compareRevisions } from '../app/pages/revision-diff';

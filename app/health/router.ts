@@ -1,3 +1,4 @@
+import { deepHealthPath, healthPath } from '../contracts';
 import { Router } from 'express';
 import type { Logger } from 'pino';
 import { withTimeout } from '../platform/timeout';
@@ -6,8 +7,6 @@ import type { CheckStatus, DependencyCheck } from './checks';
 // The ALB and the Auto Scaling group use the shallow check, so a database failover does not make
 // the ASG replace the whole fleet. Route 53 uses the deep one, so when the data tier is gone the
 // domain fails over to the static backup site.
-export const healthPath = '/health';
-export const deepHealthPath = '/health/deep';
 
 /** Each check gets this long; they run in parallel so the whole answer comes within ~2 s. */
 const checkTimeoutMs = 1_500;

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { LRUCache } from 'lru-cache';
+import { csrfField, csrfHeader } from '../contracts';
 import { HttpError } from './http-error';
 import { currentUser } from './request-context';
 
@@ -42,7 +43,7 @@ export function createCsrfGuard(secret: string): CsrfGuard {
 
   function isValid(req: Request): boolean {
     const identity = identityOf(req);
-    const sent: unknown = req.body?._csrf ?? req.get('x-csrf-token');
+    const sent: unknown = req.body?.[csrfField] ?? req.get(csrfHeader);
     if (!identity || typeof sent !== 'string') return false;
     const expected = Buffer.from(sign(identity));
     const actual = Buffer.from(sent);

@@ -1,5 +1,16 @@
 import { Router, type Request, type Response } from 'express';
-import { sessionCookieName, whoAmIPath } from '../contracts';
+import {
+  apiPagesPath,
+  formTokenPath,
+  sessionCookieName,
+  whoAmIPath,
+  type FormTokenResponse,
+  type PageListResponse,
+  type PageResponse,
+  type SaveConflictResponse,
+  type SavedPageResponse,
+  type WhoAmIResponse,
+} from '../contracts';
 import type { PageRepository } from './repository';
 import { HttpError } from '../http/http-error';
 import { afterSlugParam, currentUser, markRecentWrite, readOptions, slugParam } from '../http/request-context';
@@ -10,9 +21,10 @@ export function createApiRouter({ pages }: { pages: PageRepository }): Router {
   const router = Router();
 
   router.get(whoAmIPath, whoAmI);
-  router.get('/api/pages', listPages);
-  router.get('/api/pages/:slug', getPage);
-  router.put('/api/pages/:slug', requireJson, savePage);
+  router.get(formTokenPath, formToken);
+  router.get(apiPagesPath, listPages);
+  router.get(`${apiPagesPath}/:slug`, getPage);
+  router.put(`${apiPagesPath}/:slug`, requireJson, savePage);
 
   return router;
 
@@ -20,19 +32,31 @@ export function createApiRouter({ pages }: { pages: PageRepository }): Router {
   // HTML. Answering it costs what any page view costs: one session read, no write.
   function whoAmI(req: Request, res: Response) {
     const user = currentUser(req);
-    res.json({ user: user ? { username: user.username } : null });
+    res.json({ user: user ? { username: user.username } : null } satisfies WhoAmIResponse);
+  }
+
+  // For tools that post a form (log in, sign up): the token a page would carry, without the page.
+  function formToken(_req: Request, res: Response) {
+    res.json({ csrfToken: res.locals.csrfToken() } satisfies FormTokenResponse);
   }
 
   // A slice at a time, like /pages: `next` is the `after` of the following slice (null at the end).
   async function listPages(req: Request, res: Response) {
     const { items, next } = await pages.listSlice(afterSlugParam(req));
-    res.json({ pages: items, next });
+    const slice: PageListResponse = { pages: items.map((item) => ({ ...item, updatedAt: item.updatedAt.toISOString() })), next };
+    res.json(slice);
   }
 
   async function getPage(req: Request, res: Response) {
     const page = await pages.findBySlug(slugParam(req), readOptions(req));
     if (!page) throw new HttpError(404, 'No such page.');
-    res.json({ slug: page.slug, title: page.title, body: page.body, revision: page.revision, updatedAt: page.updatedAt });
+    res.json({
+      slug: page.slug,
+      title: page.title,
+      body: page.body,
+      revision: page.revision,
+      updatedAt: page.updatedAt.toISOString(),
+    } satisfies PageResponse);
   }
 
   async function savePage(req: Request, res: Response) {
@@ -49,10 +73,10 @@ export function createApiRouter({ pages }: { pages: PageRepository }): Router {
           ? `The page is at revision ${result.current.revision}, not ${input.data.baseRevision}.`
           : 'The page does not exist: send baseRevision null to create it.',
         currentRevision: result.current?.revision ?? null,
-      });
+      } satisfies SaveConflictResponse);
     }
     markRecentWrite(res);
-    res.status(result.created ? 201 : 200).json({ slug, revision: result.revision });
+    res.status(result.created ? 201 : 200).json({ slug, revision: result.revision } satisfies SavedPageResponse);
   }
 }
 

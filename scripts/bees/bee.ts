@@ -59,7 +59,7 @@ function virtualUserRequests(spec: BeeSpec, connection: number, user: VirtualUse
           .replaceAll('[<vu>]', vu)
           .replaceAll('[<n>]', String(sent++));
         const headers: Record<string, string> = { ...spec.headers, ...route.headers };
-        const cookies = user?.jar.header();
+        const cookies = user?.client.cookieHeader();
         if (cookies) headers.cookie = [spec.headers.cookie, cookies].filter(Boolean).join('; ');
         return {
           ...request,
@@ -69,7 +69,7 @@ function virtualUserRequests(spec: BeeSpec, connection: number, user: VirtualUse
           body: route.body ?? spec.body ?? '',
         };
       },
-      onResponse: (_status, _body, _context, headers) => user?.jar.absorb(setCookieHeaders(headers)),
+      onResponse: (_status, _body, _context, headers) => user?.client.absorb(setCookieHeaders(headers)),
     },
   ];
 }

@@ -8,7 +8,7 @@ import { deployNodeMajor } from '../../app/contracts';
 export const userDataLimitBytes = 16 * 1024;
 
 /** The engine and histogram packages are installed on the bee from npm; only our code is bundled. */
-const agentPackages = ['autocannon@9', 'hdr-histogram-js@3'];
+const agentPackages = ['autocannon@9', 'hdr-histogram-js@3', 'tough-cookie@6', 'p-limit@3'];
 
 /** The boot script proper: a real file, so shellcheck reads it (test/scripts/shellcheck.integration.test.ts). */
 const bootScriptPath = path.join(__dirname, 'agent-boot.sh');
@@ -24,7 +24,7 @@ export function bundleAgent(): string {
     format: 'cjs',
     minify: true,
     write: false,
-    external: ['autocannon', 'hdr-histogram-js'],
+    external: agentPackages.map((spec) => spec.slice(0, spec.lastIndexOf('@'))),
   });
   const output = result.outputFiles[0];
   if (!output) throw new Error('esbuild produced no agent bundle');

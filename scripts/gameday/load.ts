@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { whoAmIPath } from '../../app/contracts';
-import { logIn, type CookieJar } from '../bees/virtual-users';
+import { apiPagesPath, whoAmIPath, type SavedPageResponse, type WhoAmIResponse } from '../../app/contracts';
+import { logIn } from '../bees/virtual-users';
+import { servedBy, type WikiClient } from '../wiki-client/client';
 import { backupServer } from './analysis';
 import type { AcknowledgedEdit, Outcome, RequestSample, SessionLoss } from './samples';
 
@@ -23,15 +24,10 @@ const reLoginEvery = 3;
 /** A logged-in user asks the wiki who they are on every this many turns (the others read or edit). */
 const sessionCheckEvery = 3;
 
-/** The app's JSON answer at whoAmIPath (app/contracts.ts). */
-interface WhoAmI {
-  user: { username: string } | null;
-}
-
 interface User {
   number: number;
   username: string;
-  jar?: CookieJar;
+  client?: WikiClient;
   edits: number;
 }
 
@@ -61,7 +57,7 @@ export class SteadyLoad {
 
   /** Signs every user up through the form, as a person would. */
   async signUp(): Promise<void> {
-    for (const user of this.users) user.jar = await logIn(this.options.wikiUrl, 'signup', user.username, password);
+    for (const user of this.users) user.client = await logIn(this.options.wikiUrl, 'signup', user.username, password);
   }
 
   start(): void {
@@ -84,9 +80,9 @@ export class SteadyLoad {
       count += 1;
       // A logged-out user keeps reading (anonymously) and tries to log in again now and then,
       // so the recorded rate stays steady whichever store holds the sessions.
-      if (!user.jar && count % reLoginEvery === 0) await this.logInAgain(user);
-      if (user.jar && count % this.options.editEvery === 0) await this.edit(user);
-      else if (user.jar && count % sessionCheckEvery === 0) await this.checkSession(user);
+      if (!user.client && count % reLoginEvery === 0) await this.logInAgain(user);
+      if (user.client && count % this.options.editEvery === 0) await this.edit(user);
+      else if (user.client && count % sessionCheckEvery === 0) await this.checkSession(user);
       else await this.read(user);
       next += intervalMs;
       const wait = next - performance.now();
@@ -102,12 +98,13 @@ export class SteadyLoad {
       const response = await fetch(new URL(path, this.options.wikiUrl), {
         ...init,
         redirect: 'manual',
-        headers: { ...(init.headers as Record<string, string>), cookie: user.jar?.header() ?? '' },
+        headers: { ...(init.headers as Record<string, string>), cookie: user.client?.cookieHeader() ?? '' },
         signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 5000),
       });
       const body = await response.text();
-      const servedBy = (response.headers.get('x-served-by') ?? '').split('/')[0] ?? '';
-      return { at, ms: performance.now() - started, status: response.status, servedBy, body };
+      // A renewed or rotated session cookie is kept, as a browser would.
+      user.client?.absorb(response.headers.getSetCookie());
+      return { at, ms: performance.now() - started, status: response.status, servedBy: servedBy(response)?.instance ?? '', body };
     } catch {
       return { at, ms: performance.now() - started, status: 0, servedBy: '', body: '' };
     }
@@ -132,7 +129,7 @@ export class SteadyLoad {
 
   private lost(user: User, at: number, servedBy: string): void {
     this.sessionLosses.push({ at, vu: user.number, servedBy });
-    user.jar = undefined;
+    user.client = undefined;
   }
 
   private async read(user: User): Promise<void> {
@@ -152,7 +149,7 @@ export class SteadyLoad {
   private async edit(user: User): Promise<void> {
     user.edits += 1;
     const slug = `Gameday-${this.options.runId}-${user.number}-${user.edits}`;
-    const answer = await this.send(user, `/api/pages/${slug}`, {
+    const answer = await this.send(user, `${apiPagesPath}/${slug}`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -164,7 +161,7 @@ export class SteadyLoad {
     if (answer.servedBy === backupServer) return this.record(user, 'edit', answer, 'failed');
     if (answer.status === 200 || answer.status === 201) {
       this.record(user, 'edit', answer, 'ok');
-      const saved = JSON.parse(answer.body) as { revision: number };
+      const saved = JSON.parse(answer.body) as SavedPageResponse;
       this.acknowledgedEdits.push({ slug, revision: saved.revision, at: answer.at });
       return;
     }
@@ -174,7 +171,7 @@ export class SteadyLoad {
 
   private async logInAgain(user: User): Promise<void> {
     try {
-      user.jar = await logIn(this.options.wikiUrl, 'login', user.username, password);
+      user.client = await logIn(this.options.wikiUrl, 'login', user.username, password);
     } catch {
       // The wiki may be down (that is the point of the day): try again on the next turn.
     }
@@ -182,9 +179,9 @@ export class SteadyLoad {
 }
 
 /** The who-am-I answer, or undefined when the body is not one (an error page, a proxy's answer). */
-function parseWhoAmI(body: string): WhoAmI | undefined {
+function parseWhoAmI(body: string): WhoAmIResponse | undefined {
   try {
-    const parsed = JSON.parse(body) as Partial<WhoAmI>;
+    const parsed = JSON.parse(body) as Partial<WhoAmIResponse>;
     return parsed.user === null || typeof parsed.user?.username === 'string' ? { user: parsed.user } : undefined;
   } catch {
     return undefined;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { deepHealthPath } from '../../app/contracts';
 import { createS3Client } from '../../app/platform/aws-clients';
 import { createDatabase } from '../../app/db/db';
 import { createLogger } from '../../app/platform/logger';
@@ -13,6 +14,8 @@ import { freePort } from '../services/ports';
 import { backupSiteBucket } from '../services/s3';
 import { buildSite } from '../static-site/build';
 import { publishSite } from '../static-site/publish';
+import { servedBy } from '../wiki-client/client';
+import { backupServer } from './analysis';
 import { SteadyLoad } from './load';
 import type { FaultStep, GameDayPlan } from './plan';
 import type { FaultRecord, GameDayRecord } from './samples';
@@ -244,8 +247,8 @@ async function runStep(
 /** One look at /health/deep through the load balancer, as Route 53 takes it. */
 async function deepHealth(wikiUrl: string): Promise<Pick<Observation, 'deepHealthy' | 'readerDegraded'>> {
   try {
-    const response = await fetch(new URL('/health/deep', wikiUrl), { signal: AbortSignal.timeout(3000) });
-    const fromInstance = response.headers.get('x-served-by')?.startsWith('backup') !== true;
+    const response = await fetch(new URL(deepHealthPath, wikiUrl), { signal: AbortSignal.timeout(3000) });
+    const fromInstance = servedBy(response)?.instance !== backupServer;
     const body = (await response.json().catch(() => ({}))) as { checks?: { reader?: { status?: string } } };
     return { deepHealthy: response.status === 200 && fromInstance, readerDegraded: body.checks?.reader?.status === 'degraded' };
   } catch {

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
+import { healthPath, servedByHeader } from '../../app/contracts';
 import { startProcess, type ManagedProcess } from '../services/process';
 import { websiteHost, backupSiteBucket } from '../services/s3';
 import { waitUntil, httpAnswers } from '../services/wait';
@@ -67,7 +68,7 @@ export interface HaproxyConfigOptions {
  */
 export function renderHaproxyConfig(options: HaproxyConfigOptions): string {
   const host = websiteHost(backupSiteBucket);
-  const readOnlyHeaders = 'hdr X-Served-By backup-site/read-only hdr Cache-Control no-store hdr Retry-After 60';
+  const readOnlyHeaders = `hdr ${servedByHeader} backup-site/read-only hdr Cache-Control no-store hdr Retry-After 60`;
   return `# Written by scripts/lab at start-up; the runtime API changes the pool while it runs.
 global
   stats socket ${options.socketPath} mode 600 level admin
@@ -90,7 +91,7 @@ frontend wiki
 backend ${webBackend}
   balance roundrobin
 ${options.sticky ? "  # dynamic: the cookie value is derived from each server's address, so runtime-registered slots get one.\n  cookie LABSTICKY insert indirect nocache dynamic\n  dynamic-cookie-key cloudwiki-lab\n" : ''}  option httpchk
-  http-check send meth GET uri /health ver HTTP/1.1 hdr Host lab
+  http-check send meth GET uri ${healthPath} ver HTTP/1.1 hdr Host lab
   http-check expect status 200
   default-server inter ${healthCheck.intervalMs}ms fastinter ${healthCheck.fastIntervalMs}ms fall ${healthCheck.fall} rise ${healthCheck.rise}
   server-template ${slotPrefix} 1-${options.slots} 127.0.0.1:9 check disabled
@@ -104,7 +105,7 @@ listen backup_site
   http-request return status 503 content-type application/json file ${options.readOnlyFiles.json} ${readOnlyHeaders} if !read_method wants_json
   http-request return status 503 content-type "text/html; charset=utf-8" file ${options.readOnlyFiles.html} ${readOnlyHeaders} if !read_method
   http-request set-header Host ${host}
-  http-response set-header X-Served-By backup-site/s3
+  http-response set-header ${servedByHeader} backup-site/s3
   server s3rver 127.0.0.1:${options.s3Port}
 `;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
-import { deepHealthPath, healthPath } from '../../app/health/router';
+import { deepHealthPath, healthPath } from '../../app/contracts';
 
 // No Docker engine runs here, so the Dockerfile is checked as parsed text: the rules that make
 // the image small, unprivileged, health-checked and stoppable.

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { deepHealthPath, healthPath } from '../../app/health/router';
+import { deepHealthPath, healthPath } from '../../app/contracts';
 import { sessionTableKey, sessionTtlAttribute } from '../../app/sessions/sessions-table';
 import { readTemplate, type Template } from '../../scripts/lint-infra/cfn-yaml';
 import { backupSiteErrorDocument } from '../../scripts/services/s3';

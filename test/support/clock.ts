@@ -11,5 +11,3 @@ export function testClock(start = Date.now()) {
     },
   };
 }
-
-export type TestClock = ReturnType<typeof testClock>;

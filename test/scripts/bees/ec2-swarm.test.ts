@@ -369,7 +369,9 @@ describe('bee user data', () => {
       const log = readFileSync(calls, 'utf8').split('\n');
       expect(log[0]).toBe('shutdown -h +30 bees: maximum lifetime reached');
       expect(log).toContain(`dnf install -y nodejs${deployNodeMajor} nodejs${deployNodeMajor}-npm`);
-      expect(log).toContain(`npm-${deployNodeMajor} install --omit=dev --no-audit --no-fund autocannon@9 hdr-histogram-js@3`);
+      expect(log).toContain(
+        `npm-${deployNodeMajor} install --omit=dev --no-audit --no-fund autocannon@9 hdr-histogram-js@3 tough-cookie@6 p-limit@3`,
+      );
       expect(readFileSync(path.join(root, 'bees', 'ready'), 'utf8')).toBe('');
       const spec = loopbackSpec(target.url, 1, 5);
       // npm was stubbed, so the agent's packages come from the repo's node_modules.

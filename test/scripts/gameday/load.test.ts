@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sessionCookieName, whoAmIPath } from '../../../app/contracts';
+import { formTokenPath, servedByHeader, sessionCookieName, whoAmIPath } from '../../../app/contracts';
 import { SteadyLoad } from '../../../scripts/gameday/load';
 
 /**
@@ -31,7 +31,7 @@ class StandInWiki {
   private async handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     let body = '';
     for await (const chunk of request) body += String(chunk);
-    response.setHeader('x-served-by', `${this.servedBy}/stand-in`);
+    response.setHeader(servedByHeader, `${this.servedBy}/stand-in`);
     const url = new URL(request.url ?? '/', 'http://stand-in');
     const sid = /cloudwiki\.sid=([^;]+)/.exec(request.headers.cookie ?? '')?.[1];
     const username = sid ? this.sessions.get(sid) : undefined;
@@ -42,9 +42,7 @@ class StandInWiki {
       if (request.method === 'PUT' && this.backupAcceptsWrites) return void response.writeHead(200).end();
       return void response.writeHead(request.method === 'GET' ? 200 : 503).end('read-only copy');
     }
-    if (url.pathname === '/signup' && request.method === 'GET') {
-      return void response.writeHead(200, { 'set-cookie': 'csrf=1' }).end('<form><input type="hidden" name="_csrf" value="t"></form>');
-    }
+    if (url.pathname === formTokenPath) return json(200, { csrfToken: 't' });
     if (url.pathname === '/signup' && request.method === 'POST') {
       const newSid = randomBytes(8).toString('hex');
       this.sessions.set(newSid, new URLSearchParams(body).get('username') ?? '');

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { CookieJar, logIn } from '../../../scripts/bees/virtual-users';
+import { servedByHeader } from '../../../app/contracts';
+import { logIn } from '../../../scripts/bees/virtual-users';
+import type { WikiClient } from '../../../scripts/wiki-client/client';
 import { realApp, settled, startTestLab, steadyLoad, type TestLab } from '../support/lab';
 
 // The real wiki on the lab with its replica: what the database faults do to people's requests.
@@ -12,12 +14,12 @@ interface Answer {
   body: string;
 }
 
-async function call(lab: TestLab, method: string, path: string, jar?: CookieJar, json?: unknown): Promise<Answer> {
+async function call(lab: TestLab, method: string, path: string, jar?: WikiClient, json?: unknown): Promise<Answer> {
   const response = await fetch(new URL(path, lab.wikiUrl), {
     method,
     redirect: 'manual',
     headers: {
-      ...(jar ? { cookie: jar.header() } : {}),
+      ...(jar ? { cookie: jar.cookieHeader() } : {}),
       ...(json === undefined ? {} : { 'content-type': 'application/json' }),
       accept: 'application/json',
     },
@@ -25,7 +27,7 @@ async function call(lab: TestLab, method: string, path: string, jar?: CookieJar,
     signal: AbortSignal.timeout(10_000),
   });
   jar?.absorb(response.headers.getSetCookie());
-  return { status: response.status, servedBy: response.headers.get('x-served-by') ?? '', body: await response.text() };
+  return { status: response.status, servedBy: response.headers.get(servedByHeader) ?? '', body: await response.text() };
 }
 
 /** Steady anonymous reads through HAProxy: every answer that is not a 200 is a failure. */
@@ -37,7 +39,7 @@ const readLoad = (lab: TestLab) =>
 
 describe('the real wiki on the lab’s replicated database', () => {
   let lab: TestLab;
-  let jar: CookieJar;
+  let jar: WikiClient;
   beforeAll(async () => {
     lab = await startTestLab({ replica: true, app: realApp });
     await lab.waitForStatus('three instances of the wiki in service', settled, 150_000);

@@ -2,11 +2,11 @@ import express from 'express';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { sessionCookieName, whoAmIPath } from '../../../../app/contracts';
+import { csrfField, formTokenPath, sessionCookieName, whoAmIPath } from '../../../../app/contracts';
 
-// A loopback server that speaks exactly the account part of cloudwiki's contract (DESIGN.md):
-// GET /signup and /login render a form with a hidden _csrf input and set a CSRF cookie; POST
-// takes urlencoded username, password and _csrf with that cookie and answers 303 with the
+// A loopback server that speaks exactly the account part of cloudwiki's contract (app/contracts.ts):
+// GET /api/form-token answers a CSRF token as JSON and sets a CSRF cookie; POST /signup and /login
+// take urlencoded username, password and the token with that cookie and answer 303 with the
 // session cookie; GET /api/me says who the session is. Pages answer whoever the session says is logged in.
 
 const usernamePattern = /^[A-Za-z0-9_-]{3,32}$/;
@@ -43,19 +43,13 @@ export async function startCloudwikiStandIn(options: { dropSessions?: boolean } 
   };
 
   app.use(express.urlencoded({ extended: false }));
+  app.get(formTokenPath, (_request, response) => {
+    const token = randomBytes(12).toString('hex');
+    response.cookie('cw.csrf', token, { httpOnly: true, sameSite: 'strict' }).json({ csrfToken: token });
+  });
   for (const form of ['signup', 'login'] as const) {
-    app.get(`/${form}`, (_request, response) => {
-      const token = randomBytes(12).toString('hex');
-      response.cookie('cw.csrf', token, { httpOnly: true, sameSite: 'strict' });
-      response
-        .type('html')
-        .send(
-          `<form method="post" action="/${form}"><input type="hidden" name="_csrf" value="${token}">` +
-            '<input name="username"><input name="password" type="password"></form>',
-        );
-    });
     app.post(`/${form}`, (request, response) => {
-      const { username = '', password = '', _csrf: token } = request.body as Record<string, string>;
+      const { username = '', password = '', [csrfField]: token } = request.body as Record<string, string>;
       if (!token || token !== readCookie(request.headers.cookie, 'cw.csrf')) {
         response.status(403).send('bad CSRF token');
         return;
