@@ -1,3 +1,4 @@
+import { createLatencyHistogram } from '../bees/histograms';
 import type { FaultRecord, GameDayRecord, RequestSample, SessionLoss } from './samples';
 
 export interface SecondStats {
@@ -82,11 +83,15 @@ export interface GameDayReport {
 
 export const backupServer = 'backup-site';
 
-/** Nearest-rank percentile; 0 for no values. */
+/**
+ * A percentile of latencies in milliseconds, to a tenth of one, through the same HDR histogram
+ * bees report with (3 significant digits); 0 for no values.
+ */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  const histogram = createLatencyHistogram();
+  for (const ms of values) histogram.recordValue(Math.max(1, Math.round(ms * 1000)));
+  return Math.round(histogram.getValueAtPercentile(p) / 100) / 10;
 }
 
 export function timeline(requests: readonly RequestSample[], durationMs: number): SecondStats[] {

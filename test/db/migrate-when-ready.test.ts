@@ -1,19 +1,10 @@
-import { createServer } from 'node:net';
 import pino from 'pino';
 import { migrateWhenReady } from '../../app/db/migrate';
-
-/** A port nothing listens on: taken from the OS, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../../scripts/services/ports';
 
 describe('migrateWhenReady', () => {
   test('when the database never answers, then it tries the given number of times, pausing between, and throws the last error', async () => {
-    const url = `postgres://postgres:postgres@127.0.0.1:${await closedPort()}/postgres?sslmode=disable`;
+    const url = `postgres://postgres:postgres@127.0.0.1:${await freePort()}/postgres?sslmode=disable`;
     const pauses: number[] = [];
     const pause = async (attempt: number) => void pauses.push(attempt);
     await expect(migrateWhenReady(url, pino({ level: 'silent' }), undefined, { attempts: 3, pause })).rejects.toThrow(

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { readTemplate } from '../../scripts/lint-infra/cfn-yaml';
+import { freePort } from '../../scripts/services/ports';
 import { local } from '../../app/contracts';
 
 // Runs a web instance's boot on this machine: the user data from infra/03-web.yaml, then the
@@ -73,14 +74,6 @@ function listen(server: Server): Promise<string> {
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
   );
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await listen(probe);
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 export interface Boot {

@@ -6,7 +6,7 @@ import type { FaultSummary } from '../../../scripts/gameday/analysis';
 import type { FaultRecord, GameDayRecord, RequestSample } from '../../../scripts/gameday/samples';
 import { fault, record, sample } from './records';
 
-test('percentile is nearest-rank, and 0 for nothing', () => {
+test('percentile reads an HDR histogram to a tenth of a millisecond, and 0 for nothing', () => {
   expect(percentile([], 99)).toBe(0);
   expect(percentile([5, 1, 3, 2, 4], 50)).toBe(3);
   expect(
@@ -16,6 +16,8 @@ test('percentile is nearest-rank, and 0 for nothing', () => {
     ),
   ).toBe(99);
   expect(percentile([7], 99)).toBe(7);
+  expect(percentile([0.25, 1234.5], 100)).toBeCloseTo(1234.5, 0);
+  expect(percentile([0.25, 1234.5], 1)).toBe(0.3);
 });
 
 test('when requests are bucketed, then each second counts them per instance with failures and p99', () => {
