@@ -159,7 +159,7 @@ test('when a session ends while editing, then saving returns the text with a 401
   await person.signUp();
   const form = await person.get('/wiki/Expired/edit');
   const token = csrfTokenIn(form.text);
-  person.jar.delete('cloudwiki.sid');
+  person.forget('cloudwiki.sid');
   const response = await person.post('/wiki/Expired', { _csrf: token, body: 'my precious words', baseRevision: '' });
   expect(response.status).toBe(401);
   expect(response.text).toContain('my precious words');

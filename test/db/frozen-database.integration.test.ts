@@ -34,7 +34,7 @@ test('when PostgreSQL freezes under load, then every response comes within the b
     await author.signUp();
     const slug = uniqueName('Frozen');
     expect((await author.putJson(`/api/pages/${slug}`, { body: 'written before the freeze', baseRevision: null })).status).toBe(201);
-    const cookie = [...author.jar].map(([name, value]) => `${name}=${value}`).join('; ');
+    const cookie = author.cookieHeader();
 
     const listening = wiki.app.listen(0, '127.0.0.1');
     server = listening;

@@ -75,7 +75,7 @@ test('when the caller is anonymous, sends no JSON, or sends bad JSON, then it ge
 
   const bot = visitor(wiki.app);
   await bot.signUp();
-  const cookie = [...bot.jar].map(([name, value]) => `${name}=${value}`).join('; ');
+  const cookie = bot.cookieHeader();
   const form = await request(wiki.app).put(`/api/pages/${slug}`).set('Cookie', cookie).type('form').send({ body: 'x' });
   expect(form.status).toBe(415);
   const broken = await request(wiki.app)

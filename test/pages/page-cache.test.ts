@@ -173,7 +173,7 @@ describe('two instances on one database', () => {
     const page = await author.get(`/wiki/${slug}`);
     const upload = await request(first.app)
       .post(`/wiki/${slug}/uploads`)
-      .set('Cookie', [...author.jar].map(([name, value]) => `${name}=${value}`).join('; '))
+      .set('Cookie', author.cookieHeader())
       .field('_csrf', csrfTokenIn(page.text))
       .attach('file', Buffer.from('plain words\n'), { filename: 'notes.txt', contentType: 'text/plain' });
     expect(upload.status).toBe(303);

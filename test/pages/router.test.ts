@@ -290,7 +290,7 @@ describe('hostile input', () => {
     const slug = uniqueName('Malformed');
     const form = await person.get(`/wiki/${slug}/edit`);
     const token = csrfTokenIn(form.text);
-    const cookies = [...person.jar].map(([name, value]) => `${name}=${value}`).join('; ');
+    const cookies = person.cookieHeader();
     const huge = await request(wiki.app)
       .post(`/wiki/${slug}`)
       .type('form')

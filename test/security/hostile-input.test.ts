@@ -16,7 +16,7 @@ afterAll(() => wiki.close());
 type Person = ReturnType<typeof visitor>;
 
 function cookiesOf(person: Person): string {
-  return [...person.jar].map(([name, value]) => `${name}=${value}`).join('; ');
+  return person.cookieHeader();
 }
 
 /** A page with two revisions, written by a logged-in editor. */

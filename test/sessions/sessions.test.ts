@@ -92,7 +92,7 @@ describe('sessions in DynamoDB', () => {
     const person = visitor(first.app);
     await person.signUp();
     // Age the stored session: as if the user logged in five and a half days ago.
-    const signed = decodeURIComponent(person.jar.get('cloudwiki.sid')!);
+    const signed = decodeURIComponent(person.cookie('cloudwiki.sid')!);
     const key = { id: { S: `sess:${signed.slice(2, signed.lastIndexOf('.'))}` } };
     const stored = await first.dynamodb.send(new GetItemCommand({ TableName: local.sessionTable, Key: key }));
     const session = JSON.parse(stored.Item!.sess!.S!);
@@ -125,7 +125,7 @@ describe('sessions in DynamoDB', () => {
   test('when a user logs out on one instance, then the session is gone on every instance', async () => {
     const person = visitor(first.app);
     await person.signUp();
-    const cookie = person.jar.get('cloudwiki.sid')!;
+    const cookie = person.cookie('cloudwiki.sid')!;
     const home = await person.get('/wiki/Home');
     await person.post('/logout', { _csrf: /name="_csrf" value="([^"]+)"/.exec(home.text)![1]! });
     const replayed = await request(second.app).get('/wiki/Home').set('Cookie', `cloudwiki.sid=${cookie}`);
@@ -149,7 +149,7 @@ describe('the session cache window (SESSION_CACHE_MS, at most 2 s)', () => {
   test('when a user logs out, then the instance that logged them out refuses the session at once, and every other instance after the window', async () => {
     const person = visitor(first.app);
     await person.signUp();
-    const cookie = `cloudwiki.sid=${person.jar.get('cloudwiki.sid')!}`;
+    const cookie = `cloudwiki.sid=${person.cookie('cloudwiki.sid')!}`;
     // The other instance has read (and so cached) the session.
     expect((await request(second.app).get('/wiki/Home').set('Cookie', cookie)).text).toContain('class="who"');
     const home = await person.get('/wiki/Home');
@@ -245,7 +245,7 @@ describe('page views read the session without change tracking', () => {
   test('when a session cookie is signed with another secret, then the reader is anonymous, even after the real cookie was seen', async () => {
     const person = visitor(wiki.app);
     await person.signUp();
-    const real = person.jar.get('cloudwiki.sid')!;
+    const real = person.cookie('cloudwiki.sid')!;
     expect((await request(wiki.app).get('/pages').set('Cookie', `cloudwiki.sid=${real}`)).text).toContain('class="who"');
 
     const forged = encodeURIComponent(`s:${sign(sessionIdOf(real), 'not-the-secret-of-this-wiki-at-all-0123456789')}`);
@@ -261,10 +261,10 @@ describe('page views read the session without change tracking', () => {
   test('when a user logs in again, then page views with the old cookie are anonymous and the new one is known', async () => {
     const person = visitor(wiki.app);
     const { username, password } = await person.signUp();
-    const before = person.jar.get('cloudwiki.sid')!;
+    const before = person.cookie('cloudwiki.sid')!;
     await person.get('/wiki/Home');
     expect((await person.submit('/login', '/login', { username, password })).status).toBe(303);
-    const after = person.jar.get('cloudwiki.sid')!;
+    const after = person.cookie('cloudwiki.sid')!;
     expect(after).not.toBe(before);
     expect((await request(wiki.app).get('/wiki/Home').set('Cookie', `cloudwiki.sid=${before}`)).text).not.toContain('class="who"');
     expect((await person.get('/wiki/Home')).text).toContain(`<span class="who">${username}</span>`);

@@ -1,5 +1,10 @@
 import request from 'supertest';
 import type { Express } from 'express';
+import { CookieJar } from 'tough-cookie';
+import { csrfField } from '../../app/contracts';
+
+/** The origin the jar files the in-process app's cookies under: supertest picks a port per request. */
+const origin = 'http://127.0.0.1/';
 
 /**
  * A visitor with a cookie jar, like a browser: it keeps cookies between requests and can be
@@ -7,44 +12,43 @@ import type { Express } from 'express';
  */
 export function visitor(app: Express) {
   let target = app;
-  const jar = new Map<string, string>();
+  const jar = new CookieJar();
   const remember = (response: request.Response) => {
     const setCookie = response.headers['set-cookie'] as unknown as string[] | undefined;
-    for (const cookie of setCookie ?? []) {
-      const [pair = ''] = cookie.split(';');
-      const index = pair.indexOf('=');
-      const name = pair.slice(0, index);
-      const value = pair.slice(index + 1);
-      if (/Expires=Thu, 01 Jan 1970/i.test(cookie) || value === '') jar.delete(name);
-      else jar.set(name, value);
-    }
+    for (const cookie of setCookie ?? []) jar.setCookieSync(cookie, origin, { ignoreError: true });
     return response;
   };
-  const cookieHeader = () => [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
 
   const self = {
-    jar,
+    /** The Cookie header this visitor sends. */
+    cookieHeader: () => jar.getCookieStringSync(origin),
+    /** One cookie's value, as the browser holds it. */
+    cookie: (name: string) => jar.getCookiesSync(origin).find((cookie) => cookie.key === name)?.value,
+    /** Drops a cookie, as a browser that cleared it would. */
+    forget(name: string) {
+      jar.setCookieSync(`${name}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/`, origin);
+    },
     /** Send the next requests to another instance, keeping the cookies. */
     switchTo(other: Express) {
       target = other;
       return self;
     },
     async get(path: string) {
-      return remember(await request(target).get(path).set('Cookie', cookieHeader()));
+      return remember(await request(target).get(path).set('Cookie', self.cookieHeader()));
     },
     /** Loads the form at formPath and posts `fields` with its CSRF token, as a browser would. */
     async submit(formPath: string, action: string, fields: Record<string, string>) {
       const page = await self.get(formPath);
-      return self.post(action, { _csrf: csrfTokenIn(page.text), ...fields });
+      return self.post(action, { [csrfField]: csrfTokenIn(page.text), ...fields });
     },
     async post(path: string, fields: Record<string, string>) {
-      return remember(await request(target).post(path).type('form').set('Cookie', cookieHeader()).send(fields));
+      return remember(await request(target).post(path).type('form').set('Cookie', self.cookieHeader()).send(fields));
     },
     async putJson(path: string, body: unknown) {
       return remember(
         await request(target)
           .put(path)
-          .set('Cookie', cookieHeader())
+          .set('Cookie', self.cookieHeader())
           .send(body as object),
       );
     },
@@ -57,8 +61,9 @@ export function visitor(app: Express) {
   return self;
 }
 
+/** The CSRF token a page's form carries, read as a browser's form submission would send it. */
 export function csrfTokenIn(html: string): string {
-  const match = /name="_csrf" value="([^"]+)"/.exec(html);
+  const match = new RegExp(`name="${csrfField}" value="([^"]+)"`).exec(html);
   if (!match?.[1]) throw new Error('no CSRF token in the page');
   return match[1];
 }

@@ -18,7 +18,7 @@ async function pageWithEditor() {
   const slug = uniqueName('Attach');
   const form = await person.get(`/wiki/${slug}/edit`);
   await person.post(`/wiki/${slug}`, { _csrf: csrfTokenIn(form.text), body: 'a page with files', baseRevision: '' });
-  const cookies = () => [...person.jar].map(([name, value]) => `${name}=${value}`).join('; ');
+  const cookies = () => person.cookieHeader();
   const upload = async (content: Buffer, filename: string) => {
     const page = await person.get(`/wiki/${slug}`);
     return request(wiki.app)
