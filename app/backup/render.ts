@@ -51,12 +51,6 @@ export interface SearchIndex {
   pages: SearchEntry[];
 }
 
-/** The hashed assets every file links to, and when the files are rendered. */
-interface Context {
-  assets: Record<string, string>;
-  renderedAt: Date;
-}
-
 /**
  * Renders the read-only copy of the wiki, a file at a time: the continuous publisher
  * (app/backup/publisher.ts) writes one page and then the site-wide files; the full build
@@ -93,7 +87,12 @@ export function createSiteRenderer() {
         key: pageKey(page.slug),
         body: views.render('page.njk', { ...common(renderedAt, root), title: page.title, page, html, attachments }),
       };
-      const search: SearchEntry = { slug: page.slug, title: page.title, path: pagePath(page.slug), text: plainText(html).slice(0, searchTextLimit) };
+      const search: SearchEntry = {
+        slug: page.slug,
+        title: page.title,
+        path: pagePath(page.slug),
+        text: plainText(html).slice(0, searchTextLimit),
+      };
       return { file, search };
     },
 
@@ -122,8 +121,6 @@ export function createSiteRenderer() {
     },
   };
 }
-
-export type SiteRenderer = ReturnType<typeof createSiteRenderer>;
 
 /**
  * The whole copy at once, for a new or damaged bucket (scripts/static-site): every page, the

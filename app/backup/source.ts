@@ -15,10 +15,7 @@ export interface WholeSite {
  * repository: the list, then each page. Reads go to the replica when DATABASE_READ_URL is set (the
  * repository's reader), so taking a full copy never loads the primary that the live wiki writes to.
  */
-export async function readWholeSite(
-  pages: PageRepository,
-  progress: (done: number, total: number) => void = () => {},
-): Promise<WholeSite> {
+export async function readWholeSite(pages: PageRepository, progress: (done: number, total: number) => void = () => {}): Promise<WholeSite> {
   const listed = await pages.list();
   const found: SnapshotPage[] = [];
   const attachments = new Map<string, BackupAttachment[]>();
@@ -29,7 +26,14 @@ export async function readWholeSite(
       const row = await pages.findForView(slug, null, []);
       // Deleted between the list and the read: a copy without it is still a consistent copy.
       if (row && row.body !== null) {
-        found.push({ slug: row.slug, title: row.title, body: row.body, revision: row.revision, updatedAt: row.updatedAt, updatedBy: row.updatedBy });
+        found.push({
+          slug: row.slug,
+          title: row.title,
+          body: row.body,
+          revision: row.revision,
+          updatedAt: row.updatedAt,
+          updatedBy: row.updatedBy,
+        });
         if (row.uploads.length > 0) attachments.set(slug, row.uploads);
       }
       progress(found.length, listed.length);

@@ -92,7 +92,10 @@ test('when a page links to others, then every relative link and asset resolves t
 });
 
 test('when a page links to a missing page or to an app-only view, then no link leads to an editor', () => {
-  const files = renderSite([page('Home', 'Write [[Not Yet]] or [edit me](/wiki/Home/edit) or [recent](/recent) or [a diff](/wiki/Home/diff).')], snapshotAt);
+  const files = renderSite(
+    [page('Home', 'Write [[Not Yet]] or [edit me](/wiki/Home/edit) or [recent](/recent) or [a diff](/wiki/Home/diff).')],
+    snapshotAt,
+  );
   const html = text(files, pageKey('Home'));
   expect(html).toContain('<span class="wikilink missing" title="This page did not exist when the copy was made">Not Yet</span>');
   expect(html).toContain('href="../../wiki/Home/index.html">edit me</a>');

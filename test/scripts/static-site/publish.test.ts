@@ -119,10 +119,13 @@ test('when the directory has no pages or would delete many keys, then publishing
   const many = Array.from({ length: 12 }, (_, i) => page(`Page_${i}`, `Text ${i}.`));
   await publishSite(s3, { dir: build('many', many), bucket });
   const countPages = async () =>
-    ((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).filter((object) => object.Key!.startsWith('wiki/')).length;
+    ((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).filter((object) => object.Key!.startsWith('wiki/'))
+      .length;
   expect(await countPages()).toBe(12);
 
-  await expect(publishSite(s3, { dir: build('empty', []), bucket })).rejects.toThrow(/has no pages but bucket backup-with-many-pages has 12/);
+  await expect(publishSite(s3, { dir: build('empty', []), bucket })).rejects.toThrow(
+    /has no pages but bucket backup-with-many-pages has 12/,
+  );
   await expect(publishSite(s3, { dir: build('few', many.slice(0, 1)), bucket })).rejects.toThrow(/would delete 11 keys .*\(more than 10\)/);
   expect(await countPages()).toBe(12);
 
