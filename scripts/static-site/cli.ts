@@ -124,8 +124,17 @@ export function staticSiteProgram(io: StaticSiteIo = defaultIo): Command {
     .option('--dir <dir>', 'the built site', defaultOutputDir)
     .option('--bucket <name>', `the backup bucket (default: env BACKUP_SITE_BUCKET, else ${backupSiteBucket})`)
     .option('--dry-run', 'list what would be uploaded and deleted, change nothing', false)
-    .option('--max-deletes <n>', 'refuse to delete more keys than this (a wrong --dir must not empty the backup)', parseCount, defaultMaxDeletes)
-    .option('--force', 'publish even into a bucket that holds something other than a backup site, or delete more than --max-deletes keys', false)
+    .option(
+      '--max-deletes <n>',
+      'refuse to delete more keys than this (a wrong --dir must not empty the backup)',
+      parseCount,
+      defaultMaxDeletes,
+    )
+    .option(
+      '--force',
+      'publish even into a bucket that holds something other than a backup site, or delete more than --max-deletes keys',
+      false,
+    )
     .addHelpText('after', "\nEnvironment: AWS_REGION, and S3_ENDPOINT for a local s3rver (the lab's is in .lab/).")
     .action((options: PublishCliOptions) => publish(options, io));
   return program;
