@@ -65,6 +65,7 @@ async function publish(options: PublishCliOptions, io: StaticSiteIo): Promise<vo
       dryRun: options.dryRun,
       force: options.force,
       maxDeletes: options.maxDeletes,
+      onlyIfNew: options.onlyIfNew,
       log: io.log,
     });
     const [upload, remove] = options.dryRun ? ['dry run: would upload', 'would delete'] : ['uploaded', 'deleted'];
@@ -80,6 +81,7 @@ interface PublishCliOptions {
   dryRun: boolean;
   force: boolean;
   maxDeletes: number;
+  onlyIfNew: boolean;
 }
 
 function parseCount(value: string): number {
@@ -124,6 +126,11 @@ export function staticSiteProgram(io: StaticSiteIo = defaultIo): Command {
     .option('--dir <dir>', 'the built site', defaultOutputDir)
     .option('--bucket <name>', `the backup bucket (default: env BACKUP_SITE_BUCKET, else ${backupSiteBucket})`)
     .option('--dry-run', 'list what would be uploaded and deleted, change nothing', false)
+    .option(
+      '--only-if-new',
+      'publish only into a bucket with no backup site yet (deploys: the instances keep an existing one current)',
+      false,
+    )
     .option(
       '--max-deletes <n>',
       'refuse to delete more keys than this (a wrong --dir must not empty the backup)',

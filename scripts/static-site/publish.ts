@@ -26,6 +26,11 @@ interface PublishOptions {
   force?: boolean;
   /** The most keys deleted without force (defaultMaxDeletes). */
   maxDeletes?: number;
+  /**
+   * Publish only into a bucket with no backup site yet (deploys): once it has one, the instances
+   * keep it current, and a build from an older copy of the database would put older pages back.
+   */
+  onlyIfNew?: boolean;
   log?: (line: string) => void;
 }
 
@@ -66,6 +71,10 @@ export async function publishSite(s3: S3Client, options: PublishOptions): Promis
       `bucket ${options.bucket} holds ${remote.size} objects but no ${errorDocument}: it does not look like the backup site, ` +
         'and publishing would delete them. Check --bucket, or pass --force to replace its contents.',
     );
+  }
+  if (options.onlyIfNew && remote.has(errorDocument)) {
+    log(`bucket ${options.bucket} already holds the backup site, which the instances keep current: nothing published`);
+    return { upload: [], unchanged: local, remove: [] };
   }
   const plan: PublishPlan = { upload: [], unchanged: [], remove: [] };
   const bodies = new Map<string, Buffer>();

@@ -134,6 +134,19 @@ test('when the directory has no pages or would delete many keys, then publishing
   expect((await publishSite(s3, { dir: build('one', many.slice(0, 1)), bucket, force: true })).remove).toHaveLength(9);
 });
 
+test('when a deploy publishes only into a new bucket, then a bucket that already holds the copy keeps its newer pages', async () => {
+  const bucket = 'backup-kept-current';
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const first = await publishSite(s3, { dir: build('new-bucket', [page('Home', 'Published by the build.')]), bucket, onlyIfNew: true });
+  expect(first.upload).toContain(pageKey('Home'));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: pageKey('Home'), Body: 'Newer, from an instance.' }));
+
+  const again = await publishSite(s3, { dir: build('older-build', [page('Home', 'An older build.')]), bucket, onlyIfNew: true });
+  expect(again.upload).toEqual([]);
+  const home = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: pageKey('Home') }));
+  expect(await home.Body!.transformToString()).toBe('Newer, from an instance.');
+});
+
 test('when the published site is read through the website endpoint, then wiki URLs, links and missing paths resolve', async () => {
   const dir = build('website', [page('Home', 'See [[Café]].'), page('Café', 'Back [[Home]].')]);
   await publishSite(s3, { dir, bucket: backupSiteBucket });
