@@ -3,21 +3,29 @@ import pino from 'pino';
 import { pageKey } from '../../app/backup/links';
 import { loadConfig } from '../../app/config';
 import { createDatabase, type Database } from '../../app/db/db';
+import { migrate } from '../../app/db/migrate';
 import { createS3Client } from '../../app/platform/aws-clients';
 import { createPageRepository } from '../../app/pages/repository';
 import { startServer } from '../../app/server';
 import { env, productionEnv } from '../support/app';
+import { privateCluster } from '../support/postgres-cluster';
 import { uniqueName } from '../support/browser-like';
 import { drainAll, leaseMs, newBucket, objectText, pendingFor, publisherOn, testClock } from './support';
 
 // On real PostgreSQL only: the claims rely on FOR UPDATE SKIP LOCKED between connections, which
-// PGlite (one connection at a time) cannot show.
+// PGlite (one connection at a time) cannot show. A cluster of the file's own: the outbox is one
+// queue for the whole database, and another suite's publisher would take these tests' changes.
 
 const logger = pino({ level: 'silent' });
 const databases: Database[] = [];
 const clients: S3Client[] = [];
+let cluster: Awaited<ReturnType<typeof privateCluster>>;
+beforeAll(async () => {
+  cluster = await privateCluster();
+  await migrate(cluster.postgres.url, logger);
+});
 function database(): Database {
-  const db = createDatabase({ writerUrl: env('TEST_DATABASE_URL'), logger, poolSize: 4 });
+  const db = createDatabase({ writerUrl: cluster.postgres.url, logger, poolSize: 4 });
   databases.push(db);
   return db;
 }
@@ -39,6 +47,7 @@ function s3Recording(onPut: (key: string) => Promise<void> | void = () => undefi
 afterAll(async () => {
   for (const s3 of clients) s3.destroy();
   for (const db of databases) await db.close();
+  await cluster.remove();
 });
 
 async function createPages(prefix: string, count: number): Promise<string[]> {
@@ -107,7 +116,9 @@ test('when an instance dies after writing a page but before deleting its row, th
 test('when a running instance has a backup bucket, then a saved page is in it within seconds, with nobody running a publish', async () => {
   const s3 = s3Recording();
   const bucket = await newBucket(s3);
-  const running = await startServer(loadConfig(productionEnv({ BACKUP_SITE_BUCKET: bucket, DRAIN_TIMEOUT_MS: '1000' })));
+  const running = await startServer(
+    loadConfig(productionEnv({ DATABASE_URL: cluster.postgres.url, BACKUP_SITE_BUCKET: bucket, DRAIN_TIMEOUT_MS: '1000' })),
+  );
   try {
     const slug = uniqueName('Live');
     const acknowledgedAt = Date.now();

@@ -24,6 +24,12 @@ afterAll(async () => {
   s3.destroy();
   await db.close();
 });
+// The outbox is one queue for the whole test database, and other suites write hundreds of pages
+// behind the app's back: these tests would publish them all. No other suite reads the outbox.
+beforeEach(async () => {
+  await db.query('DELETE FROM backup_outbox');
+  await db.query('UPDATE backup_site SET changed_at = NULL, in_flight_since = NULL');
+});
 
 async function create(slug: string, body: string) {
   const saved = await pages.saveRevision({ slug, title: slug, body, summary: 'first', baseRevision: null, authorId: null });
@@ -147,4 +153,31 @@ test('when changes wait, then the lag is the age of the oldest, logged as a Clou
     Metrics: [{ Name: 'BackupLagSeconds', Unit: 'Seconds' }],
   });
   expect(lagMetricFields({ oldestChangeAt: null, pendingChanges: 0 }, clock.now()).BackupLagSeconds).toBe(0);
+});
+
+describe('when the instance drains', () => {
+  afterEach(() => jest.useRealTimers());
+
+  test('then the publisher finishes the round under way, deletes its rows, and polls no more', async () => {
+    const bucket = await newBucket(s3);
+    const before = uniqueName('BeforeDrain');
+    await create(before, 'Saved before the drain.');
+    // The publisher's schedule runs on fake time; its database and S3 calls finish on real I/O.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'hrtime', 'performance', 'Date'] });
+    const publisher = publisherOn(db, s3, bucket, () => new Date());
+    publisher.start();
+    await jest.advanceTimersByTimeAsync(0);
+    await publisher.stop();
+    jest.useRealTimers();
+    expect(await objectText(s3, bucket, pageKey(before))).toContain('Saved before the drain.');
+    expect(await pendingFor(db, [before])).toBe(0);
+
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'hrtime', 'performance', 'Date'] });
+    const after = uniqueName('AfterDrain');
+    await create(after, 'Saved after the drain: for the instances still running.');
+    await jest.advanceTimersByTimeAsync(10_000);
+    jest.useRealTimers();
+    expect(await pendingFor(db, [after])).toBe(1);
+    expect(await objectText(s3, bucket, pageKey(after))).toBeNull();
+  });
 });
