@@ -6,7 +6,7 @@ import { startS3rver, type S3rverServer } from '../../dev/s3rver';
  * lab HAProxy serves it as the `backup` server when every instance is down.
  */
 export const backupSiteBucket = 'cloudwiki-backup';
-export const backupSiteIndexDocument = backupSiteDocuments.index;
+const backupSiteIndexDocument = backupSiteDocuments.index;
 /** What S3 website hosting answers for a key that does not exist: the maintenance page. */
 export const backupSiteErrorDocument = backupSiteDocuments.error;
 
