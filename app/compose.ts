@@ -138,8 +138,8 @@ const backupTiming = {
   // Ten changes a round: a save is in the bucket about a poll after it is acknowledged.
   batchSize: 10,
   pollMs: 1_000,
-  // Above a round's worst case: ten pages at two attempts of the S3 client's 3 s timeout each, then
-  // the site-wide files. A crashed instance's changes wait this long for another instance.
+  // Above a round's worst case: ten pages written four at a time, each write up to two attempts of
+  // the S3 client's 3 s timeout (18 s). A crashed instance's changes wait this long for another.
   leaseMs: 20_000,
   retryMs: 1_000,
   maxRetryMs: 60_000,
