@@ -17,6 +17,9 @@ import type { InstanceIdentity } from './platform/instance';
 import { createLimits } from './http/limits';
 import { createPageCaches, type PageCacheSizes } from './pages/caches';
 import { createSessions } from './sessions/sessions';
+import { createBackupOutbox } from './backup/outbox';
+import { createBackupPublisher, type BackupPublisher } from './backup/publisher';
+import { createLagReporter } from './backup/lag-reporter';
 
 // The one composition root: server.ts and the tests build the app through these two functions, so
 // a test app differs from a production one only in its configuration.
@@ -137,5 +140,47 @@ export function buildAppDeps(config: Config, clients: Clients, runtime: Runtime)
       sessionTable,
       runtime.logger,
     ),
+  };
+}
+
+/** What keeps the backup copy current: the publisher and the report of its lag. */
+export interface BackupWorkers {
+  publisher: BackupPublisher;
+  lagReporter: ReturnType<typeof createLagReporter>;
+}
+
+const backupTiming = {
+  // Ten changes a round: a save is in the bucket about a poll after it is acknowledged.
+  batchSize: 10,
+  pollMs: 1_000,
+  // Above a round's worst case: ten pages written four at a time, each write up to two attempts of
+  // the S3 client's 3 s timeout (18 s). A crashed instance's changes wait this long for another.
+  leaseMs: 20_000,
+  retryMs: 1_000,
+  maxRetryMs: 60_000,
+  // Two data points a minute per instance for the alarm's one-minute period.
+  lagReportMs: 30_000,
+};
+
+/** Undefined without BACKUP_SITE_BUCKET: nothing to publish to (npm start, the tests' apps). */
+export function createBackupWorkers(
+  config: Config,
+  clients: Clients,
+  logger: Logger,
+  now: () => Date = () => new Date(),
+): BackupWorkers | undefined {
+  if (!config.BACKUP_SITE_BUCKET) return undefined;
+  const outbox = createBackupOutbox(clients.db);
+  return {
+    publisher: createBackupPublisher({
+      outbox,
+      pages: createPageRepository(clients.db),
+      s3: clients.s3,
+      bucket: config.BACKUP_SITE_BUCKET,
+      logger,
+      now,
+      ...backupTiming,
+    }),
+    lagReporter: createLagReporter({ outbox, logger, now, intervalMs: backupTiming.lagReportMs }),
   };
 }

@@ -42,6 +42,13 @@ const settings = {
   S3_ENDPOINT: z.url().optional().describe('Local S3 (s3rver); unset on AWS.'),
   ASSETS_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
   UPLOADS_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+  BACKUP_SITE_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name')
+    .optional()
+    .describe(
+      'Bucket of the static backup copy: every instance publishes each saved change to it within seconds (unset: nothing is published, changes wait in the outbox).',
+    ),
   ASSET_BASE_URL: z
     .url({ protocol: /^https?$/ })
     .optional()

@@ -97,6 +97,12 @@ export const local = {
   buckets: { assets: 'cloudwiki-assets', uploads: 'cloudwiki-uploads' },
 } as const;
 
+/**
+ * The static backup site's two fixed documents: S3 website hosting (infra/02-data.yaml, the lab's
+ * s3rver) serves them as index and error documents, and app/backup writes them.
+ */
+export const backupSiteDocuments = { index: 'index.html', error: 'maintenance.html' } as const;
+
 /** What a page save accepts, in the HTML form and the JSON API alike. */
 export const pageRules = {
   bodyMaxChars: 100_000,

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import packageJson from '../package.json';
 import { createApp } from './app';
 import { runCluster } from './cluster';
-import { buildAppDeps, createClients, prepareDatabase } from './compose';
+import { buildAppDeps, createBackupWorkers, createClients, prepareDatabase } from './compose';
 import { ConfigError, loadConfig, type Config } from './config';
 import { resolveInstanceIdentity, type InstanceIdentity } from './platform/instance';
 import { createLogger } from './platform/logger';
@@ -51,6 +51,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
 
+  // Every instance publishes to the backup copy; the outbox shares the work out among them.
+  const backup = createBackupWorkers(config, clients, logger);
+  backup?.publisher.start();
+  backup?.lagReporter.start();
+
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const url = `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST}:${port}`;
@@ -79,6 +84,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       }, drainTimeoutMs);
       await closed;
       clearTimeout(timer);
+      // Before the pools close: a round in progress ends with its rows deleted or released.
+      backup?.lagReporter.stop();
+      await backup?.publisher.stop();
       await clients.close();
       logger.info('shut down cleanly');
     })());

@@ -80,11 +80,6 @@ function collectWikiLinks(tokens: MarkdownIt.Token[], into: Set<string>): void {
   }
 }
 
-/** Renders in one step when the caller already knows which pages exist (the static backup site). */
-export function renderMarkdown(source: string, existingPages: Set<string>): string {
-  return parseMarkdown(source).render(existingPages);
-}
-
 /** The markdown a person pastes to show an attachment: an image inline, any other file as a link. */
 export function uploadLink(upload: Pick<UploadRecord, 'key' | 'filename' | 'contentType'>): string {
   const label = upload.filename.replace(/[[\]]/g, '');

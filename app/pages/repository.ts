@@ -185,9 +185,11 @@ export function createPageRepository(db: Database) {
       return sliceOf(rows, pageListSize, (last) => last.slug);
     },
 
-    async list(): Promise<PageListItem[]> {
+    async list(options: ReadOptions = {}): Promise<PageListItem[]> {
       const { rows } = await db.read<Page>(
         'SELECT slug, title, revision, updated_at AS "updatedAt" FROM pages ORDER BY lower(title), slug',
+        [],
+        options,
       );
       return rows;
     },
@@ -216,7 +218,7 @@ export function createPageRepository(db: Database) {
     },
 
     /** Changes newest first, a slice at a time, starting after the cursor of the previous slice. */
-    async recent(after: [string, string, number] | null): Promise<Slice<RecentChange>> {
+    async recent(after: [string, string, number] | null, options: ReadOptions = {}): Promise<Slice<RecentChange>> {
       // Two statements rather than "cursor IS NULL OR ...": each keeps a plan that walks the index.
       const { rows } = await db.read<RecentChange & { cursor: string }>(
         `SELECT p.slug, p.title, r.revision, r.summary, u.username AS author, r.created_at AS "createdAt",
@@ -225,7 +227,7 @@ export function createPageRepository(db: Database) {
           ${after ? 'WHERE (r.created_at, r.page_id, r.revision) < ($2::timestamptz, $3::bigint, $4::int)' : ''}
           ORDER BY r.created_at DESC, r.page_id DESC, r.revision DESC LIMIT $1`,
         [recentSize + 1, ...(after ?? [])],
-        { name: after ? 'recent-changes-after' : 'recent-changes-first' },
+        { ...options, name: after ? 'recent-changes-after' : 'recent-changes-first' },
       );
       return sliceOf(rows, recentSize, (last) => last.cursor);
     },

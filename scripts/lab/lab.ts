@@ -3,10 +3,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../services/ports';
 import type { ReplicaState } from '../services/replication';
+import { backupSiteBucket } from '../services/s3';
 import { startServices, type Services } from '../services/stack';
 import { requireSystemCommands } from '../services/system';
 import { AutoScalingGroup, type Activity, type HealthStatus, type Lifecycle } from './auto-scaling-group';
-import { publishPlaceholderBackupSite } from './backup-placeholder';
+import { publishWholeBackupSite, watchBackupLag, type BackupLagReading } from './backup-site';
 import { FaultInjector, type ActiveFault } from './faults';
 import { drainDelayMs, slotName, startHaproxy, type Haproxy } from './haproxy';
 import { ProcessFleet, type AppCommand } from './instances';
@@ -63,6 +64,8 @@ export interface LabStatus {
   zones: { name: string; available: boolean; instances: number }[];
   instances: InstanceStatus[];
   loadBalancer: { servingBackupSite: boolean; backupSiteRequests: number };
+  /** The backup copy: where it is and how far behind the wiki (optional: older records lack it). */
+  backup?: BackupLagReading & { bucket: string; s3Endpoint: string };
   services: {
     /** `frozen` during a db-freeze fault: the process is there, nothing answers. */
     postgres: 'running' | 'stopped' | 'frozen';
@@ -113,7 +116,9 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       log: options.log,
     });
     cleanups.push(services.stop);
-    await publishPlaceholderBackupSite(services.s3.endpoint);
+    await publishWholeBackupSite({ env: services.env, stateDir: options.stateDir, log: options.log });
+    const backupLag = watchBackupLag(services.env.DATABASE_URL!);
+    cleanups.push(backupLag.stop);
 
     const slots = options.capacity.max + 4;
     options.log('starting HAProxy ...');
@@ -145,6 +150,8 @@ export async function startLab(options: LabOptions): Promise<Lab> {
         SESSION_SECRET: randomBytes(32).toString('base64url'),
         TRUST_PROXY: 'loopback',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+        // Every instance publishes each change to the lab's backup bucket, as on AWS.
+        BACKUP_SITE_BUCKET: backupSiteBucket,
       },
     });
     cleanups.push(() => fleet.stopAll());
@@ -198,6 +205,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
         };
       }),
       loadBalancer: { servingBackupSite: observer.servingBackup(), backupSiteRequests: observer.backupRequests() },
+      backup: { bucket: backupSiteBucket, s3Endpoint: services.s3.endpoint, ...backupLag.reading() },
       services: {
         postgres: faults.frozen ? 'frozen' : services.postgres.isRunning() ? 'running' : 'stopped',
         replica: services.replication?.replicaState() ?? 'none',

@@ -1,4 +1,4 @@
-import { local } from '../../app/contracts';
+import { backupSiteDocuments, local } from '../../app/contracts';
 import { startS3rver, type S3rverServer } from '../../dev/s3rver';
 
 /**
@@ -6,9 +6,9 @@ import { startS3rver, type S3rverServer } from '../../dev/s3rver';
  * lab HAProxy serves it as the `backup` server when every instance is down.
  */
 export const backupSiteBucket = 'cloudwiki-backup';
-export const backupSiteIndexDocument = 'index.html';
+const backupSiteIndexDocument = backupSiteDocuments.index;
 /** What S3 website hosting answers for a key that does not exist: the maintenance page. */
-export const backupSiteErrorDocument = 'maintenance.html';
+export const backupSiteErrorDocument = backupSiteDocuments.error;
 
 const websiteConfiguration = `<?xml version="1.0" encoding="UTF-8"?>
 <WebsiteConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">

@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import path from 'node:path';
 import type { Database } from '../../app/db/db';
 import { createPageRepository } from '../../app/pages/repository';
-import { errorDocument, renderSite, type SiteFile } from './site';
-import { readAllPages } from './source';
+import { errorDocument, renderSite, type SiteFile } from '../../app/backup/render';
+import { readWholeSite } from '../../app/backup/source';
 
 export const defaultOutputDir = '.cache/static-site';
 
@@ -29,8 +29,10 @@ function checkOutputDir(dir: string): void {
 }
 
 /**
- * The backup site from the database as it is now: every current page read through the app's own
- * repository (from the replica when the database has a reader), rendered and written under dir.
+ * The whole backup site from the database as it is now, for a new or damaged bucket: every current
+ * page read through the app's own repository (from the replica when the database has a reader),
+ * rendered by the same renderer the instances' continuous publisher uses (app/backup), and written
+ * under dir.
  */
 export async function buildSite(
   db: Database,
@@ -39,8 +41,8 @@ export async function buildSite(
 ): Promise<{ files: number; pages: number }> {
   checkOutputDir(dir);
   const snapshotAt = new Date();
-  const pages = await readAllPages(createPageRepository(db), progress);
-  const files = renderSite(pages, snapshotAt);
+  const site = await readWholeSite(createPageRepository(db), progress);
+  const files = renderSite(site.pages, snapshotAt, site.recent, site.attachments);
   writeSite(dir, files);
-  return { files: files.length, pages: pages.length };
+  return { files: files.length, pages: site.pages.length };
 }

@@ -1,6 +1,6 @@
 import '../../dev/quiet-sdk-warning';
 import path from 'node:path';
-import { Command, CommanderError, type OutputConfiguration } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, type OutputConfiguration } from 'commander';
 import { createS3Client } from '../../app/platform/aws-clients';
 import { ConfigError, loadSettings } from '../../app/config';
 import { createDatabase } from '../../app/db/db';
@@ -8,8 +8,8 @@ import { secretPassword } from '../../app/db/secret-password';
 import { createLogger } from '../../app/platform/logger';
 import { backupSiteBucket } from '../services/s3';
 import { buildSite, defaultOutputDir } from './build';
-import { publishSite } from './publish';
-import { errorDocument, immutablePrefix } from './site';
+import { defaultMaxDeletes, publishSite } from './publish';
+import { errorDocument, immutablePrefix } from '../../app/backup/render';
 
 /** Progress goes to stderr and the one-line result to stdout, so a script can keep the result. */
 export interface StaticSiteIo {
@@ -54,7 +54,7 @@ async function build(options: { out: string }, io: StaticSiteIo): Promise<void> 
   }
 }
 
-async function publish(options: { dir: string; bucket?: string; dryRun: boolean; force: boolean }, io: StaticSiteIo): Promise<void> {
+async function publish(options: PublishCliOptions, io: StaticSiteIo): Promise<void> {
   const settings = loadSettings(io.env, ['AWS_REGION', 'S3_ENDPOINT']);
   const bucket = options.bucket ?? io.env.BACKUP_SITE_BUCKET ?? backupSiteBucket;
   const s3 = createS3Client({ region: settings.AWS_REGION, endpoint: settings.S3_ENDPOINT });
@@ -64,6 +64,8 @@ async function publish(options: { dir: string; bucket?: string; dryRun: boolean;
       bucket,
       dryRun: options.dryRun,
       force: options.force,
+      maxDeletes: options.maxDeletes,
+      onlyIfNew: options.onlyIfNew,
       log: io.log,
     });
     const [upload, remove] = options.dryRun ? ['dry run: would upload', 'would delete'] : ['uploaded', 'deleted'];
@@ -71,6 +73,20 @@ async function publish(options: { dir: string; bucket?: string; dryRun: boolean;
   } finally {
     s3.destroy();
   }
+}
+
+interface PublishCliOptions {
+  dir: string;
+  bucket?: string;
+  dryRun: boolean;
+  force: boolean;
+  maxDeletes: number;
+  onlyIfNew: boolean;
+}
+
+function parseCount(value: string): number {
+  if (!/^\d{1,6}$/.test(value)) throw new InvalidArgumentError('must be a whole number');
+  return Number(value);
 }
 
 /** `static-site build` and `static-site publish`: the npm scripts static-site:build and static-site:publish. */
@@ -102,7 +118,7 @@ export function staticSiteProgram(io: StaticSiteIo = defaultIo): Command {
   program
     .command('publish')
     .description(
-      'Sync a built site to the backup bucket: upload new and changed files with their content types ' +
+      'Sync a built site to a new or damaged backup bucket (the instances keep it current after that): upload new and changed files with their content types ' +
         '(unchanged ones, same MD5 as the ETag, are left alone), pages last, then delete keys the build no ' +
         `longer has. HTML is cached "max-age=60"; the hashed files under ${immutablePrefix} for a year, immutable. ` +
         `A bucket that holds objects but no ${errorDocument} is refused (it is not a backup site) unless --force.`,
@@ -110,9 +126,24 @@ export function staticSiteProgram(io: StaticSiteIo = defaultIo): Command {
     .option('--dir <dir>', 'the built site', defaultOutputDir)
     .option('--bucket <name>', `the backup bucket (default: env BACKUP_SITE_BUCKET, else ${backupSiteBucket})`)
     .option('--dry-run', 'list what would be uploaded and deleted, change nothing', false)
-    .option('--force', 'publish even into a bucket that holds something other than a backup site', false)
+    .option(
+      '--only-if-new',
+      'publish only into a bucket with no backup site yet (deploys: the instances keep an existing one current)',
+      false,
+    )
+    .option(
+      '--max-deletes <n>',
+      'refuse to delete more keys than this (a wrong --dir must not empty the backup)',
+      parseCount,
+      defaultMaxDeletes,
+    )
+    .option(
+      '--force',
+      'publish even into a bucket that holds something other than a backup site, or delete more than --max-deletes keys',
+      false,
+    )
     .addHelpText('after', "\nEnvironment: AWS_REGION, and S3_ENDPOINT for a local s3rver (the lab's is in .lab/).")
-    .action((options: { dir: string; bucket?: string; dryRun: boolean; force: boolean }) => publish(options, io));
+    .action((options: PublishCliOptions) => publish(options, io));
   return program;
 }
 

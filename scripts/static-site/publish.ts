@@ -1,29 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { errorDocument, immutablePrefix } from './site';
+import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { cacheControlOf, contentTypeOf, putSiteFile } from '../../app/backup/objects';
+import { errorDocument } from '../../app/backup/render';
 
-export const htmlCacheControl = 'max-age=60';
-export const immutableCacheControl = 'public, max-age=31536000, immutable';
-
-const contentTypes: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-};
-
-function contentTypeOf(key: string): string {
-  return contentTypes[path.extname(key).toLowerCase()] ?? 'application/octet-stream';
-}
-
-function cacheControlOf(key: string): string {
-  return key.startsWith(immutablePrefix) ? immutableCacheControl : htmlCacheControl;
-}
+/**
+ * Keys one publish may delete without --force: a rebuilt site drops a page or an old asset or two.
+ * More than that means the directory is not the wiki (a wrong --dir, a build from an empty or
+ * wrong database), and deleting on its word would destroy the only copy.
+ */
+export const defaultMaxDeletes = 10;
 
 interface PublishPlan {
   upload: string[];
@@ -35,8 +22,15 @@ interface PublishOptions {
   dir: string;
   bucket: string;
   dryRun?: boolean;
-  /** Publish even into a bucket whose objects are not a backup site (they get deleted). */
+  /** Publish even into a bucket whose objects are not a backup site, or delete more than maxDeletes keys. */
   force?: boolean;
+  /** The most keys deleted without force (defaultMaxDeletes). */
+  maxDeletes?: number;
+  /**
+   * Publish only into a bucket with no backup site yet (deploys): once it has one, the instances
+   * keep it current, and a build from an older copy of the database would put older pages back.
+   */
+  onlyIfNew?: boolean;
   log?: (line: string) => void;
 }
 
@@ -78,6 +72,10 @@ export async function publishSite(s3: S3Client, options: PublishOptions): Promis
         'and publishing would delete them. Check --bucket, or pass --force to replace its contents.',
     );
   }
+  if (options.onlyIfNew && remote.has(errorDocument)) {
+    log(`bucket ${options.bucket} already holds the backup site, which the instances keep current: nothing published`);
+    return { upload: [], unchanged: local, remove: [] };
+  }
   const plan: PublishPlan = { upload: [], unchanged: [], remove: [] };
   const bodies = new Map<string, Buffer>();
   for (const key of local) {
@@ -91,22 +89,29 @@ export async function publishSite(s3: S3Client, options: PublishOptions): Promis
   }
   const localKeys = new Set(local);
   plan.remove = [...remote.keys()].filter((key) => !localKeys.has(key)).sort();
+  // The bucket is versioned (infra/02-data.yaml), so a deleted key can be brought back; still, a
+  // publish refuses to delete on the word of a directory that looks wrong.
+  const maxDeletes = options.maxDeletes ?? defaultMaxDeletes;
+  const localPages = local.filter((key) => key.startsWith('wiki/')).length;
+  const remotePages = [...remote.keys()].filter((key) => key.startsWith('wiki/')).length;
+  if (!options.force && localPages === 0 && remotePages > 0) {
+    throw new Error(
+      `${options.dir} has no pages but bucket ${options.bucket} has ${remotePages}: publishing would delete every page of the backup. ` +
+        'Build from the right database, or pass --force.',
+    );
+  }
+  if (!options.force && plan.remove.length > maxDeletes) {
+    throw new Error(
+      `publishing ${options.dir} would delete ${plan.remove.length} keys from bucket ${options.bucket} (more than ${maxDeletes}), ` +
+        `e.g. ${plan.remove.slice(0, 3).join(', ')}: check --dir and --bucket, run with --dry-run to see them all, or pass --force.`,
+    );
+  }
   const lastOfAll = (key: string) => (key.endsWith('.html') ? 1 : 0);
   plan.upload.sort((a, b) => lastOfAll(a) - lastOfAll(b) || a.localeCompare(b));
 
   const verb = options.dryRun ? 'would upload' : 'uploaded';
   for (const [index, key] of plan.upload.entries()) {
-    if (!options.dryRun) {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: options.bucket,
-          Key: key,
-          Body: bodies.get(key),
-          ContentType: contentTypeOf(key),
-          CacheControl: cacheControlOf(key),
-        }),
-      );
-    }
+    if (!options.dryRun) await putSiteFile(s3, options.bucket, { key, body: bodies.get(key)! });
     log(`[${index + 1}/${plan.upload.length}] ${verb} ${key} (${contentTypeOf(key)}, ${cacheControlOf(key)})`);
   }
   // DeleteObjects takes at most 1000 keys a call.

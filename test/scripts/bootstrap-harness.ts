@@ -47,6 +47,7 @@ export function stackValues(releaseId: string, artifactSha256: string, appPort: 
     SessionSecretArn: sessionSecretArn,
     AssetsBucket: 'cloudwiki-assets-test',
     UploadsBucket: 'cloudwiki-uploads-test',
+    BackupSiteBucket: 'cloudwiki-backup-test',
     AssetBaseUrl: 'https://assets.wiki.example.com/assets',
     AppLogGroup: '/cloudwiki/cloudwiki-web/app',
   };

@@ -123,6 +123,7 @@ describe('EC2 bootstrap', () => {
         AWS_REGION: region,
         ASSETS_BUCKET: 'cloudwiki-assets-test',
         UPLOADS_BUCKET: 'cloudwiki-uploads-test',
+        BACKUP_SITE_BUCKET: 'cloudwiki-backup-test',
         ASSET_BASE_URL: 'https://assets.wiki.example.com/assets',
         TRUST_PROXY: 1,
         HOST: '0.0.0.0',

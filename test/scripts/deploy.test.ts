@@ -104,7 +104,7 @@ describe('scripts/deploy', () => {
     );
     // The backup site is published before the edge stack makes it Route 53's secondary.
     const backupPublish = printed.indexOf(
-      `+ env BACKUP_SITE_BUCKET=cloudwiki-data:BackupSiteBucketName AWS_REGION=eu-west-1 npm --prefix ${repositoryRoot} run --silent static-site:publish -- --dir ${backupSite}`,
+      `+ env BACKUP_SITE_BUCKET=cloudwiki-data:BackupSiteBucketName AWS_REGION=eu-west-1 npm --prefix ${repositoryRoot} run --silent static-site:publish -- --dir ${backupSite} --only-if-new`,
     );
     expect(backupPublish).toBeGreaterThan(printed.indexOf(deploys[1] as string));
     expect(backupPublish).toBeLessThan(printed.indexOf(deploys[3] as string));

@@ -95,7 +95,9 @@ describe('npm run lab', () => {
       what: 'the backup site',
       timeoutMs: 15_000,
     });
-    expect(answer.body).toContain('cloudwiki is under maintenance');
+    // The lab published the wiki in full when it started: the backup shows the Home page itself.
+    expect(answer.body).toContain('This is a read-only copy as of');
+    expect(answer.body).toContain('Welcome to <strong>cloudwiki</strong>');
     await lab.waitForStatus('the group back in service', settled, 45_000);
     const back = await servedBy(lab.wikiUrl);
     expect(back.servedBy).toMatch(/^i-[0-9a-f]+\/lab-[abc]$/);

@@ -56,6 +56,19 @@ describe('the lab status page', () => {
     expect(html).toContain('<td>42:4242</td>');
   });
 
+  test('when the backup copy lags, then the page shows by how much and how many changes wait, in the colour of the alarm', () => {
+    const backup = { bucket: 'cloudwiki-backup', s3Endpoint: 'http://127.0.0.1:1', pendingChanges: 3, readAt: '2026-12-01T01:02:03.000Z' };
+    expect(renderStatusLive({ ...status, backup: { ...backup, lagSeconds: 1.5 } })).toContain(
+      'backup lag<b><span class="pill ok">1.5 s, 3 waiting</span>',
+    );
+    expect(renderStatusLive({ ...status, backup: { ...backup, lagSeconds: 400 } })).toContain(
+      '<span class="pill bad">400 s, 3 waiting</span>',
+    );
+    expect(renderStatusLive({ ...status, backup: { ...backup, lagSeconds: null, pendingChanges: null } })).toContain(
+      '<span class="pill bad">unknown</span>',
+    );
+  });
+
   test('when the whole page is rendered, then it offers a button for every local fault and embeds the live figures', () => {
     const html = renderStatusPage(status);
     for (const fault of localFaults) expect(html).toContain(`data-fault="${fault}"`);

@@ -8,8 +8,8 @@ import { backupSiteBucket } from '../../../scripts/services/s3';
 import { waitUntil } from '../../../scripts/services/wait';
 import { writeSite } from '../../../scripts/static-site/build';
 import { publishSite } from '../../../scripts/static-site/publish';
-import { renderSite } from '../../../scripts/static-site/site';
-import { readAllPages } from '../../../scripts/static-site/source';
+import { renderSite } from '../../../app/backup/render';
+import { readWholeSite } from '../../../app/backup/source';
 import { servedBy, settled, startTestLab, type TestLab } from '../support/lab';
 
 // The lab with the real backup site in its bucket: built from the lab's PostgreSQL and published
@@ -45,7 +45,7 @@ test('when every instance is down, then HAProxy serves the published copy of the
       authorId: null,
     });
     const dir = path.join(lab.stateDir, 'static-site');
-    writeSite(dir, renderSite(await readAllPages(pages), new Date()));
+    writeSite(dir, renderSite((await readWholeSite(pages)).pages, new Date()));
     await publishSite(s3, { dir, bucket: backupSiteBucket });
   } finally {
     s3.destroy();

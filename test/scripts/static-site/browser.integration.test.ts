@@ -8,7 +8,7 @@ import { freePort } from '../../../scripts/services/ports';
 import { backupSiteBucket, startS3, websiteHost, type S3Server } from '../../../scripts/services/s3';
 import { writeSite } from '../../../scripts/static-site/build';
 import { publishSite } from '../../../scripts/static-site/publish';
-import { renderSite, type SnapshotPage } from '../../../scripts/static-site/site';
+import { renderSite, type SnapshotPage } from '../../../app/backup/render';
 import { launchChromium } from '../../support/chromium';
 
 // A real browser (Debian's chromium) on the published copy, served by s3rver as the bucket's

@@ -5,9 +5,9 @@ import pino from 'pino';
 import { createDatabase, type Database } from '../../../app/db/db';
 import { createPageRepository } from '../../../app/pages/repository';
 import { writeSite } from '../../../scripts/static-site/build';
-import { pageKey } from '../../../scripts/static-site/links';
-import { errorDocument, renderSite, type SearchIndex, type SiteFile, type SnapshotPage } from '../../../scripts/static-site/site';
-import { readAllPages } from '../../../scripts/static-site/source';
+import { pageKey } from '../../../app/backup/links';
+import { errorDocument, renderSite, searchIndexKey, type SearchIndex, type SiteFile, type SnapshotPage } from '../../../app/backup/render';
+import { readWholeSite } from '../../../app/backup/source';
 import { env } from '../../support/app';
 import { uniqueName } from '../../support/browser-like';
 
@@ -59,7 +59,7 @@ test('when pages are in the database, then the build renders each one with the b
     authorId: null,
   });
 
-  const pages = await readAllPages(repo);
+  const { pages } = await readWholeSite(repo);
   expect(pages.map((p) => p.slug)).toEqual(expect.arrayContaining([home, other]));
   const files = renderSite(pages, snapshotAt);
 
@@ -92,11 +92,15 @@ test('when a page links to others, then every relative link and asset resolves t
 });
 
 test('when a page links to a missing page or to an app-only view, then no link leads to an editor', () => {
-  const files = renderSite([page('Home', 'Write [[Not Yet]] or [edit me](/wiki/Home/edit) or [recent](/recent).')], snapshotAt);
+  const files = renderSite(
+    [page('Home', 'Write [[Not Yet]] or [edit me](/wiki/Home/edit) or [recent](/recent) or [a diff](/wiki/Home/diff).')],
+    snapshotAt,
+  );
   const html = text(files, pageKey('Home'));
   expect(html).toContain('<span class="wikilink missing" title="This page did not exist when the copy was made">Not Yet</span>');
   expect(html).toContain('href="../../wiki/Home/index.html">edit me</a>');
-  expect(html).toContain('href="../../maintenance.html">recent</a>');
+  expect(html).toContain('href="../../recent.html">recent</a>');
+  expect(html).toContain('href="../../wiki/Home/index.html">a diff</a>');
   expect(html).not.toContain('/edit');
 });
 
@@ -113,13 +117,13 @@ test('when a page holds hostile markdown, then its script, handlers and javascri
     expect(html).not.toMatch(/<script>alert|<img src=x|<svg|<b onmouseover|href="javascript:/i);
   }
   expect(text(files, pageKey('Hostile'))).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
-  const index = JSON.parse(text(files, files.find((f) => /search-index\.[0-9a-f]+\.json$/.test(f.key))!.key)) as SearchIndex;
+  const index = JSON.parse(text(files, searchIndexKey)) as SearchIndex;
   expect(index.pages[0]!.title).toBe('<b onmouseover=alert(5)>Hostile</b>');
 });
 
 test('when the site is built, then the search index holds every page text and the search page loads it', () => {
   const files = renderSite([page('Birds', 'Pelicans & *herons* <eat> fish.'), page('Home', 'Start here.')], snapshotAt);
-  const indexKey = files.find((f) => /^static\/search-index\.[0-9a-f]{10}\.json$/.test(f.key))!.key;
+  const indexKey = searchIndexKey;
   const index = JSON.parse(text(files, indexKey)) as SearchIndex;
   expect(index.generatedAt).toBe(snapshotAt.toISOString());
   expect(index.pages).toEqual([

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../../app/platform/aws-clients';
 import { staticSiteProgram, type StaticSiteIo } from '../../../scripts/static-site/cli';
-import { errorDocument } from '../../../scripts/static-site/site';
+import { errorDocument } from '../../../app/backup/render';
 import { env } from '../../support/app';
 
 let workDir: string;

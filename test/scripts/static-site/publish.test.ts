@@ -7,9 +7,10 @@ import { createS3Client } from '../../../app/platform/aws-clients';
 import { freePort } from '../../../scripts/services/ports';
 import { backupSiteBucket, startS3, websiteHost, type S3Server } from '../../../scripts/services/s3';
 import { writeSite } from '../../../scripts/static-site/build';
-import { pageKey } from '../../../scripts/static-site/links';
-import { htmlCacheControl, immutableCacheControl, publishSite } from '../../../scripts/static-site/publish';
-import { renderSite, type SnapshotPage } from '../../../scripts/static-site/site';
+import { pageKey } from '../../../app/backup/links';
+import { htmlCacheControl, immutableCacheControl } from '../../../app/backup/objects';
+import { publishSite } from '../../../scripts/static-site/publish';
+import { renderSite, type SnapshotPage } from '../../../app/backup/render';
 
 // Its own s3rver, set up as the lab's: the backup bucket with website hosting (index and error
 // documents), which the shared test s3rver does not have.
@@ -110,6 +111,40 @@ test('when the bucket holds something other than a backup site, then publishing 
 
   const forced = await publishSite(s3, { dir, bucket, force: true });
   expect(forced.remove).toEqual(['precious.png']);
+});
+
+test('when the directory has no pages or would delete many keys, then publishing refuses and the backup keeps its pages', async () => {
+  const bucket = 'backup-with-many-pages';
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const many = Array.from({ length: 12 }, (_, i) => page(`Page_${i}`, `Text ${i}.`));
+  await publishSite(s3, { dir: build('many', many), bucket });
+  const countPages = async () =>
+    ((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).filter((object) => object.Key!.startsWith('wiki/'))
+      .length;
+  expect(await countPages()).toBe(12);
+
+  await expect(publishSite(s3, { dir: build('empty', []), bucket })).rejects.toThrow(
+    /has no pages but bucket backup-with-many-pages has 12/,
+  );
+  await expect(publishSite(s3, { dir: build('few', many.slice(0, 1)), bucket })).rejects.toThrow(/would delete 11 keys .*\(more than 10\)/);
+  expect(await countPages()).toBe(12);
+
+  // Within the limit, or when forced, the sync deletes as before.
+  expect((await publishSite(s3, { dir: build('fewer', many.slice(0, 10)), bucket })).remove).toHaveLength(2);
+  expect((await publishSite(s3, { dir: build('one', many.slice(0, 1)), bucket, force: true })).remove).toHaveLength(9);
+});
+
+test('when a deploy publishes only into a new bucket, then a bucket that already holds the copy keeps its newer pages', async () => {
+  const bucket = 'backup-kept-current';
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const first = await publishSite(s3, { dir: build('new-bucket', [page('Home', 'Published by the build.')]), bucket, onlyIfNew: true });
+  expect(first.upload).toContain(pageKey('Home'));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: pageKey('Home'), Body: 'Newer, from an instance.' }));
+
+  const again = await publishSite(s3, { dir: build('older-build', [page('Home', 'An older build.')]), bucket, onlyIfNew: true });
+  expect(again.upload).toEqual([]);
+  const home = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: pageKey('Home') }));
+  expect(await home.Body!.transformToString()).toBe('Newer, from an instance.');
 });
 
 test('when the published site is read through the website endpoint, then wiki URLs, links and missing paths resolve', async () => {

@@ -1,4 +1,5 @@
-import { backupSiteErrorDocument } from '../services/s3';
+import { backupSiteDocuments } from '../contracts';
+
 /**
  * Where a wiki page lives in the static copy. A folder per page with an index.html inside, because
  * an S3 website endpoint (and s3rver's) answers a request for `/wiki/Home` — the live wiki's URL,
@@ -16,7 +17,12 @@ export function pageKey(slug: string): string {
 }
 
 /** The backup bucket's error document: the lab and infra/02-data.yaml serve the same name. */
-export const maintenancePath = backupSiteErrorDocument;
+export const maintenancePath = backupSiteDocuments.error;
+export const indexPath = backupSiteDocuments.index;
+export const recentPath = 'recent.html';
+
+/** The wiki's own list views that the copy has a page for. */
+const copiedViews: Record<string, string> = { '/pages': indexPath, '/recent': recentPath };
 
 /**
  * Rewrites the links in HTML rendered by app/pages/markdown.ts for the static copy, where `root` leads
@@ -24,6 +30,7 @@ export const maintenancePath = backupSiteErrorDocument;
  * - a link to a missing page would open its editor: it becomes plain text, as nothing can be
  *   created in a read-only copy;
  * - a link to a page (or to any of its views: history, edit ...) points at that page's copy;
+ * - a link to all pages or recent changes points at the copy's own list;
  * - any other link into the wiki's origin goes to the maintenance page, which says why.
  * markdown-it escapes `"` in attributes and text, so `href="…"` only ever matches an attribute.
  */
@@ -36,7 +43,8 @@ export function rewriteWikiLinks(html: string, existingSlugs: ReadonlySet<string
       if (href.startsWith('//')) return match;
       const slug = wikiSlugOf(href);
       if (slug !== undefined && existingSlugs.has(slug)) return `href="${root}${pagePath(slug)}"`;
-      return `href="${root}${maintenancePath}"`;
+      const view = copiedViews[href.replace(/[?#].*$/, '')];
+      return `href="${root}${view ?? maintenancePath}"`;
     });
 }
 
