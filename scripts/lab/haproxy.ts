@@ -130,6 +130,8 @@ export interface ServerStat {
   /** Requests sent to this server since HAProxy started (the slot's, not the instance's). */
   totalRequests: number;
   currentSessions: number;
+  /** Responses with a 5xx status from this server, and responses it broke off (eresp): a canary's errors. */
+  serverErrors: number;
 }
 
 /** Parses `show stat` CSV for the servers of one backend. */
@@ -146,6 +148,7 @@ export function parseServerStats(csv: string, backend = webBackend): ServerStat[
       status: fields[column('status')] ?? '',
       totalRequests: Number(fields[column('stot')] ?? 0),
       currentSessions: Number(fields[column('scur')] ?? 0),
+      serverErrors: Number(fields[column('hrsp_5xx')] || 0) + Number(fields[column('eresp')] || 0),
     }));
 }
 

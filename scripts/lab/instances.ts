@@ -8,6 +8,8 @@ import type { Haproxy } from './haproxy';
 export interface AppCommand {
   command: string;
   args: string[];
+  /** Added to the instance's environment (a drill's faulty build uses it). */
+  env?: Record<string, string>;
 }
 
 /** The app's production start, as the EC2 bootstrap runs it. */
@@ -48,6 +50,8 @@ export class ProcessFleet implements Fleet {
    * handed on, or the old slot's `maint` landing on the next instance's registration.
    */
   private readonly launching = new Map<string, Promise<void>>();
+  /** How to start each release the group may launch, by version: the lab's launch template versions. */
+  private readonly releases = new Map<string, AppCommand>();
   private closed = false;
 
   constructor(
@@ -64,6 +68,17 @@ export class ProcessFleet implements Fleet {
     },
   ) {}
 
+  /** Makes a release launchable; its build is never changed afterwards, so a rollback starts the same code. */
+  addRelease(version: string, app: AppCommand): void {
+    const known = this.releases.get(version);
+    if (known && JSON.stringify(known) !== JSON.stringify(app)) throw new Error(`release ${version} exists with another build`);
+    this.releases.set(version, app);
+  }
+
+  hasRelease(version: string): boolean {
+    return this.releases.has(version);
+  }
+
   launch(instance: GroupInstance): Promise<void> {
     const launch = this.start(instance).finally(() => this.launching.delete(instance.id));
     this.launching.set(instance.id, launch);
@@ -74,10 +89,11 @@ export class ProcessFleet implements Fleet {
     const port = await freePort();
     // A launch decided just before the lab began stopping must not leave a process behind.
     if (this.closed) throw new Error('the lab is stopping');
+    const app = this.releases.get(instance.release) ?? this.options.app;
     const child = startProcess({
       name: instance.id,
-      command: this.options.app.command,
-      args: this.options.app.args,
+      command: app.command,
+      args: app.args,
       cwd: this.options.cwd,
       env: {
         PATH: process.env.PATH ?? '',
@@ -92,6 +108,9 @@ export class ProcessFleet implements Fleet {
         DRAIN_TIMEOUT_MS: String(this.options.drainTimeoutMs),
         // One process per instance, as one small EC2 instance: the group, not a cluster, scales it.
         WEB_CONCURRENCY: '1',
+        // The lab's stand-in app reports it as its version; the real app reads its build's package.json.
+        LAB_RELEASE: instance.release,
+        ...app.env,
       },
       onLine: (line) => this.options.onLine?.(instance.id, line),
     });

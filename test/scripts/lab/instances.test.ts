@@ -29,6 +29,7 @@ const instance = (id: string, slot: number): GroupInstance => ({
   lifecycle: 'Pending',
   health: 'Healthy',
   launchedAt: Date.now(),
+  release: 'initial',
 });
 
 describe('the lab fleet (instances as processes in HAProxy slots)', () => {
