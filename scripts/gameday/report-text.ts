@@ -30,6 +30,25 @@ export function formatText(report: GameDayReport): string {
       ].join(' '),
     );
   }
+  for (const fault of report.faults.filter((candidate) => candidate.release)) {
+    const release = fault.release!;
+    const serving = release.versions.map(
+      (entry) =>
+        `${entry.second} s ${Object.entries(entry.inService)
+          .map(([v, n]) => `${v}×${n}`)
+          .join(' ')}`,
+    );
+    lines.push(
+      '',
+      `${fault.name}: ${release.state} ${release.from} → ${release.to} in ${seconds(release.rollSeconds)}` +
+        (release.detectSeconds !== null
+          ? `; detected after ${seconds(release.detectSeconds)}, back on ${release.from} after ${seconds(release.backOnPreviousSeconds)}`
+          : '') +
+        `; ${release.servedNewRelease} instance(s) served ${release.to}; ${fault.failedRequests} of ${fault.requests} requests failed`,
+      ...(release.reason ? [`  why: ${release.reason}`] : []),
+      `  in service: ${serving.join(' | ')}`,
+    );
+  }
   lines.push(
     '',
     `sessions lost: ${report.sessionsLost} of ${report.virtualUsers} users, ${report.sessionsLostBeforeFaults} of them before any fault ` +
