@@ -133,12 +133,13 @@ export class AutoScalingGroup {
 
   /**
    * One instance above the desired capacity, at once, as a rolling update's batch: desired (and
-   * max, if it is reached) grow by one so that the group keeps it. Undefined when no zone or
-   * load balancer slot is free.
+   * max, if it is reached) grow by one so that the group keeps it. In `zone` when given (the
+   * zone of the instance it will replace, so the zones stay balanced and AZRebalance has nothing
+   * to undo). Undefined when no zone or load balancer slot is free.
    */
-  launchExtra(cause: string): GroupInstance | undefined {
+  launchExtra(cause: string, zone?: string): GroupInstance | undefined {
     const before = this.instances.length;
-    if (!this.launch(cause)) return undefined;
+    if (!this.launch(cause, zone)) return undefined;
     const instance = this.instances[before]!;
     this.max = Math.max(this.max, this.counted.length);
     this.desired = this.counted.length;
@@ -305,11 +306,13 @@ export class AutoScalingGroup {
     return this.counted.filter((instance) => instance.az === fullestZone).sort((a, b) => a.launchedAt - b.launchedAt)[0];
   }
 
-  private launch(cause: string): boolean {
+  private launch(cause: string, preferredZone?: string): boolean {
     const [az] =
-      this.zoneSizes()
-        .filter(([zone]) => !this.unavailableZones.has(zone))
-        .sort((a, b) => a[1] - b[1])[0] ?? [];
+      preferredZone !== undefined && !this.unavailableZones.has(preferredZone)
+        ? [preferredZone]
+        : (this.zoneSizes()
+            .filter(([zone]) => !this.unavailableZones.has(zone))
+            .sort((a, b) => a[1] - b[1])[0] ?? []);
     const slot = this.freeSlot();
     if (az === undefined || slot === undefined) {
       const why = az === undefined ? 'no Availability Zone of the group is available' : 'every load balancer slot is in use';

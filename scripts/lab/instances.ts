@@ -3,7 +3,7 @@ import { productionRuntimeEnv } from '../../app/contracts';
 import { startProcess, type ManagedProcess } from '../services/process';
 import { freePort } from '../services/ports';
 import type { Fleet, GroupInstance } from './auto-scaling-group';
-import type { Haproxy } from './haproxy';
+import { fullWeight, type Haproxy } from './haproxy';
 
 export interface AppCommand {
   command: string;
@@ -50,6 +50,8 @@ export class ProcessFleet implements Fleet {
    * handed on, or the old slot's `maint` landing on the next instance's registration.
    */
   private readonly launching = new Map<string, Promise<void>>();
+  /** Instances that take a reduced share of traffic (a release's canary), by id. */
+  private readonly weights = new Map<string, number>();
   /** How to start each release the group may launch, by version: the lab's launch template versions. */
   private readonly releases = new Map<string, AppCommand>();
   private closed = false;
@@ -77,6 +79,18 @@ export class ProcessFleet implements Fleet {
 
   hasRelease(version: string): boolean {
     return this.releases.has(version);
+  }
+
+  /**
+   * The instance's share of traffic against the others' (fullWeight each). Set right after the
+   * group decides a launch, it applies from the instance's registration on: it never takes
+   * traffic at full weight first.
+   */
+  async setWeight(instanceId: string, weight: number): Promise<void> {
+    if (weight === fullWeight) this.weights.delete(instanceId);
+    else this.weights.set(instanceId, weight);
+    const running = this.running.get(instanceId);
+    if (running?.registeredAt !== undefined) await this.options.haproxy.setWeight(running.slot, weight);
   }
 
   launch(instance: GroupInstance): Promise<void> {
@@ -117,7 +131,7 @@ export class ProcessFleet implements Fleet {
     const running: RunningInstance = { process: child, port, slot: instance.slot };
     this.running.set(instance.id, running);
     // Registered at once: the health checks, not the launcher, decide when it takes traffic.
-    await this.options.haproxy.register(instance.slot, port);
+    await this.options.haproxy.register(instance.slot, port, this.weights.get(instance.id));
     running.registeredAt = Date.now();
   }
 
@@ -142,6 +156,7 @@ export class ProcessFleet implements Fleet {
     await this.options.haproxy.deregister(instance.slot).catch(() => {});
     await running?.process.stop('SIGTERM', this.options.drainDelayMs + this.options.drainTimeoutMs + 2000);
     this.running.delete(instance.id);
+    this.weights.delete(instance.id);
   }
 
   /** A crash, not a shutdown: SIGKILL, no draining (the chaos `instance` fault). */
@@ -179,7 +194,7 @@ export class ProcessFleet implements Fleet {
       if (this.terminating.has(id) || running.process.hasExited()) continue;
       if (running.registeredAt === undefined || running.registeredAt >= stats.readAt) continue;
       if (!stats.slotStatus(running.slot)?.startsWith('MAINT')) continue;
-      await this.options.haproxy.register(running.slot, running.port);
+      await this.options.haproxy.register(running.slot, running.port, this.weights.get(id));
       running.registeredAt = Date.now();
       repaired.push(id);
     }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AutoScalingGroup, GroupInstance, ScalingProcess } from './auto-scaling-group';
 import { defaultCanaryThresholds, judgeCanary, type CanarySide, type CanaryThresholds } from './canary';
-import { slotName, type ServerStat } from './haproxy';
+import { fullWeight, slotName, type ServerStat } from './haproxy';
 import type { AppCommand, ProcessFleet } from './instances';
 
 /** A build the group can launch: its version (what /health reports) and how to start it. */
@@ -25,7 +25,7 @@ export interface RollRecord {
   backOnPreviousAt?: number;
   reason?: string;
   canary?: { fresh: CanarySide; previous: CanarySide; verdict: string };
-  /** Instances of the new release that were in service (took traffic) at some point. */
+  /** Instances of the new release that were UP behind the load balancer (took traffic) at some point. */
   servedNewRelease: string[];
   /** Instances in service per release, recorded whenever that changes. */
   versions: { at: number; inService: Record<string, number> }[];
@@ -39,6 +39,11 @@ export interface RollOptions {
   canaryMs: number;
   /** The page the roll itself views on each side of the canary. */
   canaryPath: string;
+  /**
+   * The canary's share of traffic until it passes, against each old instance's fullWeight (100):
+   * 25 of 325 with three old instances, so a bad release reaches few users before it is caught.
+   */
+  canaryWeight: number;
   thresholds: CanaryThresholds;
   pollMs: number;
 }
@@ -47,6 +52,7 @@ export const defaultRollOptions: RollOptions = {
   healthTimeoutMs: 30_000,
   canaryMs: 10_000,
   canaryPath: '/wiki/Home',
+  canaryWeight: 25,
   thresholds: defaultCanaryThresholds,
   pollMs: 250,
 };
@@ -94,7 +100,7 @@ export class ReleaseRoller {
   constructor(
     private readonly deps: {
       group: AutoScalingGroup;
-      fleet: Pick<ProcessFleet, 'addRelease' | 'describe'>;
+      fleet: Pick<ProcessFleet, 'addRelease' | 'describe' | 'setWeight'>;
       stats: () => Promise<ServerStat[]>;
       probe?: Probe;
       log: (line: string) => void;
@@ -210,13 +216,16 @@ export class ReleaseRoller {
         .filter((instance) => instance.lifecycle !== 'Terminating' && instance.release !== target)
         .sort((a, b) => a.launchedAt - b.launchedAt)[0];
       if (!victim) return true;
-      const fresh = group.launchExtra(`an instance was launched by a rolling release to ${target}, to replace ${victim.id}`);
+      const fresh = group.launchExtra(`an instance was launched by a rolling release to ${target}, to replace ${victim.id}`, victim.az);
       if (!fresh) {
         record.reason ??= 'no instance could be launched (no zone or load balancer slot free)';
         return false;
       }
+      // Before its registration (the launch is under way): the canary never takes a full share.
+      if (!canaryDone) void this.deps.fleet.setWeight(fresh.id, options.canaryWeight);
       this.event(record, `launched ${fresh.id} (${fresh.az}) on ${target}; waiting for the load balancer's health checks`);
-      if (!(await this.waitInService(record, fresh, options))) {
+      const beforeTraffic = await this.deps.stats();
+      if (!(await this.waitInService(record, fresh, options, !canaryDone))) {
         record.detectedAt ??= this.now();
         record.reason ??= `${fresh.id} did not pass the load balancer's health checks within ${options.healthTimeoutMs / 1000} s`;
         group.terminateAndDecrement(
@@ -230,7 +239,7 @@ export class ReleaseRoller {
       }
       this.event(record, `${fresh.id} is in service`);
       if (!canaryDone) {
-        const verdict = await this.canary(record, fresh, options);
+        const verdict = await this.canary(record, fresh, beforeTraffic, options);
         if (verdict.verdict === 'fail') {
           record.detectedAt ??= this.now();
           record.reason ??= `the canary ${fresh.id} failed: ${verdict.reason}`;
@@ -246,7 +255,13 @@ export class ReleaseRoller {
           return false;
         }
         this.event(record, `canary passed: ${verdict.reason}`);
+        await this.deps.fleet.setWeight(fresh.id, fullWeight);
         canaryDone = true;
+        // The group counts it in service (the signal) before an old one may go.
+        if (!(await this.waitInService(record, fresh, options, false))) {
+          record.reason ??= `${fresh.id} left service after its canary passed`;
+          return false;
+        }
       }
       group.terminateAndDecrement(victim.id, `an instance was taken out of service by a rolling release to ${target}`, maxBefore);
       this.event(record, `retired ${victim.id} (${victim.release}): draining`);
@@ -254,13 +269,20 @@ export class ReleaseRoller {
     }
   }
 
-  private async waitInService(record: RollRecord, instance: GroupInstance, options: RollOptions): Promise<boolean> {
+  /**
+   * Until the group has the instance InService (the lab's cfn-signal) — or, with `upIsEnough`, as
+   * soon as HAProxy has it UP: HAProxy sends traffic from then on, up to a second before the
+   * group's next pass marks it, and a canary must watch from the first request.
+   */
+  private async waitInService(record: RollRecord, instance: GroupInstance, options: RollOptions, upIsEnough: boolean): Promise<boolean> {
     const { group } = this.deps;
     const deadline = this.now() + options.healthTimeoutMs;
     for (;;) {
       if (this.cancelled) return false;
       if (!group.instances.includes(instance) || instance.lifecycle === 'Terminating' || instance.health === 'Unhealthy') return false;
-      if (instance.lifecycle === 'InService') {
+      const up = (await this.deps.stats()).some((stat) => stat.name === slotName(instance.slot) && stat.status.startsWith('UP'));
+      if ((upIsEnough && up) || instance.lifecycle === 'InService') {
+        if (instance.release === record.to && !record.servedNewRelease.includes(instance.id)) record.servedNewRelease.push(instance.id);
         this.noteVersions(record);
         return true;
       }
@@ -275,7 +297,7 @@ export class ReleaseRoller {
    * and 5xx counters for each (real users), and one page view at a time sent straight to the new
    * instance and to an old one in turn (latency, and errors even when there is no traffic).
    */
-  private async canary(record: RollRecord, fresh: GroupInstance, options: RollOptions) {
+  private async canary(record: RollRecord, fresh: GroupInstance, beforeTraffic: ServerStat[], options: RollOptions) {
     const { group } = this.deps;
     const probe = this.deps.probe ?? httpProbe;
     const previous = () => group.instances.filter((instance) => instance.lifecycle === 'InService' && instance.release !== fresh.release);
@@ -285,7 +307,8 @@ export class ReleaseRoller {
     };
     const baseline = new Map<string, { requests: number; errors: number }>();
     const initial = await this.deps.stats();
-    for (const instance of [fresh, ...previous()]) baseline.set(instance.id, counters(initial, instance));
+    baseline.set(fresh.id, counters(beforeTraffic, fresh));
+    for (const instance of previous()) baseline.set(instance.id, counters(initial, instance));
     const probed = {
       fresh: { requests: 0, errors: 0, latenciesMs: [] as number[] },
       previous: { requests: 0, errors: 0, latenciesMs: [] as number[] },
@@ -305,7 +328,7 @@ export class ReleaseRoller {
     const started = this.now();
     for (;;) {
       if (this.cancelled) return { verdict: 'fail' as const, reason: 'the lab is stopping' };
-      if (fresh.lifecycle !== 'InService' || fresh.health === 'Unhealthy')
+      if (fresh.lifecycle === 'Terminating' || fresh.health === 'Unhealthy')
         return { verdict: 'fail' as const, reason: `${fresh.id} left service during its canary window` };
       this.noteVersions(record);
       const olds = previous();
