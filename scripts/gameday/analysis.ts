@@ -51,6 +51,8 @@ export interface ReleaseSummary {
   reason?: string;
   /** From the start of the roll to its end (every instance replaced, or rolled back). */
   rollSeconds: number | null;
+  /** Until an instance of the new release first took traffic; null if none did. */
+  firstTrafficSeconds: number | null;
   /** Until the roll found the release bad; null for one it let through. */
   detectSeconds: number | null;
   /** Until no instance in service ran the bad release; null for one it let through. */
@@ -258,6 +260,7 @@ export function summarizeFault(
             state: fault.release.state,
             ...(fault.release.reason ? { reason: fault.release.reason } : {}),
             rollSeconds: since(fault.release.endedAt),
+            firstTrafficSeconds: since(fault.release.firstTrafficAt),
             detectSeconds: since(fault.release.detectedAt),
             backOnPreviousSeconds: since(fault.release.backOnPreviousAt),
             servedNewRelease: fault.release.servedNewRelease,

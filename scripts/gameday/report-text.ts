@@ -1,5 +1,6 @@
 import type { GameDayReport } from './analysis';
 
+const round = (value: number) => Math.round(value * 10) / 10;
 const seconds = (value: number | null) => (value === null ? 'never' : `${value} s`);
 
 /**
@@ -42,7 +43,11 @@ export function formatText(report: GameDayReport): string {
       '',
       `${fault.name}: ${release.state} ${release.from} → ${release.to} in ${seconds(release.rollSeconds)}` +
         (release.detectSeconds !== null
-          ? `; detected after ${seconds(release.detectSeconds)}, back on ${release.from} after ${seconds(release.backOnPreviousSeconds)}`
+          ? `; detected after ${seconds(release.detectSeconds)}` +
+            (release.firstTrafficSeconds !== null
+              ? ` (${round(release.detectSeconds - release.firstTrafficSeconds)} s after it first took traffic)`
+              : '') +
+            `, back on ${release.from} after ${seconds(release.backOnPreviousSeconds)}`
           : '') +
         `; ${release.servedNewRelease} instance(s) served ${release.to}; ${fault.failedRequests} of ${fault.requests} requests failed`,
       ...(release.reason ? [`  why: ${release.reason}`] : []),

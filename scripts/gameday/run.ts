@@ -306,6 +306,7 @@ async function runReleaseStep(
         state: latest.state,
         reason: latest.reason,
         endedAt: onClock(latest.endedAt),
+        firstTrafficAt: onClock(latest.firstTrafficAt),
         detectedAt: onClock(latest.detectedAt),
         backOnPreviousAt: onClock(latest.backOnPreviousAt),
         servedNewRelease: latest.servedNewRelease.length,

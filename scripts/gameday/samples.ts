@@ -53,6 +53,8 @@ export interface ReleaseRecord {
   state: string;
   reason?: string;
   endedAt?: number;
+  /** When an instance of the new release first took traffic. */
+  firstTrafficAt?: number;
   /** When the roll found the new release bad; absent for a good one. */
   detectedAt?: number;
   /** When no instance in service ran the new release any more. */

@@ -74,7 +74,8 @@ export function rollSummary(record: RollRecord): string[] {
   const seconds = (at: number | undefined) => (at === undefined ? 'n/a' : `${((at - record.startedAt) / 1000).toFixed(1)} s`);
   return [
     `${record.state}: ${record.from} → ${record.to}${record.reason ? ` (${record.reason})` : ''}`,
-    `roll took ${seconds(record.endedAt)}; detected bad after ${seconds(record.detectedAt)}; back on ${record.from} after ${seconds(record.backOnPreviousAt)}`,
+    `roll took ${seconds(record.endedAt)}; first traffic to ${record.to} after ${seconds(record.firstTrafficAt)}; ` +
+      `detected bad after ${seconds(record.detectedAt)}; back on ${record.from} after ${seconds(record.backOnPreviousAt)}`,
     `instances that served ${record.to}: ${record.servedNewRelease.length}`,
   ];
 }

@@ -19,6 +19,8 @@ export interface RollRecord {
   state: RollState;
   startedAt: number;
   endedAt?: number;
+  /** When an instance of the new release first took traffic (HAProxy had it UP). */
+  firstTrafficAt?: number;
   /** When the new release was found bad: an instance that never passed its checks, or a failed canary. */
   detectedAt?: number;
   /** When no instance the load balancer sends traffic to ran the new release any more. */
@@ -95,6 +97,8 @@ export class ReleaseRoller {
   private readonly rolls: RollRecord[] = [];
   private running: Promise<void> | undefined;
   private cancelled = false;
+  /** Instances HAProxy has had UP, seen by the roll before the group's pass marks them InService. */
+  private readonly up = new Set<string>();
   private readonly options: RollOptions;
 
   constructor(
@@ -148,6 +152,7 @@ export class ReleaseRoller {
       .finally(() => {
         record.endedAt = this.now();
         this.running = undefined;
+        this.up.clear();
       });
     return record;
   }
@@ -281,8 +286,12 @@ export class ReleaseRoller {
       if (this.cancelled) return false;
       if (!group.instances.includes(instance) || instance.lifecycle === 'Terminating' || instance.health === 'Unhealthy') return false;
       const up = (await this.deps.stats()).some((stat) => stat.name === slotName(instance.slot) && stat.status.startsWith('UP'));
+      if (up) this.up.add(instance.id);
       if ((upIsEnough && up) || instance.lifecycle === 'InService') {
-        if (instance.release === record.to && !record.servedNewRelease.includes(instance.id)) record.servedNewRelease.push(instance.id);
+        if (instance.release === record.to) {
+          record.firstTrafficAt ??= this.now();
+          if (!record.servedNewRelease.includes(instance.id)) record.servedNewRelease.push(instance.id);
+        }
         this.noteVersions(record);
         return true;
       }
@@ -368,11 +377,12 @@ export class ReleaseRoller {
     }
   }
 
-  /** Appends the releases in service now, if they changed; notes who served the new release. */
+  /** Appends the releases serving now (InService, or UP in HAProxy already), if they changed. */
   private noteVersions(record: RollRecord): void {
     const inService: Record<string, number> = {};
     for (const instance of this.deps.group.instances) {
-      if (instance.lifecycle !== 'InService') continue;
+      const serving = instance.lifecycle === 'InService' || (instance.lifecycle === 'Pending' && this.up.has(instance.id));
+      if (!serving) continue;
       inService[instance.release] = (inService[instance.release] ?? 0) + 1;
       if (instance.release === record.to && !record.servedNewRelease.includes(instance.id)) record.servedNewRelease.push(instance.id);
     }
