@@ -238,7 +238,11 @@ export class ReleaseRoller {
           `an instance was taken out of service by a rolling release: it never became healthy`,
           maxBefore,
         );
-        this.event(record, `${fresh.id} never became healthy: terminated, it took no traffic`);
+        const served = this.up.has(fresh.id) || record.servedNewRelease.includes(fresh.id);
+        this.event(
+          record,
+          `${fresh.id} never became healthy: terminated${served ? ' (HAProxy had it UP for a while)' : ', it took no traffic'}`,
+        );
         this.noteVersions(record);
         return false;
       }
