@@ -25,7 +25,13 @@ export function previousReleaseCommit(root: string, override = process.env.PREVI
   if (git(root, ['status', '--porcelain', '--', migrationsPath]) !== '') return git(root, ['rev-parse', 'HEAD']);
   const newest = git(root, ['log', '-1', '--format=%H', '--', migrationsPath]);
   if (!newest) throw new Error(`no commit changes ${migrationsPath}`);
-  return git(root, ['rev-parse', '--verify', `${newest}^`]);
+  try {
+    return git(root, ['rev-parse', '--verify', `${newest}^`]);
+  } catch {
+    throw new Error(
+      `the commit before ${newest.slice(0, 10)} is not in this clone (a shallow clone?): fetch more history, or set PREVIOUS_RELEASE`,
+    );
+  }
 }
 
 /**
