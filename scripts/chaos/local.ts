@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActiveFault, FaultRequest } from '../lab/faults';
 import type { LabStatus } from '../lab/lab';
+import type { RollRecord } from '../lab/release-roll';
 
 /** A client for the running lab's control interface (the status server, on loopback). */
 export class LabClient {
@@ -13,6 +14,11 @@ export class LabClient {
   async inject(request: FaultRequest): Promise<ActiveFault> {
     const { fault, ...body } = request;
     return (await this.call('POST', `api/faults/${fault}`, body)) as ActiveFault;
+  }
+
+  /** Starts rolling a staged release (a directory under the lab's releases/) through the group. */
+  async release(body: { directory: string; canarySeconds?: number; healthTimeoutSeconds?: number }): Promise<RollRecord> {
+    return (await this.call('POST', 'api/releases', body)) as RollRecord;
   }
 
   private async call(method: string, path: string, body?: unknown): Promise<unknown> {

@@ -41,6 +41,26 @@ export interface FaultSummary {
   p99Ms: number;
   /** Virtual users found logged out during this fault's window. */
   sessionsLost: number;
+  /** For a release step: how the roll went, in seconds from its start. */
+  release?: ReleaseSummary;
+}
+
+interface ReleaseSummary {
+  from: string;
+  to: string;
+  state: string;
+  reason?: string;
+  /** From the start of the roll to its end (every instance replaced, or rolled back). */
+  rollSeconds: number | null;
+  /** Until an instance of the new release first took traffic; null if none did. */
+  firstTrafficSeconds: number | null;
+  /** Until the roll found the release bad; null for one it let through. */
+  detectSeconds: number | null;
+  /** Until no instance in service ran the bad release; null for one it let through. */
+  backOnPreviousSeconds: number | null;
+  servedNewRelease: number;
+  /** Instances in service per release over time (seconds from the game day's start). */
+  versions: { second: number; inService: Record<string, number> }[];
 }
 
 interface Thresholds {
@@ -150,6 +170,9 @@ const sidesOfFault: Record<string, readonly FailureSide[]> = {
   'db-failover': ['behind'],
   replica: ['behind'],
   sessions: ['behind'],
+  // A release replaces instances (the web tier); a bad one answers errors from an instance.
+  release: ['web', 'behind'],
+  'bad-release': ['behind', 'web'],
 };
 
 /**
@@ -234,6 +257,22 @@ export function summarizeFault(
       ),
     ),
     sessionsLost: distinctUsersLost(losses, fault.injectedAt, fault.windowEnd),
+    ...(fault.release
+      ? {
+          release: {
+            from: fault.release.from,
+            to: fault.release.to,
+            state: fault.release.state,
+            ...(fault.release.reason ? { reason: fault.release.reason } : {}),
+            rollSeconds: since(fault.release.endedAt),
+            firstTrafficSeconds: since(fault.release.firstTrafficAt),
+            detectSeconds: since(fault.release.detectedAt),
+            backOnPreviousSeconds: since(fault.release.backOnPreviousAt),
+            servedNewRelease: fault.release.servedNewRelease,
+            versions: fault.release.versions.map((entry) => ({ second: round(entry.at / 1000), inService: entry.inService })),
+          },
+        }
+      : {}),
   };
 }
 
@@ -268,8 +307,22 @@ const defaultThresholds: Thresholds = {
     'db-failover': () => 30,
     // The backup site serves while no instance is up; relaunched instances need 2 passed checks.
     'all-web': (fault) => seconds(fault) + 45,
+    // A good release is invisible; a bad one fails only until its canary is pulled (seconds).
+    release: () => 0,
+    'bad-release': () => 30,
   },
-  failedShare: { instance: 0.05, sigterm: 0, az: 0.05, replica: 0, database: 1, 'db-freeze': 1, 'db-failover': 1, 'all-web': 1 },
+  failedShare: {
+    instance: 0.05,
+    sigterm: 0,
+    az: 0.05,
+    replica: 0,
+    database: 1,
+    'db-failover': 1,
+    'db-freeze': 1,
+    'all-web': 1,
+    release: 0,
+    'bad-release': 0.01,
+  },
 };
 
 function seconds(fault: FaultRecord): number {
@@ -293,6 +346,16 @@ function verdict(record: GameDayRecord, summaries: readonly FaultSummary[], thre
       reasons.push(`${summary.name}: ${summary.failedRequests} of ${summary.requests} requests failed, more than ${share * 100}%`);
     if (summary.fault === 'all-web' && summary.backupResponses === 0) reasons.push(`${summary.name}: the backup site never answered`);
     if (summary.capacityRestoredSeconds === null) reasons.push(`${summary.name}: the group never got back to full capacity`);
+    const release = summary.release;
+    if (summary.fault === 'release' && release?.state !== 'succeeded')
+      reasons.push(
+        `${summary.name}: the good release did not go out (${release ? `${release.state}: ${release.reason}` : 'no roll recorded'})`,
+      );
+    if (summary.fault === 'bad-release') {
+      if (release?.state !== 'rolled-back')
+        reasons.push(`${summary.name}: the bad release was not rolled back (${release?.state ?? 'no roll recorded'})`);
+      else if (release.servedNewRelease > 1) reasons.push(`${summary.name}: ${release.servedNewRelease} instances served the bad release`);
+    }
   });
   return { passed: reasons.length === 0, reasons };
 }

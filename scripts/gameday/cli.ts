@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { productionStart } from '../lab/instances';
+import { buildVersion } from '../lab/release-builds';
 import { analyze, type GameDayReport } from './analysis';
 import { gameDayPlan } from './plan';
 import { formatHtml } from './report-html';
@@ -23,7 +24,7 @@ export interface GameDayFlags {
   fromRecord?: string;
 }
 
-const description = `One command for a rehearsed outage: starts the lab (PostgreSQL 15 with a streaming replica, DynamoDB Local, s3rver, HAProxy, three instances in three simulated AZs), publishes the real backup site from the lab's database, puts steady load on the wiki from logged-in virtual users (each with its own session cookie), then injects the lab's faults one after another through its control API, waiting for recovery after each: an instance killed, a bare SIGTERM, the zone that holds the replica lost, the replica stopped, the database frozen, restarted and failed over to the replica, and the whole web tier gone so the backup site takes over (--quick: a subset). At the end it checks that every edit that got a 2xx is in the database, reports, and stops the lab.
+const description = `One command for a rehearsed outage: starts the lab (PostgreSQL 15 with a streaming replica, DynamoDB Local, s3rver, HAProxy, three instances in three simulated AZs), publishes the real backup site from the lab's database, puts steady load on the wiki from logged-in virtual users (each with its own session cookie), then rolls two releases through the group (a good build, and one failing page views that must be rolled back) and injects the lab's faults one after another through its control API, waiting for recovery after each: an instance killed, a bare SIGTERM, the zone that holds the replica lost, the replica stopped, the database frozen, restarted and failed over to the replica, and the whole web tier gone so the backup site takes over (--quick: a subset). At the end it checks that every edit that got a 2xx is in the database, reports, and stops the lab.
 
 Report: the terminal, an HTML page with inline SVG charts (requests, failures and p99 latency per second per instance, faults marked), and optionally JSON. Exits 1 when a pass mark is missed: any session lost, any acknowledged edit lost, any save acknowledged by the backup site, users seeing errors for longer than the fault allows, too many failed requests for the fault, or the backup site never answering.`;
 
@@ -31,7 +32,7 @@ Report: the terminal, an HTML page with inline SVG charts (requests, failures an
 export function gameDayProgram(run: (flags: GameDayFlags) => Promise<number>, output = {}): Command {
   return new Command('gameday')
     .description(description)
-    .option('--quick', 'a subset of the faults, held shorter: about two minutes', false)
+    .option('--quick', 'the releases and a subset of the faults, held shorter: about four minutes', false)
     .addOption(
       new Option('--session-store <store>', 'dynamodb, or memory (the stateful "before" picture, which fails)')
         .choices(['dynamodb', 'memory'])
@@ -82,6 +83,9 @@ async function gameDay(flags: GameDayFlags): Promise<number> {
     root: process.cwd(),
     stateDir: path.resolve(flags.stateDir),
     app: { command: productionStart.command, args: [appEntry] },
+    release: buildVersion(appEntry),
+    // The release steps roll this same build out again as a new release (and a broken copy of it).
+    releaseBuild: path.resolve(appEntry, '../..'),
     sessionStore: flags.sessionStore,
     sticky: flags.sticky,
     plan: gameDayPlan(flags.quick),

@@ -1,5 +1,6 @@
 import type { GameDayReport } from './analysis';
 
+const round = (value: number) => Math.round(value * 10) / 10;
 const seconds = (value: number | null) => (value === null ? 'never' : `${value} s`);
 
 /**
@@ -28,6 +29,29 @@ export function formatText(report: GameDayReport): string {
         `${fault.p99Ms} ms`.padStart(8),
         String(fault.sessionsLost).padStart(11),
       ].join(' '),
+    );
+  }
+  for (const fault of report.faults.filter((candidate) => candidate.release)) {
+    const release = fault.release!;
+    const serving = release.versions.map(
+      (entry) =>
+        `${entry.second} s ${Object.entries(entry.inService)
+          .map(([v, n]) => `${v}×${n}`)
+          .join(' ')}`,
+    );
+    lines.push(
+      '',
+      `${fault.name}: ${release.state} ${release.from} → ${release.to} in ${seconds(release.rollSeconds)}` +
+        (release.detectSeconds !== null
+          ? `; detected after ${seconds(release.detectSeconds)}` +
+            (release.firstTrafficSeconds !== null
+              ? ` (${round(release.detectSeconds - release.firstTrafficSeconds)} s after it first took traffic)`
+              : '') +
+            `, back on ${release.from} after ${seconds(release.backOnPreviousSeconds)}`
+          : '') +
+        `; ${release.servedNewRelease} instance(s) served ${release.to}; ${fault.failedRequests} of ${fault.requests} requests failed`,
+      ...(release.reason ? [`  why: ${release.reason}`] : []),
+      `  in service: ${serving.join(' | ')}`,
     );
   }
   lines.push(

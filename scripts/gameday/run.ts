@@ -10,6 +10,7 @@ import { LabClient } from '../chaos/local';
 import type { ActiveFault } from '../lab/faults';
 import type { AppCommand } from '../lab/instances';
 import { startLab, type LabStatus } from '../lab/lab';
+import { stageRelease } from '../lab/release-builds';
 import { freePort } from '../services/ports';
 import { backupSiteBucket } from '../services/s3';
 import { buildSite } from '../static-site/build';
@@ -17,7 +18,7 @@ import { publishSite } from '../static-site/publish';
 import { servedBy } from '../wiki-client/client';
 import { backupServer } from './analysis';
 import { SteadyLoad } from './load';
-import type { FaultStep, GameDayPlan } from './plan';
+import { isReleaseStep, type FaultStep, type GameDayPlan } from './plan';
 import type { FaultRecord, GameDayRecord } from './samples';
 
 interface GameDayOptions {
@@ -25,6 +26,13 @@ interface GameDayOptions {
   stateDir: string;
   /** How to start one instance of the app: the built production entry, as the EC2 bootstrap does. */
   app: AppCommand;
+  /** The version `app` reports in /health: the lab's first release. */
+  release?: string;
+  /**
+   * What the release steps roll out: a built tree (as dist/) staged as a new release, and the same
+   * behind the lab's 5xx fault for bad-release. Absent: the current tree is built for them.
+   */
+  releaseBuild?: string;
   sessionStore: 'dynamodb' | 'memory';
   /** Sticky sessions at the load balancer (the lab's --sticky): the virtual users keep its cookie. */
   sticky?: boolean;
@@ -119,6 +127,7 @@ export async function runGameDay(options: GameDayOptions): Promise<GameDayRecord
     statusPort,
     capacity: { min: 3, max: 6, desired: 3 },
     app: options.app,
+    release: options.release,
     sessionStore: options.sessionStore,
     sticky: options.sticky,
     // A real streaming replica as the app's reader, which the replica, az and failover faults need.
@@ -146,6 +155,8 @@ export async function runGameDay(options: GameDayOptions): Promise<GameDayRecord
     log('publishing the backup site from the lab database ...');
     await publishBackupSite(lab.services.env, options.stateDir);
 
+    const releases = plan.steps.some((step) => isReleaseStep(step.fault)) ? stageGameDayReleases(options) : undefined;
+
     const poller = (async () => {
       while (polling) {
         const at = clock();
@@ -167,7 +178,9 @@ export async function runGameDay(options: GameDayOptions): Promise<GameDayRecord
 
     const faults: FaultRecord[] = [];
     for (const step of plan.steps) {
-      const record = await runStep(step, client, load, observations, clock, plan.settleSeconds, log);
+      const record = isReleaseStep(step.fault)
+        ? await runReleaseStep(step, releases!, client, load, observations, clock, plan.settleSeconds, log)
+        : await runStep(step, client, load, observations, clock, plan.settleSeconds, log);
       const previous = faults.at(-1);
       if (previous) previous.windowEnd = record.injectedAt;
       faults.push(record);
@@ -212,9 +225,11 @@ async function runStep(
   settleSeconds: number,
   log: (line: string) => void,
 ): Promise<FaultRecord> {
+  const fault = step.fault;
+  if (isReleaseStep(fault)) throw new Error(`${fault} is a release, not a fault the lab injects`);
   const az = step.replicaZone ? await replicaZoneOf(client) : undefined;
   const injectedAt = clock();
-  const active = await client.inject({ fault: step.fault, ...(step.seconds ? { seconds: step.seconds } : {}), ...(az ? { az } : {}) });
+  const active = await client.inject({ fault, ...(step.seconds ? { seconds: step.seconds } : {}), ...(az ? { az } : {}) });
   // A failover answers once writes are back, which takes a while: what the lab showed before that is not the outcome.
   const answeredAt = clock();
   log(`fault: ${step.name}: ${active.description}`);
@@ -241,6 +256,81 @@ async function runStep(
   }
   const seconds = (at?: number) => (at === undefined ? 'never' : `${((at - injectedAt) / 1000).toFixed(1)} s`);
   log(`  detected after ${seconds(record.detectedAt)}, full capacity after ${seconds(record.capacityRestoredAt)}`);
+  return record;
+}
+
+/** The two builds the release steps roll: a good one, and the same failing page views. */
+function stageGameDayReleases(options: GameDayOptions): { good: string; bad: string } {
+  const progress = (line: string) => options.log(`release: ${line}`);
+  const good = stageRelease({ root: options.root, stateDir: options.stateDir, build: options.releaseBuild, progress });
+  const bad = stageRelease({ root: options.root, stateDir: options.stateDir, build: good.directory, fault: '5xx', progress });
+  options.log(`staged releases ${good.version} and ${bad.version} (answers 500 to page views)`);
+  return { good: good.directory, bad: bad.directory };
+}
+
+/**
+ * A release as a game day step: the lab rolls the build through the group (release-roll.ts) while
+ * the load runs; the step lasts until the roll has ended, the group is at full capacity and the
+ * load has been clean for the settle time. A good build must go out; a bad one must be caught and
+ * rolled back. The roll's own times (detection, back on the old release, versions in service)
+ * are put on the game day's clock.
+ */
+async function runReleaseStep(
+  step: FaultStep,
+  releases: { good: string; bad: string },
+  client: LabClient,
+  load: SteadyLoad,
+  observations: Observation[],
+  clock: () => number,
+  settleSeconds: number,
+  log: (line: string) => void,
+): Promise<FaultRecord> {
+  const injectedAt = clock();
+  const roll = await client.release({ directory: step.fault === 'release' ? releases.good : releases.bad });
+  const onClock = (epochMs: number | undefined) => (epochMs === undefined ? undefined : epochMs - (Date.now() - clock()));
+  log(`release: ${step.name}: rolling ${roll.from} → ${roll.to}`);
+  const record: FaultRecord = {
+    name: step.name,
+    fault: step.fault,
+    description: `roll ${roll.from} → ${roll.to} through the group, one instance at a time`,
+    injectedAt,
+    windowEnd: injectedAt,
+  };
+  const deadline = injectedAt + step.maxWaitSeconds * 1000;
+  let endedAt: number | undefined;
+  while (clock() < deadline) {
+    await sleep(1000);
+    const status = await client.status().catch(() => undefined);
+    const latest = status?.releases?.rolls.find((candidate) => candidate.id === roll.id);
+    if (latest) {
+      record.release = {
+        from: latest.from,
+        to: latest.to,
+        state: latest.state,
+        reason: latest.reason,
+        endedAt: onClock(latest.endedAt),
+        firstTrafficAt: onClock(latest.firstTrafficAt),
+        detectedAt: onClock(latest.detectedAt),
+        backOnPreviousAt: onClock(latest.backOnPreviousAt),
+        servedNewRelease: latest.servedNewRelease.length,
+        versions: latest.versions.map((entry) => ({ at: onClock(entry.at)!, inService: entry.inService })),
+      };
+      record.detectedAt = record.release.detectedAt;
+      endedAt = record.release.endedAt;
+    }
+    if (endedAt === undefined) continue;
+    const since = observations.filter((observation) => observation.at >= endedAt!);
+    const full = since.find((observation) => observation.status && atFullCapacity(observation.status));
+    if (full) record.capacityRestoredAt ??= full.at;
+    const cleanSince = clock() - settleSeconds * 1000;
+    const recentBad = load.requests.some((request) => request.at >= cleanSince && request.outcome !== 'ok');
+    if (record.capacityRestoredAt !== undefined && record.capacityRestoredAt <= cleanSince && !recentBad) break;
+  }
+  const seconds = (at?: number) => (at === undefined ? 'n/a' : `${((at - injectedAt) / 1000).toFixed(1)} s`);
+  log(
+    `  ${record.release?.state ?? 'not ended'} after ${seconds(record.release?.endedAt)}; detected ${seconds(record.detectedAt)}; ` +
+      `back on ${record.release?.from} ${seconds(record.release?.backOnPreviousAt)}; ${record.release?.servedNewRelease ?? 0} instance(s) served ${record.release?.to}`,
+  );
   return record;
 }
 

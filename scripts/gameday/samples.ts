@@ -42,6 +42,27 @@ export interface FaultRecord {
   detectedAt?: number;
   /** When the group was back at its desired capacity, every instance in service and UP. */
   capacityRestoredAt?: number;
+  /** For a release step: how the roll went (times on the game day's clock). */
+  release?: ReleaseRecord;
+}
+
+interface ReleaseRecord {
+  from: string;
+  to: string;
+  /** The roll's end state: succeeded, rolled-back or failed. */
+  state: string;
+  reason?: string;
+  endedAt?: number;
+  /** When an instance of the new release first took traffic. */
+  firstTrafficAt?: number;
+  /** When the roll found the new release bad; absent for a good one. */
+  detectedAt?: number;
+  /** When no instance in service ran the new release any more. */
+  backOnPreviousAt?: number;
+  /** Instances that served the new release. */
+  servedNewRelease: number;
+  /** Instances in service per release, at each change. */
+  versions: { at: number; inService: Record<string, number> }[];
 }
 
 export interface GameDayRecord {

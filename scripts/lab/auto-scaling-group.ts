@@ -23,6 +23,8 @@ export interface GroupInstance {
   lifecycle: Lifecycle;
   health: HealthStatus;
   launchedAt: number;
+  /** The release it runs: the launch template's version when it was launched. */
+  release: string;
 }
 
 export interface InstanceObservation {
@@ -60,6 +62,8 @@ export interface GroupOptions {
   healthCheckGracePeriodMs: number;
   policy?: ScalingPolicy;
   fleet: Fleet;
+  /** The launch template's release: what every instance launched runs (default "initial"). */
+  release?: string;
   now?: () => number;
   newInstanceId?: () => string;
 }
@@ -77,6 +81,11 @@ export class AutoScalingGroup {
   readonly suspended = new Set<ScalingProcess>();
   readonly unavailableZones = new Set<string>();
   policy: ScalingPolicy | undefined;
+  /**
+   * The launch template's release. A rolling release (release-roll.ts) points it at the new
+   * build; every launch from then on, the group's own replacements included, runs that build.
+   */
+  launchTemplate: string;
   private lastScaleOutAt: number | undefined;
   private lastScaleInAt: number | undefined;
   /** Why desired capacity last changed: quoted in the cause of the launches and terminations that follow. */
@@ -96,6 +105,7 @@ export class AutoScalingGroup {
     this.desired = options.desired;
     this.availabilityZones = options.availabilityZones;
     this.policy = options.policy;
+    this.launchTemplate = options.release ?? 'initial';
     this.now = options.now ?? Date.now;
     // The cooldowns run from the group's creation, so an idle lab does not scale in the moment
     // it starts.
@@ -119,6 +129,36 @@ export class AutoScalingGroup {
 
   resume(processes: ScalingProcess[]): void {
     for (const process of processes) this.suspended.delete(process);
+  }
+
+  /**
+   * One instance above the desired capacity, at once, as a rolling update's batch: desired (and
+   * max, if it is reached) grow by one so that the group keeps it. In `zone` when given (the
+   * zone of the instance it will replace, so the zones stay balanced and AZRebalance has nothing
+   * to undo). Undefined when no zone or load balancer slot is free.
+   */
+  launchExtra(cause: string, zone?: string): GroupInstance | undefined {
+    const before = this.instances.length;
+    if (!this.launch(cause, zone)) return undefined;
+    const instance = this.instances[before]!;
+    this.max = Math.max(this.max, this.counted.length);
+    this.desired = this.counted.length;
+    return instance;
+  }
+
+  /**
+   * `aws autoscaling terminate-instance-in-auto-scaling-group --should-decrement-desired-capacity`:
+   * this instance goes (drained by the fleet) and the group does not replace it. False if it is
+   * not in the group or already terminating.
+   */
+  terminateAndDecrement(instanceId: string, cause: string, restoreMax?: number): boolean {
+    const instance = this.counted.find((candidate) => candidate.id === instanceId);
+    if (!instance) return false;
+    this.desired = Math.max(this.min, this.desired - 1);
+    if (restoreMax !== undefined) this.max = Math.max(restoreMax, this.desired);
+    this.finishActivity(this.launchActivity.get(instance.id), instance.lifecycle === 'Pending' ? 'Failed' : 'Successful');
+    this.terminate(instance, cause);
+    return true;
   }
 
   /** An AZ outage: nothing is launched there until it is available again. */
@@ -266,11 +306,13 @@ export class AutoScalingGroup {
     return this.counted.filter((instance) => instance.az === fullestZone).sort((a, b) => a.launchedAt - b.launchedAt)[0];
   }
 
-  private launch(cause: string): boolean {
+  private launch(cause: string, preferredZone?: string): boolean {
     const [az] =
-      this.zoneSizes()
-        .filter(([zone]) => !this.unavailableZones.has(zone))
-        .sort((a, b) => a[1] - b[1])[0] ?? [];
+      preferredZone !== undefined && !this.unavailableZones.has(preferredZone)
+        ? [preferredZone]
+        : (this.zoneSizes()
+            .filter(([zone]) => !this.unavailableZones.has(zone))
+            .sort((a, b) => a[1] - b[1])[0] ?? []);
     const slot = this.freeSlot();
     if (az === undefined || slot === undefined) {
       const why = az === undefined ? 'no Availability Zone of the group is available' : 'every load balancer slot is in use';
@@ -287,6 +329,7 @@ export class AutoScalingGroup {
       lifecycle: 'Pending',
       health: 'Healthy',
       launchedAt: this.now(),
+      release: this.launchTemplate,
     };
     this.instances.push(instance);
     const activity = this.record('InProgress', `Launching a new EC2 instance: ${instance.id}`, cause);

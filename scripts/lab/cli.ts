@@ -8,9 +8,13 @@ import { stopOnShutdown } from '../services/process';
 import { productionStart } from './instances';
 import { startLab } from './lab';
 import { labStateFile } from './lab-file';
+import { buildVersion, releaseFaults, type ReleaseFault } from './release-builds';
+import { rollSummary, runReleaseCommand } from './release-command';
 import type { ScalingPolicy } from './scaling-policy';
 
 const program = new Command('npm run lab --')
+  // The lab's own options go before a subcommand: `release --build` is not `--no-build`.
+  .enablePositionalOptions()
   .description('The high-availability lab on this machine, on 127.0.0.1; Ctrl-C stops everything it started.')
   .option('--instances <n>', 'desired capacity at start', wholeNumber(0), 3)
   .option('--min <n>', 'minimum capacity [default: the same as --instances]', wholeNumber(0))
@@ -46,6 +50,7 @@ backup site as its read-only backup server) and an Auto Scaling group of app ins
 three simulated AZs (lab-a, lab-b, lab-c). Prints the wiki's URL and the status page's URL.
 
 Break it with \`npm run chaos -- instance\` (npm run chaos -- --help lists every fault): see docs/lab.md.
+Roll a new build through it with \`npm run lab -- release\` (npm run lab -- release --help).
 Needs (Debian): apt-get install -y postgresql haproxy openjdk-17-jre-headless; runs as root.`,
   );
 
@@ -78,8 +83,48 @@ function scalingPolicy(metric: LabCliOptions['scaleOn'], target: number | undefi
   };
 }
 
+interface ReleaseCliOptions {
+  build?: string;
+  fault?: ReleaseFault;
+  stateDir: string;
+  healthTimeout: number;
+  canary: number;
+  timeout: number;
+}
+
+program
+  .command('release')
+  .description(
+    "Roll a build through the running lab, one instance at a time, as the template's UpdatePolicy does; a bad one rolls itself back.",
+  )
+  .option('--build <path>', 'a built tree to release (like dist/: app/server.js, package.json) [default: build the current tree]')
+  .option('--fault <kind>', `a drill: release a bad build (${releaseFaults.join(', ')})`, oneOf(releaseFaults))
+  .option('--state-dir <path>', "the running lab's state directory", '.lab')
+  .option('--health-timeout <seconds>', 'how long each new instance has to pass the health checks', wholeNumber(1), 30)
+  .option('--canary <seconds>', 'how long the first new instance is compared with the old ones', wholeNumber(1), 10)
+  .option('--timeout <seconds>', 'give up following the roll after this long', wholeNumber(1), 600)
+  .addHelpText(
+    'after',
+    `
+Stages the release in <state dir>/releases/<version>/ (never changed again, so a rollback starts
+the same code) with version <package version>-<commit>.lab<n>, which each instance reports in
+/health. Then: launch one instance on it, wait until HAProxy finds it healthy, retire one old
+instance; repeat. The first new instance is a canary: if its error rate or page-view latency is
+worse than the old instances' within --canary seconds, or a new instance never gets healthy, the
+group goes back to the previous release. Exits 0 when the release went out, 1 when it was rolled
+back or failed. See docs/lab.md.`,
+  )
+  .action(async (options: ReleaseCliOptions) => {
+    const log = (line: string) => console.error(line);
+    const record = await runReleaseCommand({ root: process.cwd(), ...options, stateDir: resolve(options.stateDir), log });
+    for (const line of rollSummary(record)) console.log(line);
+    if (record.state !== 'succeeded') process.exitCode = 1;
+  });
+
+program.action(() => main());
+
 async function main() {
-  const options = program.parse().opts<LabCliOptions>();
+  const options = program.opts<LabCliOptions>();
   const root = process.cwd();
   const stateDir = resolve(options.stateDir);
   const capacity = { min: options.min ?? options.instances, max: options.max, desired: options.instances };
@@ -100,6 +145,7 @@ async function main() {
     statusPort: options.statusPort,
     capacity,
     app: { command: productionStart.command, args: [entry] },
+    release: buildVersion(entry),
     sessionStore: options.sessionStore,
     sticky: options.sticky,
     replica: options.replica,
@@ -121,7 +167,7 @@ async function main() {
   });
 }
 
-main().catch((error: unknown) => {
+program.parseAsync().catch((error: unknown) => {
   console.error(`lab: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

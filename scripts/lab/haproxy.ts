@@ -20,6 +20,9 @@ const healthCheck = { intervalMs: 1000, fastIntervalMs: 500, fall: 2, rise: 2 } 
  */
 export const drainDelayMs = healthCheck.intervalMs * healthCheck.fall + healthCheck.intervalMs;
 
+/** Every instance's share of traffic; a release's canary gets less (setWeight) until it has proved itself. */
+export const fullWeight = 100;
+
 /** What the backup answers to a write: nothing was saved (the same words as JSON and as a page). */
 export const readOnlyMessage =
   'The wiki is read-only right now: you are seeing its backup copy. Nothing was saved; please try again in a few minutes.';
@@ -93,7 +96,7 @@ backend ${webBackend}
 ${options.sticky ? "  # dynamic: the cookie value is derived from each server's address, so runtime-registered slots get one.\n  cookie LABSTICKY insert indirect nocache dynamic\n  dynamic-cookie-key cloudwiki-lab\n" : ''}  option httpchk
   http-check send meth GET uri ${healthPath} ver HTTP/1.1 hdr Host lab
   http-check expect status 200
-  default-server inter ${healthCheck.intervalMs}ms fastinter ${healthCheck.fastIntervalMs}ms fall ${healthCheck.fall} rise ${healthCheck.rise}
+  default-server inter ${healthCheck.intervalMs}ms fastinter ${healthCheck.fastIntervalMs}ms fall ${healthCheck.fall} rise ${healthCheck.rise} weight ${fullWeight}
   server-template ${slotPrefix} 1-${options.slots} 127.0.0.1:9 check disabled
   server ${backupServerName} 127.0.0.1:${options.backupSitePort} backup
 
@@ -131,6 +134,8 @@ export interface ServerStat {
   /** Requests sent to this server since HAProxy started (the slot's, not the instance's). */
   totalRequests: number;
   currentSessions: number;
+  /** Responses with a 5xx status from this server, and responses it broke off (eresp): a canary's errors. */
+  serverErrors: number;
 }
 
 /** Parses `show stat` CSV for the servers of one backend. */
@@ -147,16 +152,19 @@ export function parseServerStats(csv: string, backend = webBackend): ServerStat[
       status: fields[column('status')] ?? '',
       totalRequests: Number(fields[column('stot')] ?? 0),
       currentSessions: Number(fields[column('scur')] ?? 0),
+      serverErrors: Number(fields[column('hrsp_5xx')] || 0) + Number(fields[column('eresp')] || 0),
     }));
 }
 
 export interface Haproxy {
   readonly socketPath: string;
   readonly stats: () => Promise<ServerStat[]>;
-  /** Points slot `slot` (1-based) at 127.0.0.1:port and puts it in rotation, health checks on. */
-  readonly register: (slot: number, port: number) => Promise<void>;
+  /** Points slot `slot` (1-based) at 127.0.0.1:port and puts it in rotation, health checks on, at `weight` (default full). */
+  readonly register: (slot: number, port: number, weight?: number) => Promise<void>;
   /** Takes a slot out of rotation (maintenance): no traffic, no checks. */
   readonly deregister: (slot: number) => Promise<void>;
+  /** The slot's share of traffic against the others' (fullWeight each). */
+  readonly setWeight: (slot: number, weight: number) => Promise<void>;
   readonly stop: () => Promise<void>;
 }
 
@@ -194,7 +202,7 @@ export async function startHaproxy(options: Omit<HaproxyConfigOptions, 'readOnly
   return {
     socketPath: options.socketPath,
     stats: async () => parseServerStats(await runtimeCommand(options.socketPath, 'show stat')),
-    register: async (slot, port) => {
+    register: async (slot, port, weight = fullWeight) => {
       // One line, so HAProxy runs the commands back to back. `health down` comes last because
       // leaving maintenance resets a server to UP: this way it takes traffic only after `rise`
       // passed checks, as a new target behind an ALB does, not before it listens.
@@ -202,6 +210,8 @@ export async function startHaproxy(options: Omit<HaproxyConfigOptions, 'readOnly
         options.socketPath,
         [
           `set server ${server(slot)} addr 127.0.0.1 port ${port}`,
+          // A slot keeps the weight its previous instance had: each instance gets its own.
+          `set weight ${server(slot)} ${weight}`,
           `enable health ${server(slot)}`,
           `set server ${server(slot)} state ready`,
           `set server ${server(slot)} health down`,
@@ -210,6 +220,9 @@ export async function startHaproxy(options: Omit<HaproxyConfigOptions, 'readOnly
     },
     deregister: async (slot) => {
       await runChecked(options.socketPath, `set server ${server(slot)} state maint`);
+    },
+    setWeight: async (slot, weight) => {
+      await runChecked(options.socketPath, `set weight ${server(slot)} ${weight}`);
     },
     stop: () => process_.stop('SIGTERM', 5000),
   };

@@ -3,11 +3,13 @@ import { productionRuntimeEnv } from '../../app/contracts';
 import { startProcess, type ManagedProcess } from '../services/process';
 import { freePort } from '../services/ports';
 import type { Fleet, GroupInstance } from './auto-scaling-group';
-import type { Haproxy } from './haproxy';
+import { fullWeight, type Haproxy } from './haproxy';
 
 export interface AppCommand {
   command: string;
   args: string[];
+  /** Added to the instance's environment (a drill's faulty build uses it). */
+  env?: Record<string, string>;
 }
 
 /** The app's production start, as the EC2 bootstrap runs it. */
@@ -48,6 +50,10 @@ export class ProcessFleet implements Fleet {
    * handed on, or the old slot's `maint` landing on the next instance's registration.
    */
   private readonly launching = new Map<string, Promise<void>>();
+  /** Instances that take a reduced share of traffic (a release's canary), by id. */
+  private readonly weights = new Map<string, number>();
+  /** How to start each release the group may launch, by version: the lab's launch template versions. */
+  private readonly releases = new Map<string, AppCommand>();
   private closed = false;
 
   constructor(
@@ -64,6 +70,29 @@ export class ProcessFleet implements Fleet {
     },
   ) {}
 
+  /** Makes a release launchable; its build is never changed afterwards, so a rollback starts the same code. */
+  addRelease(version: string, app: AppCommand): void {
+    const known = this.releases.get(version);
+    if (known && JSON.stringify(known) !== JSON.stringify(app)) throw new Error(`release ${version} exists with another build`);
+    this.releases.set(version, app);
+  }
+
+  hasRelease(version: string): boolean {
+    return this.releases.has(version);
+  }
+
+  /**
+   * The instance's share of traffic against the others' (fullWeight each). Set right after the
+   * group decides a launch, it applies from the instance's registration on: it never takes
+   * traffic at full weight first.
+   */
+  async setWeight(instanceId: string, weight: number): Promise<void> {
+    if (weight === fullWeight) this.weights.delete(instanceId);
+    else this.weights.set(instanceId, weight);
+    const running = this.running.get(instanceId);
+    if (running?.registeredAt !== undefined) await this.options.haproxy.setWeight(running.slot, weight);
+  }
+
   launch(instance: GroupInstance): Promise<void> {
     const launch = this.start(instance).finally(() => this.launching.delete(instance.id));
     this.launching.set(instance.id, launch);
@@ -74,10 +103,11 @@ export class ProcessFleet implements Fleet {
     const port = await freePort();
     // A launch decided just before the lab began stopping must not leave a process behind.
     if (this.closed) throw new Error('the lab is stopping');
+    const app = this.releases.get(instance.release) ?? this.options.app;
     const child = startProcess({
       name: instance.id,
-      command: this.options.app.command,
-      args: this.options.app.args,
+      command: app.command,
+      args: app.args,
       cwd: this.options.cwd,
       env: {
         PATH: process.env.PATH ?? '',
@@ -92,13 +122,16 @@ export class ProcessFleet implements Fleet {
         DRAIN_TIMEOUT_MS: String(this.options.drainTimeoutMs),
         // One process per instance, as one small EC2 instance: the group, not a cluster, scales it.
         WEB_CONCURRENCY: '1',
+        // The lab's stand-in app reports it as its version; the real app reads its build's package.json.
+        LAB_RELEASE: instance.release,
+        ...app.env,
       },
       onLine: (line) => this.options.onLine?.(instance.id, line),
     });
     const running: RunningInstance = { process: child, port, slot: instance.slot };
     this.running.set(instance.id, running);
     // Registered at once: the health checks, not the launcher, decide when it takes traffic.
-    await this.options.haproxy.register(instance.slot, port);
+    await this.options.haproxy.register(instance.slot, port, this.weights.get(instance.id));
     running.registeredAt = Date.now();
   }
 
@@ -123,6 +156,7 @@ export class ProcessFleet implements Fleet {
     await this.options.haproxy.deregister(instance.slot).catch(() => {});
     await running?.process.stop('SIGTERM', this.options.drainDelayMs + this.options.drainTimeoutMs + 2000);
     this.running.delete(instance.id);
+    this.weights.delete(instance.id);
   }
 
   /** A crash, not a shutdown: SIGKILL, no draining (the chaos `instance` fault). */
@@ -160,7 +194,7 @@ export class ProcessFleet implements Fleet {
       if (this.terminating.has(id) || running.process.hasExited()) continue;
       if (running.registeredAt === undefined || running.registeredAt >= stats.readAt) continue;
       if (!stats.slotStatus(running.slot)?.startsWith('MAINT')) continue;
-      await this.options.haproxy.register(running.slot, running.port);
+      await this.options.haproxy.register(running.slot, running.port, this.weights.get(id));
       running.registeredAt = Date.now();
       repaired.push(id);
     }

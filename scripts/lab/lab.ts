@@ -12,6 +12,7 @@ import { FaultInjector, type ActiveFault } from './faults';
 import { drainDelayMs, slotName, startHaproxy, type Haproxy } from './haproxy';
 import { ProcessFleet, type AppCommand } from './instances';
 import { TrafficObserver } from './observer';
+import { ReleaseRoller, type RollOptions, type RollRecord } from './release-roll';
 import type { ScalingPolicy } from './scaling-policy';
 import { startStatusServer, type StatusServer } from './status-server';
 
@@ -26,6 +27,10 @@ export interface LabOptions {
   statusPort: number;
   capacity: { min: number; max: number; desired: number };
   app: AppCommand;
+  /** The version of `app` (what its /health reports): the launch template's first release. */
+  release?: string;
+  /** Overrides for rolling releases (tests shorten the canary window). */
+  rollOptions?: Partial<RollOptions>;
   sessionStore: 'dynamodb' | 'memory';
   /**
    * A streaming replica of PostgreSQL in lab-b, the app's DATABASE_READ_URL, and a writer
@@ -55,6 +60,8 @@ export interface InstanceStatus {
   requestsPerSecond: number;
   cpuPercent: number;
   launchedAt: string;
+  /** The release it runs (its launch template's version). Optional: older records lack it. */
+  release?: string;
 }
 
 export interface LabStatus {
@@ -77,6 +84,8 @@ export interface LabStatus {
   /** Where the database's replica lives (the `az` fault takes it down with its zone). */
   database?: { replicaZone: string | null };
   faults: { active: ActiveFault[]; history: ActiveFault[] };
+  /** The launch template's release, and the rolling releases (newest first). Optional: older records lack it. */
+  releases?: { launchTemplate: string; rolling: boolean; rolls: RollRecord[] };
   activities: Activity[];
 }
 
@@ -88,6 +97,7 @@ export interface Lab {
   readonly services: Services;
   readonly haproxy: Haproxy;
   readonly faults: FaultInjector;
+  readonly releases: ReleaseRoller;
   readonly status: () => LabStatus;
   readonly stop: () => Promise<void>;
 }
@@ -163,10 +173,15 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       healthCheckGracePeriodMs: options.healthCheckGracePeriodMs ?? 30_000,
       policy: options.policy,
       fleet,
+      release: options.release,
     });
+    fleet.addRelease(group.launchTemplate, options.app);
+    const releases = new ReleaseRoller({ group, fleet, stats: () => haproxy.stats(), log: options.log, options: options.rollOptions });
     const observer = new TrafficObserver();
     const faults = new FaultInjector({ group, fleet, services, log: options.log });
     cleanups.push(async () => faults.cancelAll());
+    // A roll under way ends at its next step (its record says the lab stopped) before the fleet closes.
+    cleanups.push(() => releases.cancel());
 
     const wikiUrl = `http://127.0.0.1:${options.wikiPort}/`;
     let statusUrl = '';
@@ -202,6 +217,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
           requestsPerSecond: Math.round(traffic.requestsPerSecond * 10) / 10,
           cpuPercent: Math.round(cpu.get(instance.id) ?? 0),
           launchedAt: new Date(instance.launchedAt).toISOString(),
+          release: instance.release,
         };
       }),
       loadBalancer: { servingBackupSite: observer.servingBackup(), backupSiteRequests: observer.backupRequests() },
@@ -214,6 +230,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       },
       database: { replicaZone: services.replication?.replicaZone() ?? null },
       faults: { active: faults.active, history: faults.history.slice(0, 50) },
+      releases: { launchTemplate: group.launchTemplate, rolling: releases.rolling, rolls: [...releases.history] },
       activities: group.activities,
     });
 
@@ -246,7 +263,14 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     cleanups.push(async () => clearInterval(timer));
     await tick();
 
-    const statusServer: StatusServer = await startStatusServer({ port: options.statusPort, status, group, faults });
+    const statusServer: StatusServer = await startStatusServer({
+      port: options.statusPort,
+      status,
+      group,
+      faults,
+      releases,
+      stateDir: options.stateDir,
+    });
     cleanups.push(statusServer.stop);
     statusUrl = statusServer.url;
 
@@ -259,6 +283,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       services,
       haproxy,
       faults,
+      releases,
       status,
       stop: () => (stopped ??= stopStarted()),
     };

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import type { AutoScalingGroup, ScalingProcess } from './auto-scaling-group';
 import { FaultInjectionError, localFaults, type FaultInjector } from './faults';
 import type { LabStatus } from './lab';
+import { loadRelease } from './release-builds';
+import { RollInProgressError, type ReleaseRoller } from './release-roll';
 import { renderStatusLive, renderStatusPage } from './status-page';
 
 export interface StatusServer {
@@ -23,6 +25,15 @@ const capacityBody = z.object({
 });
 const processesBody = z.object({
   processes: z.array(z.enum(['Launch', 'Terminate', 'ReplaceUnhealthy', 'AlarmNotification', 'AZRebalance'])).min(1),
+});
+
+const releaseBody = z.object({
+  /** A directory under <state dir>/releases/ (npm run lab -- release stages one). */
+  directory: z.string().min(1).max(1000),
+  /** The entry point inside it (default app/server.js). */
+  entry: z.string().min(1).max(200).optional(),
+  healthTimeoutSeconds: z.number().int().min(1).max(600).optional(),
+  canarySeconds: z.number().int().min(1).max(600).optional(),
 });
 
 class RequestError extends Error {
@@ -73,8 +84,10 @@ export async function startStatusServer(options: {
   status: () => LabStatus;
   group: AutoScalingGroup;
   faults: FaultInjector;
+  releases: ReleaseRoller;
+  stateDir: string;
 }): Promise<StatusServer> {
-  const { group, faults } = options;
+  const { group, faults, releases } = options;
   const routes: Record<string, (request: IncomingMessage, match: RegExpMatchArray) => Promise<[number, unknown]>> = {
     'GET /api/status': async () => [200, options.status()],
     'POST /api/faults/([a-z-]+)': async (request, match) => {
@@ -83,6 +96,20 @@ export async function startStatusServer(options: {
         throw new RequestError(404, `unknown fault "${fault}"; the local faults are ${localFaults.join(', ')}`);
       const body = parse(faultBody, await readJson(request));
       return [202, await faults.inject({ fault, ...body })];
+    },
+    'GET /api/releases': async () => [200, options.status().releases],
+    'POST /api/releases': async (request) => {
+      const body = parse(releaseBody, await readJson(request));
+      try {
+        const release = loadRelease(options.stateDir, body.directory, body.entry);
+        const record = releases.start(release, {
+          ...(body.healthTimeoutSeconds ? { healthTimeoutMs: body.healthTimeoutSeconds * 1000 } : {}),
+          ...(body.canarySeconds ? { canaryMs: body.canarySeconds * 1000 } : {}),
+        });
+        return [202, record];
+      } catch (error) {
+        throw new RequestError(error instanceof RollInProgressError ? 409 : 400, error instanceof Error ? error.message : String(error));
+      }
     },
     'PUT /api/capacity': async (request) => {
       const body = parse(capacityBody, await readJson(request));

@@ -205,3 +205,78 @@ test('when a bare SIGTERM or a replica loss fails any request, or the database s
   expect(report.reasons).toEqual(['sigterm: 1 of 51 requests failed, more than 0%', 'freeze: users saw errors for 7 s, more than 6 s']);
   expect(report.faults[1]!.afterRestoredSeconds).toBe(6);
 });
+
+describe('release steps', () => {
+  const rolled = (overrides: Partial<NonNullable<FaultRecord['release']>>): NonNullable<FaultRecord['release']> => ({
+    from: 'r1',
+    to: 'r2',
+    state: 'succeeded',
+    endedAt: 30_000,
+    servedNewRelease: 3,
+    versions: [
+      { at: 2500, inService: { r1: 3 } },
+      { at: 8000, inService: { r1: 3, r2: 1 } },
+      { at: 30_000, inService: { r2: 3 } },
+    ],
+    ...overrides,
+  });
+  const steady = Array.from({ length: 200 }, (_, i) => sample(2000 + i * 200, 'ok'));
+
+  test('when a good release rolls through, then its row has the roll time and the releases in service over time, and it passes', () => {
+    const report = analyze(
+      record({
+        durationMs: 42_000,
+        requests: steady,
+        faults: [fault({ name: 'release', fault: 'release', detectedAt: undefined, windowEnd: 42_000, release: rolled({}) })],
+      }),
+    );
+    expect(report.faults[0]).toMatchObject({
+      fault: 'release',
+      requests: 200,
+      failedRequests: 0,
+      release: { state: 'succeeded', rollSeconds: 28, detectSeconds: null, servedNewRelease: 3 },
+    });
+    expect(report.faults[0]!.release!.versions.map((entry) => entry.second)).toEqual([2.5, 8, 30]);
+    expect(report.verdict).toBe('pass');
+    expect(formatText(report)).toContain('release: succeeded r1 → r2 in 28 s; 3 instance(s) served r2; 0 of 200 requests failed');
+  });
+
+  test('when a bad release is rolled back with 1% of the requests failed, then it passes; at 2 of 100 it fails', () => {
+    const bad = (failed: number) =>
+      analyze(
+        record({
+          durationMs: 42_000,
+          requests: [...steady.slice(0, 100 - failed), ...Array.from({ length: failed }, (_, i) => sample(9000 + i * 10, 'failed'))],
+          faults: [
+            fault({
+              name: 'bad',
+              fault: 'bad-release',
+              detectedAt: 9500,
+              windowEnd: 42_000,
+              release: rolled({ state: 'rolled-back', detectedAt: 9500, backOnPreviousAt: 9600, servedNewRelease: 1 }),
+            }),
+          ],
+        }),
+      );
+    expect(bad(1).faults[0]!.release).toMatchObject({ detectSeconds: 7.5, backOnPreviousSeconds: 7.6 });
+    expect(bad(1).verdict).toBe('pass');
+    expect(bad(2).reasons).toEqual(['bad: 2 of 100 requests failed, more than 1%']);
+  });
+
+  test('when a release step ends the wrong way, then the verdict says so', () => {
+    const report = analyze(
+      record({
+        durationMs: 42_000,
+        requests: steady,
+        faults: [
+          fault({ name: 'good', fault: 'release', windowEnd: 20_000, release: rolled({ state: 'rolled-back', reason: 'canary failed' }) }),
+          fault({ name: 'bad', fault: 'bad-release', injectedAt: 20_000, windowEnd: 42_000, release: rolled({ state: 'succeeded' }) }),
+        ],
+      }),
+    );
+    expect(report.reasons).toEqual([
+      'good: the good release did not go out (rolled-back: canary failed)',
+      'bad: the bad release was not rolled back (succeeded)',
+    ]);
+  });
+});

@@ -179,6 +179,33 @@ describe('the Auto Scaling group model', () => {
     expect(group.activities[0]?.cause).toMatch(/target tracking policy/);
   });
 
+  test('when a rolling release launches an extra instance, then it runs the launch template release and the group keeps it, even above max', async () => {
+    const { group, fleet, inService, tick } = setUp({ max: 3, release: 'r1' });
+    await inService();
+    group.launchTemplate = 'r2';
+    const extra = group.launchExtra('a rolling release');
+    await tick();
+    expect(extra?.release).toBe('r2');
+    expect([group.desired, group.max]).toEqual([4, 4]);
+    expect(fleet.terminated).toEqual([]);
+    expect(group.instances.map((i) => i.release).sort()).toEqual(['r1', 'r1', 'r1', 'r2']);
+  });
+
+  test('when a rolling release retires an instance, then desired capacity (and max) come back down and nothing replaces it', async () => {
+    const { group, fleet, inService, tick } = setUp({ max: 3 });
+    await inService();
+    group.launchExtra('a rolling release');
+    await tick();
+    const [old] = group.instances;
+    expect(group.terminateAndDecrement(old!.id, 'a rolling release', 3)).toBe(true);
+    await tick();
+    await tick();
+    expect(fleet.terminated).toEqual([old!.id]);
+    expect([group.desired, group.max]).toEqual([3, 3]);
+    expect(fleet.launched).toHaveLength(4);
+    expect(group.terminateAndDecrement(old!.id, 'again', 3)).toBe(false);
+  });
+
   test('when capacity settings contradict each other, then they are refused', () => {
     expect(() => setUp({ min: 4, desired: 3 })).toThrow(/min <= desired <= max/);
     const { group } = setUp();

@@ -71,21 +71,21 @@ describe('sticky sessions', () => {
 
 describe('show stat parsing', () => {
   const csv = [
-    '# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight',
+    '# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,hrsp_5xx',
     'wiki,FRONTEND,,,0,1,262120,12,0,0,0,0,0,,,,,OPEN,',
-    'web,app1,0,0,1,1,,42,0,0,,0,,0,0,0,0,UP,1',
-    'web,app2,0,0,0,0,,7,0,0,,0,,0,0,0,0,DOWN 1/2,1',
-    'web,backup-site,0,0,0,0,,3,0,0,,0,,0,0,0,0,no check,1',
+    'web,app1,0,0,1,1,,42,0,0,,0,,0,1,0,0,UP,1,5',
+    'web,app2,0,0,0,0,,7,0,0,,0,,0,0,0,0,DOWN 1/2,1,0',
+    'web,backup-site,0,0,0,0,,3,0,0,,0,,0,0,0,0,no check,1,',
     'web,BACKEND,0,0,1,1,,52,0,0,0,0,,0,0,0,0,UP,2',
     'backup_site,s3rver,0,0,0,0,,3,0,0,,0,,0,0,0,0,no check,1',
     '',
   ].join('\n');
 
-  test('when parsed, then it returns the web backend servers with status and request counts', () => {
+  test('when parsed, then it returns the web backend servers with status, request counts and server errors (5xx + broken responses)', () => {
     expect(parseServerStats(csv)).toEqual([
-      { name: 'app1', status: 'UP', totalRequests: 42, currentSessions: 1 },
-      { name: 'app2', status: 'DOWN 1/2', totalRequests: 7, currentSessions: 0 },
-      { name: 'backup-site', status: 'no check', totalRequests: 3, currentSessions: 0 },
+      { name: 'app1', status: 'UP', totalRequests: 42, currentSessions: 1, serverErrors: 6 },
+      { name: 'app2', status: 'DOWN 1/2', totalRequests: 7, currentSessions: 0, serverErrors: 0 },
+      { name: 'backup-site', status: 'no check', totalRequests: 3, currentSessions: 0, serverErrors: 0 },
     ]);
   });
 });

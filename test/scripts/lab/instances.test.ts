@@ -8,8 +8,10 @@ function recordingHaproxy() {
   const haproxy: Haproxy = {
     socketPath: '/nowhere',
     stats: async () => [],
-    register: async (slot, port) => void commands.push(`register ${slot} ${port}`),
+    register: async (slot, port, weight) =>
+      void commands.push(`register ${slot} ${port}${weight === undefined ? '' : ` weight ${weight}`}`),
     deregister: async (slot) => void commands.push(`deregister ${slot}`),
+    setWeight: async (slot, weight) => void commands.push(`weight ${slot} ${weight}`),
     stop: async () => {},
   };
   return { haproxy, commands };
@@ -29,6 +31,7 @@ const instance = (id: string, slot: number): GroupInstance => ({
   lifecycle: 'Pending',
   health: 'Healthy',
   launchedAt: Date.now(),
+  release: 'initial',
 });
 
 describe('the lab fleet (instances as processes in HAProxy slots)', () => {
@@ -68,6 +71,19 @@ describe('the lab fleet (instances as processes in HAProxy slots)', () => {
     expect(await fleet.reassertRegistrations({ readAt: Date.now() + 1, slotStatus: () => 'DOWN' })).toEqual([]);
     expect(await fleet.reassertRegistrations({ readAt: Date.now() + 1, slotStatus: () => 'MAINT' })).toEqual(['i-lost']);
     expect(commands.at(-1)).toBe(`register 2 ${port}`);
+    await fleet.stopAll();
+  });
+
+  test('when a canary is given a small weight as its launch is decided, then it is registered with it, and it can be raised to full later', async () => {
+    const { haproxy, commands } = recordingHaproxy();
+    const fleet = fleetWith(haproxy);
+    const launched = fleet.launch(instance('i-canary', 4));
+    await fleet.setWeight('i-canary', 25);
+    await launched;
+    const port = fleet.describe('i-canary')!.port;
+    expect(commands).toEqual([`register 4 ${port} weight 25`]);
+    await fleet.setWeight('i-canary', 100);
+    expect(commands.at(-1)).toBe('weight 4 100');
     await fleet.stopAll();
   });
 });

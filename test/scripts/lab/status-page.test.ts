@@ -23,6 +23,7 @@ const status: LabStatus = {
       requestsPerSecond: 1.5,
       cpuPercent: 3,
       launchedAt: '2026-12-01T01:02:03.000Z',
+      release: '0.1.0-abc.lab2',
     },
   ],
   loadBalancer: { servingBackupSite: true, backupSiteRequests: 12 },
@@ -32,6 +33,22 @@ const status: LabStatus = {
     active: [{ id: 2, fault: 'az', description: `lab-b is out ${hostile}`, victims: ['i-9'], zone: 'lab-b', startedAt: 0, endsAt: 20_000 }],
     history: [
       { id: 2, fault: 'az', description: `lab-b is out ${hostile}`, victims: ['i-9'], zone: 'lab-b', startedAt: 0, endsAt: 20_000 },
+    ],
+  },
+  releases: {
+    launchTemplate: '0.1.0-abc.lab2',
+    rolling: true,
+    rolls: [
+      {
+        id: 1,
+        from: '0.1.0',
+        to: '0.1.0-abc.lab2',
+        state: 'rolling',
+        startedAt: 0,
+        servedNewRelease: ['i-1'],
+        versions: [{ at: 1000, inService: { '0.1.0': 2, '0.1.0-abc.lab2': 1 } }],
+        events: [{ at: 1000, message: `i-1 is in service ${hostile}` }],
+      },
     ],
   },
   activities: [{ id: 1, status: 'Failed', description: 'Launching a new EC2 instance', cause: `At noon ${hostile}`, startTime: 0 }],
@@ -67,6 +84,13 @@ describe('the lab status page', () => {
     expect(renderStatusLive({ ...status, backup: { ...backup, lagSeconds: null, pendingChanges: null } })).toContain(
       '<span class="pill bad">unknown</span>',
     );
+  });
+
+  test('when a release is rolling, then each instance shows its release and the roll shows how many serve each one', () => {
+    const html = renderStatusLive(status);
+    expect(html).toContain('<td><span class="pill ok">0.1.0-abc.lab2</span></td>');
+    expect(html).toContain('roll under way');
+    expect(html).toContain('0.1.0: 2, 0.1.0-abc.lab2: 1');
   });
 
   test('when the whole page is rendered, then it offers a button for every local fault and embeds the live figures', () => {
