@@ -27,8 +27,19 @@ interface Word {
   match: boolean;
 }
 
+/**
+ * Snowball 2 (PostgreSQL 15's) keeps the double letter of a word that is a, e or o and a double
+ * consonant (add, ebb, egg, err, off: "added" is `add`), where the older Porter2 of
+ * wink-porter2-stemmer drops it (`ad`); i and u words (inn, upp) lose it in both.
+ */
+function snowballStem(word: string): string {
+  const stemmed = stem(word);
+  const [first, second] = stemmed;
+  return stemmed.length === 2 && 'aeo'.includes(first!) && word.startsWith(stemmed + second) ? stemmed + second : stemmed;
+}
+
 /** Stems of lower-case words: a wiki's words repeat from hit to hit and search to search. */
-const stems = new LRUCache<string, string>({ max: 20_000, memoMethod: (word) => stem(word) });
+const stems = new LRUCache<string, string>({ max: 20_000, memoMethod: snowballStem });
 
 /** A matcher for one query: cheap for the words that cannot match, since most words do not. */
 function matcherFor(lexemes: readonly string[]): (word: string) => boolean {
