@@ -369,3 +369,38 @@ describe('data that is kept', () => {
     expect(data.Database!.Properties.PreferredMaintenanceWindow).toMatch(/^[a-z]{3}:\d\d:\d\d-[a-z]{3}:\d\d:\d\d$/);
   });
 });
+
+describe('releases that cannot break boots or rollbacks', () => {
+  test('when a release is fetched, then its key carries its checksum and the bucket refuses a put that could overwrite one', () => {
+    const userData = only(templates.web, 'AWS::EC2::LaunchTemplate').LaunchTemplateData.UserData['Fn::Base64']['Fn::Sub'][0] as string;
+    expect(userData).toContain("'s3://${ReleasesBucket}/releases/${ReleaseId}/${ArtifactSha256}/cloudwiki.tar.gz'");
+    const statements = data.ReleasesBucketPolicy!.Properties.PolicyDocument.Statement as Node[];
+    expect(statements).toContainEqual({
+      Sid: 'DenyOverwritingReleases',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:PutObject',
+      Resource: { 'Fn::Sub': '${ReleasesBucket.Arn}/releases/*' },
+      Condition: { Null: { 's3:if-none-match': 'true' } },
+    });
+  });
+
+  test('when the web stack is updated, then the AMI is a plain id passed in, not an SSM parameter re-resolved on every update', () => {
+    const parameters = templates.web.Parameters as Node;
+    for (const [name, parameter] of Object.entries(parameters)) {
+      expect({ name, type: parameter.Type }).not.toEqual({ name, type: expect.stringMatching(/^AWS::SSM::Parameter::Value</) });
+    }
+    expect(parameters.ImageId).toMatchObject({ Type: 'AWS::EC2::Image::Id' });
+    expect(parameters.ImageId.Default).toBeUndefined();
+    expect(only(templates.web, 'AWS::EC2::LaunchTemplate').LaunchTemplateData.ImageId).toEqual({ Ref: 'ImageId' });
+  });
+
+  test('when a release goes bad, then the alarms its rollback triggers name are outputs of the web stack', () => {
+    const outputs = templates.web.Outputs as Node;
+    expect(outputs.ServerErrorRateAlarmArn.Value).toEqual({ 'Fn::GetAtt': ['ServerErrorRateAlarm', 'Arn'] });
+    expect(outputs.LatencyP99AlarmArn.Value).toEqual({ 'Fn::GetAtt': ['LatencyP99Alarm', 'Arn'] });
+    const deploy = readFileSync(path.join(__dirname, '..', '..', 'scripts', 'deploy'), 'utf8');
+    expect(deploy).toContain('stack_output "$web" ServerErrorRateAlarmArn');
+    expect(deploy).toContain('stack_output "$web" LatencyP99AlarmArn');
+  });
+});
