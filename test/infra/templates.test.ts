@@ -404,3 +404,56 @@ describe('releases that cannot break boots or rollbacks', () => {
     expect(deploy).toContain('stack_output "$web" LatencyP99AlarmArn');
   });
 });
+
+describe('the runbook matches the stack', () => {
+  const operations = readFileSync(path.join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
+  const bootstrap = readFileSync(path.join(__dirname, '..', '..', 'scripts', 'bootstrap', 'bootstrap.sh'), 'utf8');
+  const userData = () => only(templates.web, 'AWS::EC2::LaunchTemplate').LaunchTemplateData.UserData['Fn::Base64']['Fn::Sub'][0] as string;
+  const defaultOf = (name: string) => Number(new RegExp(`^${name}="\\$\\{${name}:-(\\d+)\\}"$`, 'm').exec(bootstrap)?.[1]);
+  const userDataValue = (name: string) => Number(new RegExp(`^${name}='(\\d+)'$`, 'm').exec(userData())?.[1]);
+
+  test('when docs/operations.md names an alarm, then the web stack defines it (or Auto Scaling makes it for target tracking)', () => {
+    const alarmSection = operations.slice(operations.indexOf('## Alarms'), operations.indexOf('## Incidents'));
+    const named = [...alarmSection.matchAll(/^\| `([A-Za-z0-9-…]+)`/gm)].map((match) => match[1] as string);
+    expect(named.length).toBeGreaterThan(0);
+    const alarms = resourcesOf(templates.web, 'AWS::CloudWatch::Alarm').map(([id]) => id);
+    for (const name of named.filter((n) => !n.startsWith('TargetTracking-'))) expect({ name, defined: alarms.includes(name) }).toEqual({ name, defined: true });
+    // Every alarm the stack defines is in the runbook.
+    expect(alarms.filter((alarm) => !named.includes(alarm))).toEqual([]);
+    expect(operations).not.toMatch(/step scaling/i);
+  });
+
+  test('when docs/operations.md says where the app logs, then it is the file the unit appends to and the agent ships', () => {
+    expect(bootstrap).toMatch(/^readonly log_dir=\/var\/log\/cloudwiki$/m);
+    expect(bootstrap).toMatch(/^StandardOutput=append:\$log_dir\/app\.log$/m);
+    expect(operations).toContain('`/var/log/cloudwiki/app.log`');
+    expect(operations).toContain(`\`/cloudwiki/<web stack>/app\``);
+    expect(web.AppLogGroup!.Properties.LogGroupName).toEqual({ 'Fn::Sub': '/cloudwiki/${AWS::StackName}/app' });
+    expect(operations).not.toMatch(/JSON lines on stdout \(`journalctl -u cloudwiki`/);
+  });
+
+  test('when an instance is scaled in or replaced, then deregistration, drain, systemd and the runbook agree, in that order', () => {
+    const targetGroup = web.TargetGroup!.Properties;
+    const deregistrationDelay = Number(
+      (targetGroup.TargetGroupAttributes as Node[]).find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value,
+    );
+    const drainDelay = userDataValue('DRAIN_DELAY_MS') / 1000;
+    const drainTimeout = userDataValue('DRAIN_TIMEOUT_MS') / 1000;
+    const stopTimeout = drainDelay + drainTimeout + defaultOf('STOP_MARGIN_SECONDS');
+    // The group deregisters first and waits out the delay; only then does SIGTERM arrive.
+    expect(deregistrationDelay).toBeGreaterThan(drainTimeout);
+    expect(drainDelay).toBeGreaterThan(targetGroup.HealthCheckIntervalSeconds * targetGroup.UnhealthyThresholdCount);
+    expect(stopTimeout).toBeGreaterThan(drainDelay + drainTimeout);
+    // No lifecycle hook holds a terminating instance: the runbook says so.
+    expect(resourcesOf(templates.web, 'AWS::AutoScaling::LifecycleHook')).toEqual([]);
+    expect(web.WebAutoScalingGroup!.Properties.LifecycleHookSpecificationList).toBeUndefined();
+    const drain = operations.slice(operations.indexOf('## The drain sequence'), operations.indexOf('## Workers'));
+    const order = ['deregisters it from the target group first', 'No lifecycle hook', 'systemd stops the `cloudwiki` unit with SIGTERM'];
+    expect(order.map((step) => drain.indexOf(step))).toEqual([...order.map((step) => drain.indexOf(step))].sort((a, b) => a - b));
+    for (const step of order) expect(drain).toContain(step);
+    expect(drain).toContain(`deregistration delay, **${deregistrationDelay} s**`);
+    expect(drain).toContain(`\`TimeoutStopSec\` (**${stopTimeout} s**`);
+    expect(drain).toContain(`\`DRAIN_DELAY_MS\` (**${drainDelay} s**)`);
+    expect(drain).toContain(`\`DRAIN_TIMEOUT_MS\` (**${drainTimeout} s**)`);
+  });
+});
