@@ -137,6 +137,7 @@ class TemplateLinter {
     }
     if (Object.keys(this.resources).length === 0) this.report('Resources', 'a template needs at least one resource');
     for (const [name, parameter] of Object.entries(this.parameters)) this.lintParameter(name, asRecord(parameter));
+    this.lintInterface(asRecord(asRecord(this.template.Metadata)['AWS::CloudFormation::Interface']));
     for (const [name, resource] of Object.entries(this.resources)) this.lintResource(name, asRecord(resource));
     for (const [name, output] of Object.entries(asRecord(this.template.Outputs))) this.lintOutput(name, asRecord(output));
     this.lintReferences(this.template, '');
@@ -155,6 +156,29 @@ class TemplateLinter {
     if (type === 'Number' && parameter.Default !== undefined && Number.isNaN(Number(parameter.Default))) {
       this.report(`Parameters.${name}.Default`, `${JSON.stringify(parameter.Default)} is not a number`);
     }
+  }
+
+  /**
+   * The console shows each label's `default` string. In a YAML flow mapping an unquoted comma ends
+   * the value (`{ default: a, b }` is `{ default: 'a', b: null }`), which no schema check sees: a
+   * label must be exactly one key, `default`, holding one string.
+   */
+  private lintInterface(face: Record<string, unknown>): void {
+    const checkLabel = (label: unknown, path: string) => {
+      const keys = Object.keys(asRecord(label));
+      const text = asRecord(label).default;
+      if (keys.length !== 1 || keys[0] !== 'default' || typeof text !== 'string' || text.trim() === '') {
+        this.report(path, `a label is { default: 'one string' }, got ${JSON.stringify(label)} (quote a label that holds a comma)`);
+      }
+    };
+    for (const [name, label] of Object.entries(asRecord(face.ParameterLabels))) {
+      if (!(name in this.parameters)) this.report(`Metadata.AWS::CloudFormation::Interface.ParameterLabels.${name}`, 'labels no parameter');
+      checkLabel(label, `Metadata.AWS::CloudFormation::Interface.ParameterLabels.${name}`);
+    }
+    const groups = Array.isArray(face.ParameterGroups) ? face.ParameterGroups : [];
+    groups.forEach((group, index) =>
+      checkLabel(asRecord(group).Label, `Metadata.AWS::CloudFormation::Interface.ParameterGroups[${index}].Label`),
+    );
   }
 
   private lintResource(name: string, resource: Record<string, unknown>): void {

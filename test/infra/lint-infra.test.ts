@@ -54,6 +54,13 @@ describe('lint:infra', () => {
     expect(problemsOf('dangling-references')).toHaveLength(6);
   });
 
+  test('when a parameter label is not one string (an unquoted comma in a flow mapping), then it is refused', () => {
+    expect(problemsOf('parameter-labels')).toEqual([
+      `Metadata.AWS::CloudFormation::Interface.ParameterLabels.ScaleOutCron: a label is { default: 'one string' }, got {"default":"Scale-out schedule (cron","UTC)":null} (quote a label that holds a comma)`,
+      `Metadata.AWS::CloudFormation::Interface.ParameterGroups[0].Label: a label is { default: 'one string' }, got {"default":"Schedule","optional":null} (quote a label that holds a comma)`,
+    ]);
+  });
+
   test('when a short-form tag is unknown, then the template is refused', () => {
     expect(problemsOf('unknown-yaml-tag')).toEqual([expect.stringMatching(/^Unresolved tag: !Reff at line 7/)]);
   });
