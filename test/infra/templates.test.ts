@@ -327,6 +327,19 @@ describe('alarms that reach a person', () => {
   });
 });
 
+describe('costs that cannot run away', () => {
+  test('when target tracking holds CPU above a T instance baseline, then credits are standard, not billed surplus', () => {
+    const parameters = templates.web.Parameters as Node;
+    expect(parameters.InstanceType.Default).toMatch(/^t\d/);
+    expect(parameters.CpuCredits).toMatchObject({ Default: 'standard', AllowedValues: ['standard', 'unlimited', 'none'] });
+    expect(only(templates.web, 'AWS::EC2::LaunchTemplate').LaunchTemplateData.CreditSpecification).toEqual({
+      'Fn::If': ['HasCpuCredits', { CpuCredits: { Ref: 'CpuCredits' } }, { Ref: 'AWS::NoValue' }],
+    });
+    const costs = readFileSync(path.join(__dirname, '..', '..', 'docs', 'deploying.md'), 'utf8');
+    expect(costs).toMatch(/^\| T4g CPU credits +\| `CpuCredits` standard/m);
+  });
+});
+
 describe('boots that cannot stall or loop', () => {
   test('when the group scales or rolls, then the parameters cannot freeze it and scale-out reacts within about a minute', () => {
     const rule = (templates.web.Rules as Node).MinSizeBelowMaxSize.Assertions as Node[];
