@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { deepHealthPath, healthPath } from '../../app/routes/health';
 import { sessionTableKey, sessionTtlAttribute } from '../../app/sessions-table';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { readTemplate, type Template } from '../../scripts/lint-infra/cfn-yaml';
 import { backupSiteErrorDocument } from '../../scripts/services/s3';
 
@@ -128,6 +129,8 @@ describe('security', () => {
     for (const statement of allows) {
       const actions = [statement.Action].flat();
       expect(actions.filter((action) => typeof action === 'string' && /(^|:)\*$/.test(action))).toEqual([]);
+      // Session Manager's channel actions have no resource type: * is the only resource they take.
+      if (actions.every((action) => typeof action === 'string' && action.startsWith('ssmmessages:'))) continue;
       expect([statement.Resource].flat()).not.toContain('*');
       expect(statement.NotAction).toBeUndefined();
       expect(statement.NotResource).toBeUndefined();
@@ -137,18 +140,47 @@ describe('security', () => {
     );
   });
 
+  test('when Session Manager reaches an instance, then the role grants its channel and nothing of SSM account-wide', () => {
+    for (const [, role] of resourcesOf(templates.web, 'AWS::IAM::Role')) {
+      // AmazonSSMManagedInstanceCore grants ssm:GetParameter(s) on every parameter of the account.
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      const statements = (role.Properties.Policies as Node[]).flatMap((policy) => policy.PolicyDocument.Statement as Node[]);
+      const ssmActions = statements.flatMap((statement) => [statement.Action].flat()).filter((action: string) => /^ssm:/.test(action));
+      expect(ssmActions).toEqual(['ssm:UpdateInstanceInformation']);
+    }
+  });
+
+  test('when CloudFront reads a bucket, then the grant names the one distribution, not every distribution of the account', () => {
+    const grants = allTemplates
+      .flatMap(([, t]) => resourcesOf(t, 'AWS::S3::BucketPolicy'))
+      .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as Node[])
+      .filter((statement) => statement.Principal?.Service === 'cloudfront.amazonaws.com');
+    expect(grants.map((grant) => grant.Sid).sort()).toEqual(['CloudFrontReadsAssets', 'CloudFrontReadsBackupSite']);
+    for (const grant of grants) {
+      expect(grant.Condition).toEqual({
+        StringEquals: { 'AWS:SourceArn': { 'Fn::Sub': 'arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${BackupDistribution}' } },
+      });
+    }
+  });
+
   test('when a bucket is created, then its policy refuses plain HTTP and none is public', () => {
     const buckets = resourcesOf(templates.data, 'AWS::S3::Bucket');
-    const policies = resourcesOf(templates.data, 'AWS::S3::BucketPolicy').map(([, p]) => p.Properties);
+    const policies = allTemplates.flatMap(([, t]) => resourcesOf(t, 'AWS::S3::BucketPolicy')).map(([, p]) => p.Properties);
+    // A bucket's policy is in the data stack (Ref) or, for the buckets CloudFront reads, in the edge
+    // stack beside the distribution it names (the data stack's export of the bucket name).
+    const imported = (name: string) => ({ 'Fn::ImportValue': { 'Fn::Sub': `\${DataStackName}:${name}Name` } });
     for (const [name, bucket] of buckets) {
-      const policy = policies.find((p) => p.Bucket.Ref === name);
+      const policy = policies.find((p) => p.Bucket.Ref === name || JSON.stringify(p.Bucket) === JSON.stringify(imported(name)));
       const denyInsecure = policy?.PolicyDocument.Statement.find(
         (s: Node) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false',
       );
-      expect({ name, denyInsecure: denyInsecure?.Resource }).toEqual({
-        name,
-        denyInsecure: [{ 'Fn::GetAtt': [name, 'Arn'] }, { 'Fn::Sub': `\${${name}.Arn}/*` }],
-      });
+      const arn = (suffix: string) =>
+        policy?.Bucket.Ref
+          ? suffix
+            ? { 'Fn::Sub': `\${${name}.Arn}${suffix}` }
+            : { 'Fn::GetAtt': [name, 'Arn'] }
+          : { 'Fn::Sub': [`arn:\${AWS::Partition}:s3:::\${Bucket}${suffix}`, { Bucket: imported(name) }] };
+      expect({ name, denyInsecure: denyInsecure?.Resource }).toEqual({ name, denyInsecure: [arn(''), arn('/*')] });
       const block = bucket.Properties.PublicAccessBlockConfiguration;
       // Accounts with S3 Block Public Access on refuse a public policy outright (and roll the
       // stack back after RDS was created), so no bucket may need one.
@@ -324,6 +356,28 @@ describe('alarms that reach a person', () => {
     expect(edge.BackupDistribution!.Properties.DistributionConfig.Logging.Bucket).toBeDefined();
     expect(data.Database!.Properties.EnableCloudwatchLogsExports).toContain('postgresql');
     expect(resourcesOf(templates.network, 'AWS::EC2::FlowLog')).toHaveLength(1);
+  });
+});
+
+describe('load balancer access logs', () => {
+  test('when the region is one opened before August 2022, then the log bucket names its Elastic Load Balancing account', () => {
+    // aws-cdk-lib carries AWS's own table of those accounts; ours must hold every one of them.
+    const expected = Object.fromEntries(
+      RegionInfo.regions.filter((region) => region.elbv2Account).map((region) => [region.name, { AccountId: region.elbv2Account }]),
+    );
+    expect(Object.keys(expected).length).toBeGreaterThan(20);
+    expect((templates.data.Mappings as Node).LoadBalancerLogAccounts).toEqual(expected);
+    // The condition that picks the account covers exactly the mapped regions.
+    const conditions = templates.data.Conditions as Node;
+    const grouped = (conditions.HasLoadBalancerLogAccount['Fn::Or'] as Node[]).flatMap((ref) =>
+      (conditions[ref.Condition]['Fn::Or'] as Node[]).map((equals) => equals['Fn::Equals'][1] as string),
+    );
+    expect([...new Set(grouped)].sort()).toEqual(Object.keys(expected).sort());
+    const statement = (data.LogsBucketPolicy!.Properties.PolicyDocument.Statement as Node[]).find((s) => s.Sid === 'LoadBalancerAccessLogs');
+    expect(statement?.Principal['Fn::If'][0]).toBe('HasLoadBalancerLogAccount');
+    expect(JSON.stringify(statement?.Principal['Fn::If'][1])).toContain('"Fn::FindInMap":["LoadBalancerLogAccounts",{"Ref":"AWS::Region"},"AccountId"]');
+    expect(statement?.Principal['Fn::If'][2]).toEqual({ Service: 'logdelivery.elasticloadbalancing.amazonaws.com' });
+    expect((templates.data.Parameters as Node).LoadBalancerLogAccountId).toBeUndefined();
   });
 });
 
