@@ -62,6 +62,16 @@ describe('high availability', () => {
     expect(asg.UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({ WaitOnResourceSignals: true, MinInstancesInService: { Ref: 'MinSize' } });
   });
 
+  test('when an AZ is impaired, then a zonal shift takes it out of the load balancer and the group', () => {
+    expect(web.LoadBalancer!.Properties.LoadBalancerAttributes).toContainEqual({ Key: 'zonal_shift.config.enabled', Value: 'true' });
+    expect(web.WebAutoScalingGroup!.Properties.AvailabilityZoneImpairmentPolicy).toEqual({
+      ZonalShiftEnabled: true,
+      ImpairedZoneHealthCheckBehavior: 'IgnoreUnhealthy',
+    });
+    const operations = readFileSync(path.join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
+    expect(operations).toContain('aws arc-zonal-shift start-zonal-shift');
+  });
+
   test('when an AZ is lost, then the others keep their own NAT gateway', () => {
     const natSubnets = resourcesOf(templates.network, 'AWS::EC2::NatGateway').map(([, nat]) => nat.Properties.SubnetId.Ref as string);
     const publicSubnets = resourcesOf(templates.network, 'AWS::EC2::Subnet').filter(([id]) => id.startsWith('Public'));
