@@ -9,7 +9,13 @@ const problemsOf = (name: string) => lintFiles([fixture(name)])[0]?.problems ?? 
 describe('lint:infra', () => {
   test('when run over infra/, then every template passes the CloudFormation specification and the AwsSolutions pack', () => {
     const results = lintFiles(defaultTemplates());
-    expect(results.map((result) => path.basename(result.file))).toEqual(['01-network.yaml', '02-data.yaml', '03-web.yaml', '04-edge.yaml']);
+    expect(results.map((result) => path.basename(result.file))).toEqual([
+      '01-network.yaml',
+      '02-data.yaml',
+      '03-web.yaml',
+      '04-edge.yaml',
+      '05-chaos.yaml',
+    ]);
     for (const result of results) expect(result).toEqual({ file: result.file, problems: [] });
   });
 

@@ -19,6 +19,7 @@ const templates = {
   data: load('02-data'),
   web: load('03-web'),
   edge: load('04-edge'),
+  chaos: load('05-chaos'),
 };
 const allTemplates = Object.entries(templates);
 
