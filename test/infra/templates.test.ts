@@ -443,6 +443,31 @@ describe('data that is kept', () => {
     }
   });
 
+  test('when the database instance is deleted, then its automated backups stay', () => {
+    expect(data.Database!.Properties.DeleteAutomatedBackups).toBe(false);
+  });
+
+  test('when a Region or account is lost, then AWS Backup has the database and the uploads, copied elsewhere if asked', () => {
+    const selection = only(templates.data, 'AWS::Backup::BackupSelection').BackupSelection;
+    expect(selection.Resources).toEqual([
+      { 'Fn::Sub': 'arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${Database}' },
+      { 'Fn::GetAtt': ['UploadsBucket', 'Arn'] },
+    ]);
+    const [rule] = only(templates.data, 'AWS::Backup::BackupPlan').BackupPlan.BackupPlanRule as Node[];
+    expect(rule?.TargetBackupVault).toEqual({ Ref: 'BackupVault' });
+    expect(rule?.CopyActions).toEqual({
+      'Fn::If': [
+        'HasBackupCopyVault',
+        [{ DestinationBackupVaultArn: { Ref: 'BackupCopyVaultArn' }, Lifecycle: { DeleteAfterDays: { Ref: 'BackupRetentionDays' } } }],
+        { Ref: 'AWS::NoValue' },
+      ],
+    });
+    expect((templates.data.Conditions as Node).HasBackupCopyVault).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'BackupCopyVaultArn' }, ''] }] });
+    expect(data.BackupVault).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    const costs = readFileSync(path.join(__dirname, '..', '..', 'docs', 'deploying.md'), 'utf8');
+    expect(costs).toMatch(/^\| AWS Backup +\|/m);
+  });
+
   test('when RDS needs maintenance, then it happens in a set window', () => {
     expect(data.Database!.Properties.PreferredMaintenanceWindow).toMatch(/^[a-z]{3}:\d\d:\d\d-[a-z]{3}:\d\d:\d\d$/);
   });
