@@ -67,6 +67,25 @@ describe('lint:infra', () => {
     ]);
   });
 
+  test('when a stack imports a list export (subnets, one per AZ), then it is refused: the list could never change', () => {
+    expect(problemsOf('imported-list-export')).toEqual([
+      'Resources.DatabaseSubnetGroup.Properties.SubnetIds.Fn::Split[1].Fn::ImportValue: *:DataSubnetIds is a list export: it could never change while imported (another AZ); read its SSM parameter instead (AWS::SSM::Parameter::Value<List<...>>)',
+    ]);
+  });
+
+  test("when AWS's validator finds what the home-made pass cannot, then only a suppression with a written reason lets it pass", () => {
+    const problems = problemsOf('validator-findings');
+    // Schema patterns and ${} outside Fn::Sub: checks only @aws/cloudformation-validate makes.
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^Resources\.AppLogGroup: F3031 '\/cloudwiki\/\$\{AWS::StackName\}\/app' does not match pattern/),
+        "Resources.AppLogGroup: E1029 Found an embedded parameter '${AWS::StackName}' outside of an 'Fn::Sub' at Properties.LogGroupName",
+        "Resources.FlowLogGroup: E1029 Found an embedded parameter '${AWS::StackName}' outside of an 'Fn::Sub' at Properties.LogGroupName (suppressed without a reason of at least 10 characters)",
+      ]),
+    );
+    expect(problems.filter((problem) => problem.startsWith('Resources.ExplainedLogGroup: E1029'))).toEqual([]);
+  });
+
   test('when a short-form tag is unknown, then the template is refused', () => {
     expect(problemsOf('unknown-yaml-tag')).toEqual([expect.stringMatching(/^Unresolved tag: !Reff at line 7/)]);
   });
@@ -88,5 +107,6 @@ describe('lint:infra', () => {
       code: 1,
       stdout: expect.stringMatching(/PASS infra\/01-network\.yaml\nFAIL test\/infra\/fixtures\/misspelled-property\.yaml\n {2}Resources\.AssetsBucket/),
     });
-  });
+    // A process of its own that loads the specification, AWS's validator and cdk-nag.
+  }, 120_000);
 });

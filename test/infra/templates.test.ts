@@ -46,7 +46,7 @@ function subnetsInOutput(outputName: string): string[] {
 describe('high availability', () => {
   test('when the web tier is deployed, then the Auto Scaling group spans at least two AZs with min >= 2 and ELB health checks', () => {
     const asg = only(templates.web, 'AWS::AutoScaling::AutoScalingGroup');
-    expect(asg.VPCZoneIdentifier).toEqual({ 'Fn::Split': [',', { 'Fn::ImportValue': { 'Fn::Sub': '${NetworkStackName}:AppSubnetIds' } }] });
+    expect(asg.VPCZoneIdentifier).toEqual({ Ref: 'AppSubnetIds' });
     const appSubnets = subnetsInOutput('AppSubnetIds');
     expect(new Set(appSubnets.map(azIndexOfSubnet)).size).toBeGreaterThanOrEqual(2);
     const minSize = (templates.web.Parameters as Node).MinSize;
@@ -55,6 +55,30 @@ describe('high availability', () => {
     expect(minSize.MinValue).toBeGreaterThanOrEqual(2);
     expect(asg.HealthCheckType).toBe('ELB');
     expect(asg.HealthCheckGracePeriod).toBeGreaterThan(0);
+  });
+
+  test('when the AZ count of a running deployment changes, then the subnet lists reach the other stacks through SSM, not exports', () => {
+    const ssm = network as Record<string, Node>;
+    const consumers: [Template, string, string][] = [
+      [templates.data, 'DataSubnetIds', 'DatabaseSubnetGroup'],
+      [templates.web, 'PublicSubnetIds', 'LoadBalancer'],
+      [templates.web, 'AppSubnetIds', 'WebAutoScalingGroup'],
+    ];
+    for (const [template, list, consumer] of consumers) {
+      const parameter = ssm[`${list}Parameter`]!;
+      expect(parameter.Type).toBe('AWS::SSM::Parameter');
+      expect(parameter.Properties).toMatchObject({ Name: { 'Fn::Sub': `/\${AWS::StackName}/${list}` }, Type: 'StringList' });
+      expect(parameter.Properties.Value).toEqual((templates.network.Outputs as Node)[list].Value);
+      expect((template.Parameters as Node)[list]).toMatchObject({
+        Type: 'AWS::SSM::Parameter::Value<List<AWS::EC2::Subnet::Id>>',
+        Default: `/cloudwiki-network/${list}`,
+      });
+      expect(JSON.stringify((template.Resources as Node)[consumer].Properties)).toContain(`{"Ref":"${list}"}`);
+    }
+    const deploy = readFileSync(path.join(__dirname, '..', '..', 'scripts', 'deploy'), 'utf8');
+    for (const [, list] of consumers) expect(deploy).toContain(`"${list}=/$network/${list}"`);
+    const deploying = readFileSync(path.join(__dirname, '..', '..', 'docs', 'deploying.md'), 'utf8');
+    expect(deploying).toContain('### Changing the number of Availability Zones');
   });
 
   test('when instances launch or roll, then CloudFormation waits for their cfn-signal', () => {
@@ -491,7 +515,8 @@ describe('releases that cannot break boots or rollbacks', () => {
   test('when the web stack is updated, then the AMI is a plain id passed in, not an SSM parameter re-resolved on every update', () => {
     const parameters = templates.web.Parameters as Node;
     for (const [name, parameter] of Object.entries(parameters)) {
-      expect({ name, type: parameter.Type }).not.toEqual({ name, type: expect.stringMatching(/^AWS::SSM::Parameter::Value</) });
+      // Subnet lists come through SSM on purpose (they may change); an AMI must not.
+      expect({ name, type: parameter.Type }).not.toEqual({ name, type: expect.stringMatching(/^AWS::SSM::Parameter::Value<.*Image/) });
     }
     expect(parameters.ImageId).toMatchObject({ Type: 'AWS::EC2::Image::Id' });
     expect(parameters.ImageId.Default).toBeUndefined();

@@ -96,8 +96,9 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-// Every deploy runs npm run lint:infra first (the spec check and cdk-nag): give each test room.
-jest.setTimeout(120_000);
+// Every deploy runs npm run lint:infra first (the spec check, AWS's validator and cdk-nag), close
+// to a minute on a busy two-core machine: give each test room, and several deploys more.
+jest.setTimeout(300_000);
 
 describe('scripts/deploy', () => {
   test('when asked for --help, then it explains every option', async () => {
@@ -259,7 +260,7 @@ describe('scripts/deploy', () => {
     expect(third.stderr).toContain('already in the releases bucket; left as it is');
     expect(readFileSync(firstKey, 'utf8')).toBe('artifact bytes');
     expect(stackDeploys(third.calls)).toHaveLength(4);
-  });
+  }, 900_000);
 
   test('when a new release is deployed, then the AMI is resolved once, from SSM, and passed in', async () => {
     const { calls } = await deployWith(requiredOptions(), { STANDIN_AMI: 'ami-0fedcba9876543210' });
