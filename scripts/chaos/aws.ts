@@ -1,138 +1,170 @@
-import {
-  AutoScalingClient,
-  DescribeAutoScalingGroupsCommand,
-  TerminateInstanceInAutoScalingGroupCommand,
-  UpdateAutoScalingGroupCommand,
-  type AutoScalingGroup,
-} from '@aws-sdk/client-auto-scaling';
-import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { DescribeDBInstancesCommand, RDSClient, RebootDBInstanceCommand } from '@aws-sdk/client-rds';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { readTemplate, type Template } from '../lint-infra/cfn-yaml';
 
-export interface AwsChaosContext {
-  autoScaling: AutoScalingClient;
-  ec2: EC2Client;
-  rds: RDSClient;
-  /** Without it every action is described, not done. */
-  execute: boolean;
-  log: (line: string) => void;
-  random?: () => number;
-  wait?: (ms: number) => Promise<unknown>;
+// Faults on AWS are AWS Fault Injection Service experiments, defined as templates in
+// infra/05-chaos.yaml (each with the web stack's 5xx alarm as stop condition and a role scoped to
+// the deployment): this module finds the one for a fault, prints what it would do, and starts it
+// only when told to. FIS, not this script, makes the API calls, undoes what can be undone (network
+// ACLs) and stops on the alarm, so an interrupted script leaves nothing half-broken.
+
+/** The FIS actions infra/05-chaos.yaml uses: each one's target key, resource type and parameters. */
+export interface FisAction {
+  target: string;
+  resourceType: string;
+  parameters: Record<string, { required: boolean; values?: string[] }>;
 }
+
+// From the AWS FIS actions reference (docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html).
+export const fisActions: Record<string, FisAction> = {
+  'aws:ec2:terminate-instances': { target: 'Instances', resourceType: 'aws:ec2:instance', parameters: {} },
+  'aws:rds:reboot-db-instances': {
+    target: 'DBInstances',
+    resourceType: 'aws:rds:db',
+    parameters: { forceFailover: { required: false, values: ['true', 'false'] } },
+  },
+  'aws:network:disrupt-connectivity': {
+    target: 'Subnets',
+    resourceType: 'aws:ec2:subnet',
+    parameters: {
+      duration: { required: true },
+      scope: { required: false, values: ['all', 'availability-zone', 'dynamodb', 'prefix-list', 's3'] },
+      prefixListIdentifier: { required: false },
+    },
+  },
+};
+
+export const awsFaults = ['instance', 'az', 'az-network', 'database', 'dynamodb', 's3'] as const;
+export type AwsFault = (typeof awsFaults)[number];
+
+export const chaosTemplateFile = path.join(__dirname, '..', '..', 'infra', '05-chaos.yaml');
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed template JSON, checked by the tests
+type Node = Record<string, any>;
+
+export interface ExperimentTemplate {
+  logicalId: string;
+  properties: Node;
+}
+
+/** Every AWS::FIS::ExperimentTemplate of the chaos template, by the fault its CloudwikiFault tag names. */
+export function experimentTemplates(template: Template = readTemplate(chaosTemplateFile)): Map<string, ExperimentTemplate> {
+  const found = new Map<string, ExperimentTemplate>();
+  for (const [logicalId, resource] of Object.entries(template.Resources as Record<string, Node>)) {
+    if (resource.Type !== 'AWS::FIS::ExperimentTemplate') continue;
+    found.set(String(resource.Properties.Tags?.CloudwikiFault), { logicalId, properties: resource.Properties });
+  }
+  return found;
+}
+
+/** CloudFormation's intrinsics, printed the way a person reads them. */
+function show(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.map(show).join(', ');
+  const node = value as Node;
+  if (node?.Ref) return `<${node.Ref}>`;
+  if (node?.['Fn::ImportValue']) return `<export ${show(node['Fn::ImportValue'])}>`;
+  if (node?.['Fn::Sub']) return show(Array.isArray(node['Fn::Sub']) ? node['Fn::Sub'][0] : node['Fn::Sub']);
+  if (node?.['Fn::GetAtt']) return `<${node['Fn::GetAtt'].join('.')}>`;
+  return JSON.stringify(value);
+}
+
+/** What the experiment does, one line per action, target and stop condition. */
+function describeExperiment({ logicalId, properties }: ExperimentTemplate): string[] {
+  const lines = [`FIS experiment template ${logicalId}: ${properties.Description}`];
+  for (const [name, action] of Object.entries(properties.Actions as Record<string, Node>)) {
+    const parameters = Object.entries((action.Parameters ?? {}) as Node).map(([key, value]) => `${key}=${show(value)}`);
+    lines.push(`  action ${name}: ${action.ActionId}${parameters.length > 0 ? ` (${parameters.join(', ')})` : ''}`);
+    for (const [key, targetName] of Object.entries(action.Targets as Record<string, string>)) {
+      const target = (properties.Targets as Record<string, Node>)[targetName] ?? {};
+      const selectors = [
+        ...Object.entries((target.ResourceTags ?? {}) as Node).map(([tag, value]) => `tag ${tag}=${show(value)}`),
+        ...((target.Filters ?? []) as Node[]).map((filter) => `${filter.Path} in [${show(filter.Values)}]`),
+        ...((target.ResourceArns ?? []) as unknown[]).map((arn) => show(arn)),
+      ];
+      lines.push(`    ${key} = ${target.ResourceType}, ${target.SelectionMode}: ${selectors.join('; ')}`);
+    }
+  }
+  for (const condition of properties.StopConditions as Node[])
+    lines.push(`  stops when ${condition.Source} ${show(condition.Value)} alarms`);
+  return lines;
+}
+
+export type AwsCli = (args: string[]) => Promise<string>;
+
+const run = promisify(execFile);
+
+/** The AWS CLI (no FIS SDK client is needed for two calls). */
+const awsCli: AwsCli = async (args) => (await run('aws', args)).stdout.trim();
 
 export class ChaosRefusal extends Error {}
 
-async function describeGroup(context: AwsChaosContext, groupName: string): Promise<AutoScalingGroup> {
-  const { AutoScalingGroups: groups = [] } = await context.autoScaling.send(
-    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }),
-  );
-  const [group] = groups;
-  if (!group) throw new ChaosRefusal(`no Auto Scaling group named ${groupName} in this account and region (check --asg and AWS_REGION)`);
-  return group;
+export interface StartOptions {
+  fault: AwsFault;
+  /** The chaos stack, infra/05-chaos.yaml deployed (scripts/deploy names it <prefix>-chaos). */
+  stackName: string;
+  region: string;
+  /** Without it the experiment is described, not started. */
+  execute: boolean;
+  log: (line: string) => void;
+  aws?: AwsCli;
 }
 
-function inServiceInstances(group: AutoScalingGroup) {
-  return (group.Instances ?? []).filter((instance) => instance.LifecycleState === 'InService' && instance.HealthStatus === 'Healthy');
-}
-
-/**
- * The fewest healthy instances the group may have while we break it: its MinSize, or the instance
- * maintenance policy's MinHealthyPercentage of desired capacity when that asks for more.
- */
-export function minimumHealthyCapacity(group: AutoScalingGroup): number {
-  const percent = group.InstanceMaintenancePolicy?.MinHealthyPercentage;
-  const byPolicy = percent !== undefined && percent >= 0 ? Math.ceil(((group.DesiredCapacity ?? 0) * percent) / 100) : 0;
-  return Math.max(group.MinSize ?? 0, byPolicy);
-}
-
-async function act(context: AwsChaosContext, description: string, action: () => Promise<unknown>): Promise<void> {
-  if (!context.execute) {
-    context.log(`DRY RUN: would ${description} (add --yes to do it)`);
-    return;
+/** Prints the experiment for the fault; with execute, starts it and returns its id. */
+export async function startFaultExperiment({
+  fault,
+  stackName,
+  region,
+  execute,
+  log,
+  aws = awsCli,
+}: StartOptions): Promise<string | undefined> {
+  const experiment = experimentTemplates().get(fault);
+  if (!experiment) throw new ChaosRefusal(`no experiment template for "${fault}" in infra/05-chaos.yaml`);
+  for (const line of describeExperiment(experiment)) log(line);
+  const lookup = [
+    'cloudformation',
+    'describe-stack-resource',
+    '--stack-name',
+    stackName,
+    '--logical-resource-id',
+    experiment.logicalId,
+    '--query',
+    'StackResourceDetail.PhysicalResourceId',
+    '--output',
+    'text',
+    '--region',
+    region,
+  ];
+  if (!execute) {
+    log(`DRY RUN: would run aws ${lookup.join(' ')}`);
+    log(`DRY RUN: then aws fis start-experiment --experiment-template-id <that id> --region ${region} (add --yes to do it)`);
+    return undefined;
   }
-  context.log(`doing: ${description}`);
-  await action();
-  context.log(`done: ${description}`);
-}
-
-/** Terminates one random healthy InService instance; the group replaces it (desired unchanged). */
-export async function terminateRandomInstance(context: AwsChaosContext, groupName: string): Promise<string> {
-  const group = await describeGroup(context, groupName);
-  const healthy = inServiceInstances(group);
-  const floor = minimumHealthyCapacity(group);
-  context.log(`${groupName}: ${healthy.length} healthy InService instances, minimum healthy capacity ${floor}`);
-  if (healthy.length - 1 < floor) {
+  const templateId = await aws(lookup);
+  if (!/^EXT[A-Za-z0-9]+$/.test(templateId)) {
     throw new ChaosRefusal(
-      `refusing: terminating one of ${healthy.length} healthy instances would leave the group below its minimum healthy capacity (${floor}); wait for it to recover or raise its capacity`,
+      `${stackName} has no experiment template ${experiment.logicalId} (got "${templateId}"): deploy infra/05-chaos.yaml first`,
     );
   }
-  const victim = healthy[Math.floor((context.random ?? Math.random)() * healthy.length)]!;
-  await act(context, `terminate ${victim.InstanceId} in ${victim.AvailabilityZone} (the group launches a replacement)`, () =>
-    context.autoScaling.send(
-      new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: victim.InstanceId, ShouldDecrementDesiredCapacity: false }),
-    ),
+  const experimentId = await aws([
+    'fis',
+    'start-experiment',
+    '--experiment-template-id',
+    templateId,
+    '--tags',
+    `CloudwikiFault=${fault}`,
+    '--query',
+    'experiment.id',
+    '--output',
+    'text',
+    '--region',
+    region,
+  ]);
+  log(`started FIS experiment ${experimentId} from ${templateId}`);
+  log(
+    `follow it: aws fis get-experiment --id ${experimentId} --region ${region}; stop it: aws fis stop-experiment --id ${experimentId} --region ${region}`,
   );
-  return victim.InstanceId!;
-}
-
-/** Reboots a Multi-AZ RDS instance with failover: the standby in the other AZ becomes primary. */
-export async function rebootDatabaseWithFailover(context: AwsChaosContext, dbInstanceId: string): Promise<void> {
-  const { DBInstances: instances = [] } = await context.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: dbInstanceId }));
-  const [db] = instances;
-  if (!db) throw new ChaosRefusal(`no RDS instance ${dbInstanceId} (check --db-instance and AWS_REGION)`);
-  if (!db.MultiAZ) throw new ChaosRefusal(`refusing: ${dbInstanceId} is not Multi-AZ, so there is no standby to fail over to`);
-  if (db.DBInstanceStatus !== 'available') {
-    throw new ChaosRefusal(`refusing: ${dbInstanceId} is "${db.DBInstanceStatus}", not "available"; wait until it is`);
-  }
-  await act(
-    context,
-    `reboot ${dbInstanceId} with failover (primary now in ${db.AvailabilityZone}, standby in ${db.SecondaryAvailabilityZone})`,
-    () => context.rds.send(new RebootDBInstanceCommand({ DBInstanceIdentifier: dbInstanceId, ForceFailover: true })),
-  );
-}
-
-/**
- * Simulates the loss of one AZ for the web tier by removing the AZ's subnets from the group: it
- * terminates the instances there and launches replacements in the other AZs. After `seconds` the
- * original subnets are put back (and the undo command is logged first, in case we are interrupted).
- */
-export async function availabilityZoneOutage(
-  context: AwsChaosContext,
-  groupName: string,
-  availabilityZone: string | undefined,
-  seconds: number,
-): Promise<void> {
-  const group = await describeGroup(context, groupName);
-  const subnetIds = (group.VPCZoneIdentifier ?? '').split(',').filter(Boolean);
-  if (subnetIds.length === 0) throw new ChaosRefusal(`${groupName} has no VPC subnets (VPCZoneIdentifier is empty)`);
-  const { Subnets: subnets = [] } = await context.ec2.send(new DescribeSubnetsCommand({ SubnetIds: subnetIds }));
-  const zones = [...new Set(subnets.map((subnet) => subnet.AvailabilityZone!))].sort();
-  const zone = availabilityZone ?? zones[Math.floor((context.random ?? Math.random)() * zones.length)];
-  if (!zone || !zones.includes(zone)) throw new ChaosRefusal(`${groupName} has no subnet in ${zone}; its zones are ${zones.join(', ')}`);
-  const remaining = subnets.filter((subnet) => subnet.AvailabilityZone !== zone).map((subnet) => subnet.SubnetId!);
-  if (remaining.length === 0)
-    throw new ChaosRefusal(`refusing: ${zone} is the group's only zone; removing it would take the whole web tier down`);
-
-  const healthyElsewhere = inServiceInstances(group).filter((instance) => instance.AvailabilityZone !== zone).length;
-  const floor = minimumHealthyCapacity(group);
-  context.log(`${groupName}: ${healthyElsewhere} healthy instances outside ${zone}, minimum healthy capacity ${floor}`);
-  if (healthyElsewhere < floor) {
-    throw new ChaosRefusal(
-      `refusing: only ${healthyElsewhere} healthy instances are outside ${zone}, below the minimum healthy capacity (${floor})`,
-    );
-  }
-  const original = group.VPCZoneIdentifier!;
-  context.log(
-    `to undo by hand: aws autoscaling update-auto-scaling-group --auto-scaling-group-name ${groupName} --vpc-zone-identifier ${original}`,
-  );
-  await act(context, `remove ${zone}'s subnets from ${groupName} (keep ${remaining.join(',')}) for ${seconds} s`, () =>
-    context.autoScaling.send(
-      new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: groupName, VPCZoneIdentifier: remaining.join(',') }),
-    ),
-  );
-  if (!context.execute) return;
-  await (context.wait ?? sleep)(seconds * 1000);
-  await act(context, `put ${zone}'s subnets back into ${groupName}`, () =>
-    context.autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: groupName, VPCZoneIdentifier: original })),
-  );
+  return experimentId;
 }

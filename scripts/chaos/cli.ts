@@ -1,28 +1,24 @@
 import '../../dev/quiet-sdk-warning';
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { RDSClient } from '@aws-sdk/client-rds';
 import { Command } from 'commander';
 import { defaultFaultSeconds, localFaults, type LocalFault } from '../lab/faults';
 import { readLabFile } from '../lab/lab-file';
 import { wholeNumber } from '../services/cli-options';
-import { availabilityZoneOutage, rebootDatabaseWithFailover, terminateRandomInstance, type AwsChaosContext } from './aws';
+import { awsFaults, startFaultExperiment, type AwsFault } from './aws';
 import { LabClient, runLocalFault } from './local';
 
 const program = new Command('npm run chaos --')
   .description('Breaks something on purpose and follows the recovery: the running lab, or a deployed stack with --aws.')
   .argument('<fault>', 'what to break (the lists below)')
-  .option('--seconds <n>', `how long the fault lasts [default: ${defaultFaultSeconds}; 300 for --aws az]`, wholeNumber(1, 600))
-  .option('--az <name>', 'the zone: lab-b or b locally, eu-west-1b on AWS [default: random]')
+  .option('--seconds <n>', `how long a local fault lasts [default: ${defaultFaultSeconds}]`, wholeNumber(1, 600))
+  .option('--az <name>', "the zone: lab-b or b in the lab [default: random]; on AWS the chaos stack's FaultZone")
   .option('--instance <id>', 'the local instance to kill or signal [default: a random in-service one]')
   .option('--no-follow', 'return after injecting instead of following the recovery')
   .option('--json', 'print the fault record (id, fault, victims, zone, ...) as one JSON line on stdout; progress goes to stderr', false)
   .option('--timeout <n>', 'give up following after N seconds', wholeNumber(1), 180)
   .option('--lab <url>', "the lab's status URL [default: read from .lab/lab.json]")
-  .option('--aws', 'act on AWS instead of the lab', false)
-  .option('--asg <name>', 'the Auto Scaling group (--aws instance, az)')
-  .option('--db-instance <id>', 'the RDS DB instance identifier (--aws database)')
-  .option('--yes', 'really do it on AWS (otherwise a dry run)', false)
+  .option('--aws', 'start the fault as an AWS FIS experiment of a deployed stack instead of in the lab', false)
+  .option('--stack-prefix <prefix>', 'the deployment (--aws): its chaos stack is <prefix>-chaos', 'cloudwiki')
+  .option('--yes', 'really start the experiment on AWS (otherwise a dry run)', false)
   .addHelpText(
     'after',
     `
@@ -43,17 +39,22 @@ Local faults (against the running \`npm run lab\`; the lab undoes each when --se
   all-web      kill every instance, launches suspended for --seconds: HAProxy serves the read-only
                backup site
 
-AWS faults (--aws; a DRY RUN unless --yes; never below the group's minimum healthy capacity):
-  instance     terminate a random healthy InService instance of --asg
-  database     reboot the Multi-AZ RDS instance --db-instance with failover
-  az           remove one AZ's subnets (--az, or a random one) from --asg for --seconds, then restore
+AWS faults (--aws): AWS Fault Injection Service experiments of the chaos stack (infra/05-chaos.yaml),
+each stopped by the web stack's 5xx alarm. Prints the experiment; starts it only with --yes:
+  instance     terminate one running web instance
+  az           terminate every web instance in the chaos stack's FaultZone
+  az-network   cut the FaultZone's subnets off the network for FaultMinutes
+  database     reboot the Multi-AZ writer with a forced failover
+  dynamodb     make DynamoDB (the sessions table) unreachable from the VPC for FaultMinutes
+  s3           make S3 unreachable from the VPC for FaultMinutes
 
 Examples:
   npm run chaos -- instance
   npm run chaos -- db-failover
   npm run chaos -- database --seconds 10
   npm run chaos -- az --az b --no-follow --json
-  npm run chaos -- --aws instance --asg cloudwiki-web-WebAutoScalingGroup-abc --yes`,
+  npm run chaos -- --aws database
+  npm run chaos -- --aws az-network --stack-prefix cloudwiki --yes`,
   );
 
 interface ChaosCliOptions {
@@ -65,8 +66,7 @@ interface ChaosCliOptions {
   timeout: number;
   lab?: string;
   aws: boolean;
-  asg?: string;
-  dbInstance?: string;
+  stackPrefix: string;
   yes: boolean;
 }
 
@@ -81,24 +81,18 @@ async function main(): Promise<void> {
   const { seconds } = options;
 
   if (options.aws) {
-    if (!process.env.AWS_REGION && !process.env.AWS_DEFAULT_REGION && !process.env.AWS_PROFILE) {
+    const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    if (!region)
       throw new Error('--aws needs a region: set AWS_REGION (and credentials, e.g. AWS_PROFILE) for the account the stack is in');
-    }
-    const context: AwsChaosContext = {
-      autoScaling: new AutoScalingClient({}),
-      ec2: new EC2Client({}),
-      rds: new RDSClient({}),
+    if (!awsFaults.includes(fault as AwsFault))
+      throw new Error(`"${fault}" has no AWS version; with --aws the faults are ${awsFaults.join(', ')}`);
+    await startFaultExperiment({
+      fault: fault as AwsFault,
+      stackName: `${options.stackPrefix}-chaos`,
+      region,
       execute: options.yes,
       log: stamp,
-    };
-    const need = (value: string | undefined, flag: string) => {
-      if (!value) throw new Error(`--aws ${fault} needs ${flag}`);
-      return value;
-    };
-    if (fault === 'instance') await terminateRandomInstance(context, need(options.asg, '--asg NAME'));
-    else if (fault === 'database') await rebootDatabaseWithFailover(context, need(options.dbInstance, '--db-instance ID'));
-    else if (fault === 'az') await availabilityZoneOutage(context, need(options.asg, '--asg NAME'), options.az, seconds ?? 300);
-    else throw new Error(`"${fault}" has no AWS version; with --aws the faults are instance, database and az`);
+    });
     return;
   }
 

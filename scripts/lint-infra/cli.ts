@@ -3,8 +3,9 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { cloudFormationSpec } from './cfn-spec';
 import { readTemplate, TemplateSyntaxError, type Template } from './cfn-yaml';
-import { exportsOf, lintTemplate } from './lint-template';
+import { exportsOf, lintTemplate, listExportsOf } from './lint-template';
 import { formatNagFinding, nagTemplate } from './nag';
+import { validateWithAwsValidator } from './validate';
 
 const description = `In two passes:
 1. against the CloudFormation resource specification (@aws-cdk/aws-service-spec): unknown resource
@@ -43,14 +44,19 @@ export function lintFiles(files: string[]): LintResult[] {
       parsed.set(file, error);
     }
   }
-  const knownExports = exportsOf([...parsed.values()].filter((entry): entry is Template => !(entry instanceof TemplateSyntaxError)));
+  const readable = [...parsed.values()].filter((entry): entry is Template => !(entry instanceof TemplateSyntaxError));
+  const knownExports = exportsOf(readable);
+  const listExports = listExportsOf(readable);
   return files.map((file) => {
     const template = parsed.get(file);
     if (template instanceof TemplateSyntaxError) return { file, problems: template.problems };
-    const specProblems = lintTemplate(template as Template, spec, knownExports);
+    const specProblems = lintTemplate(template as Template, spec, knownExports, listExports);
     // The rule pack reads resources through CDK, which needs a template the spec check accepts.
     if (specProblems.length > 0) return { file, problems: specProblems };
-    return { file, problems: nagTemplate(file, template as Template).map(formatNagFinding) };
+    return {
+      file,
+      problems: [...validateWithAwsValidator(file, template as Template), ...nagTemplate(file, template as Template).map(formatNagFinding)],
+    };
   });
 }
 

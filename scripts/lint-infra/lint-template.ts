@@ -82,6 +82,32 @@ export function exportsOf(templates: Template[]): Set<string> {
   return keys;
 }
 
+/** A comma-joined list, directly or in every branch of an Fn::If: the shape of a subnet list. */
+function isJoinedList(value: unknown): boolean {
+  if (isIntrinsic(value, 'Fn::Join')) return Array.isArray(value['Fn::Join']) && value['Fn::Join'][0] === ',';
+  if (isIntrinsic(value, 'Fn::If')) {
+    const branches = Array.isArray(value['Fn::If']) ? value['Fn::If'].slice(1) : [];
+    return branches.length > 0 && branches.every(isJoinedList);
+  }
+  return false;
+}
+
+/**
+ * The export keys whose value is a list. CloudFormation refuses to change an export while another
+ * stack imports it, and a list (subnets, one per AZ) is exactly what changes: such lists travel
+ * through SSM parameters instead, and importing one is refused.
+ */
+export function listExportsOf(templates: Template[]): Set<string> {
+  const keys = new Set<string>();
+  for (const template of templates) {
+    for (const output of Object.values(asRecord(template.Outputs))) {
+      const key = exportKey(asRecord(asRecord(output).Export).Name);
+      if (key && isJoinedList(asRecord(output).Value)) keys.add(key);
+    }
+  }
+  return keys;
+}
+
 type ValueKind = 'scalar' | 'list' | 'object' | 'any';
 
 type Intrinsic = Record<string, unknown>;
@@ -124,6 +150,7 @@ class TemplateLinter {
     private readonly template: Template,
     private readonly spec: CloudFormationSpec,
     private readonly knownExports: Set<string>,
+    private readonly listExports: Set<string> = new Set(),
   ) {
     this.parameters = asRecord(template.Parameters);
     this.resources = asRecord(template.Resources);
@@ -137,6 +164,7 @@ class TemplateLinter {
     }
     if (Object.keys(this.resources).length === 0) this.report('Resources', 'a template needs at least one resource');
     for (const [name, parameter] of Object.entries(this.parameters)) this.lintParameter(name, asRecord(parameter));
+    this.lintInterface(asRecord(asRecord(this.template.Metadata)['AWS::CloudFormation::Interface']));
     for (const [name, resource] of Object.entries(this.resources)) this.lintResource(name, asRecord(resource));
     for (const [name, output] of Object.entries(asRecord(this.template.Outputs))) this.lintOutput(name, asRecord(output));
     this.lintReferences(this.template, '');
@@ -155,6 +183,29 @@ class TemplateLinter {
     if (type === 'Number' && parameter.Default !== undefined && Number.isNaN(Number(parameter.Default))) {
       this.report(`Parameters.${name}.Default`, `${JSON.stringify(parameter.Default)} is not a number`);
     }
+  }
+
+  /**
+   * The console shows each label's `default` string. In a YAML flow mapping an unquoted comma ends
+   * the value (`{ default: a, b }` is `{ default: 'a', b: null }`), which no schema check sees: a
+   * label must be exactly one key, `default`, holding one string.
+   */
+  private lintInterface(face: Record<string, unknown>): void {
+    const checkLabel = (label: unknown, path: string) => {
+      const keys = Object.keys(asRecord(label));
+      const text = asRecord(label).default;
+      if (keys.length !== 1 || keys[0] !== 'default' || typeof text !== 'string' || text.trim() === '') {
+        this.report(path, `a label is { default: 'one string' }, got ${JSON.stringify(label)} (quote a label that holds a comma)`);
+      }
+    };
+    for (const [name, label] of Object.entries(asRecord(face.ParameterLabels))) {
+      if (!(name in this.parameters)) this.report(`Metadata.AWS::CloudFormation::Interface.ParameterLabels.${name}`, 'labels no parameter');
+      checkLabel(label, `Metadata.AWS::CloudFormation::Interface.ParameterLabels.${name}`);
+    }
+    const groups = Array.isArray(face.ParameterGroups) ? face.ParameterGroups : [];
+    groups.forEach((group, index) =>
+      checkLabel(asRecord(group).Label, `Metadata.AWS::CloudFormation::Interface.ParameterGroups[${index}].Label`),
+    );
   }
 
   private lintResource(name: string, resource: Record<string, unknown>): void {
@@ -259,7 +310,7 @@ class TemplateLinter {
       }
       case 'union': {
         const attempts = type.types.map((alternative) => {
-          const trial = new TemplateLinter(this.template, this.spec, this.knownExports);
+          const trial = new TemplateLinter(this.template, this.spec, this.knownExports, this.listExports);
           trial.checkValue(value, alternative, path);
           return trial.problems;
         });
@@ -395,6 +446,12 @@ class TemplateLinter {
         if (key !== undefined && !this.knownExports.has(key)) {
           this.report(path, `nothing exports ${key}${didYouMean(key, [...this.knownExports])}`);
         }
+        if (key !== undefined && this.listExports.has(key)) {
+          this.report(
+            path,
+            `${key} is a list export: it could never change while imported (another AZ); read its SSM parameter instead (AWS::SSM::Parameter::Value<List<...>>)`,
+          );
+        }
         return;
       }
       case 'Fn::FindInMap': {
@@ -434,6 +491,11 @@ function describe(value: unknown): string {
  * Lints one template. `knownExports` are the export keys (see exportKey) of the stacks this one
  * may import from: an ImportValue that matches none of them would fail at deploy time.
  */
-export function lintTemplate(template: Template, spec: CloudFormationSpec, knownExports: Set<string>): string[] {
-  return new TemplateLinter(template, spec, knownExports).lint();
+export function lintTemplate(
+  template: Template,
+  spec: CloudFormationSpec,
+  knownExports: Set<string>,
+  listExports: Set<string> = new Set(),
+): string[] {
+  return new TemplateLinter(template, spec, knownExports, listExports).lint();
 }

@@ -9,7 +9,13 @@ const problemsOf = (name: string) => lintFiles([fixture(name)])[0]?.problems ?? 
 describe('lint:infra', () => {
   test('when run over infra/, then every template passes the CloudFormation specification and the AwsSolutions pack', () => {
     const results = lintFiles(defaultTemplates());
-    expect(results.map((result) => path.basename(result.file))).toEqual(['01-network.yaml', '02-data.yaml', '03-web.yaml', '04-edge.yaml']);
+    expect(results.map((result) => path.basename(result.file))).toEqual([
+      '01-network.yaml',
+      '02-data.yaml',
+      '03-web.yaml',
+      '04-edge.yaml',
+      '05-chaos.yaml',
+    ]);
     for (const result of results) expect(result).toEqual({ file: result.file, problems: [] });
   });
 
@@ -54,6 +60,32 @@ describe('lint:infra', () => {
     expect(problemsOf('dangling-references')).toHaveLength(6);
   });
 
+  test('when a parameter label is not one string (an unquoted comma in a flow mapping), then it is refused', () => {
+    expect(problemsOf('parameter-labels')).toEqual([
+      `Metadata.AWS::CloudFormation::Interface.ParameterLabels.ScaleOutCron: a label is { default: 'one string' }, got {"default":"Scale-out schedule (cron","UTC)":null} (quote a label that holds a comma)`,
+      `Metadata.AWS::CloudFormation::Interface.ParameterGroups[0].Label: a label is { default: 'one string' }, got {"default":"Schedule","optional":null} (quote a label that holds a comma)`,
+    ]);
+  });
+
+  test('when a stack imports a list export (subnets, one per AZ), then it is refused: the list could never change', () => {
+    expect(problemsOf('imported-list-export')).toEqual([
+      'Resources.DatabaseSubnetGroup.Properties.SubnetIds.Fn::Split[1].Fn::ImportValue: *:DataSubnetIds is a list export: it could never change while imported (another AZ); read its SSM parameter instead (AWS::SSM::Parameter::Value<List<...>>)',
+    ]);
+  });
+
+  test("when AWS's validator finds what the home-made pass cannot, then only a suppression with a written reason lets it pass", () => {
+    const problems = problemsOf('validator-findings');
+    // Schema patterns and ${} outside Fn::Sub: checks only @aws/cloudformation-validate makes.
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^Resources\.AppLogGroup: F3031 '\/cloudwiki\/\$\{AWS::StackName\}\/app' does not match pattern/),
+        "Resources.AppLogGroup: E1029 Found an embedded parameter '${AWS::StackName}' outside of an 'Fn::Sub' at Properties.LogGroupName",
+        "Resources.FlowLogGroup: E1029 Found an embedded parameter '${AWS::StackName}' outside of an 'Fn::Sub' at Properties.LogGroupName (suppressed without a reason of at least 10 characters)",
+      ]),
+    );
+    expect(problems.filter((problem) => problem.startsWith('Resources.ExplainedLogGroup: E1029'))).toEqual([]);
+  });
+
   test('when a short-form tag is unknown, then the template is refused', () => {
     expect(problemsOf('unknown-yaml-tag')).toEqual([expect.stringMatching(/^Unresolved tag: !Reff at line 7/)]);
   });
@@ -75,5 +107,6 @@ describe('lint:infra', () => {
       code: 1,
       stdout: expect.stringMatching(/PASS infra\/01-network\.yaml\nFAIL test\/infra\/fixtures\/misspelled-property\.yaml\n {2}Resources\.AssetsBucket/),
     });
-  });
+    // A process of its own that loads the specification, AWS's validator and cdk-nag.
+  }, 120_000);
 });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { deepHealthPath, healthPath } from '../../app/contracts';
 import { sessionTableKey, sessionTtlAttribute } from '../../app/sessions/sessions-table';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { readTemplate, type Template } from '../../scripts/lint-infra/cfn-yaml';
 import { backupSiteErrorDocument } from '../../scripts/services/s3';
 
@@ -18,6 +19,7 @@ const templates = {
   data: load('02-data'),
   web: load('03-web'),
   edge: load('04-edge'),
+  chaos: load('05-chaos'),
 };
 const allTemplates = Object.entries(templates);
 
@@ -44,7 +46,7 @@ function subnetsInOutput(outputName: string): string[] {
 describe('high availability', () => {
   test('when the web tier is deployed, then the Auto Scaling group spans at least two AZs with min >= 2 and ELB health checks', () => {
     const asg = only(templates.web, 'AWS::AutoScaling::AutoScalingGroup');
-    expect(asg.VPCZoneIdentifier).toEqual({ 'Fn::Split': [',', { 'Fn::ImportValue': { 'Fn::Sub': '${NetworkStackName}:AppSubnetIds' } }] });
+    expect(asg.VPCZoneIdentifier).toEqual({ Ref: 'AppSubnetIds' });
     const appSubnets = subnetsInOutput('AppSubnetIds');
     expect(new Set(appSubnets.map(azIndexOfSubnet)).size).toBeGreaterThanOrEqual(2);
     const minSize = (templates.web.Parameters as Node).MinSize;
@@ -55,10 +57,44 @@ describe('high availability', () => {
     expect(asg.HealthCheckGracePeriod).toBeGreaterThan(0);
   });
 
+  test('when the AZ count of a running deployment changes, then the subnet lists reach the other stacks through SSM, not exports', () => {
+    const ssm = network as Record<string, Node>;
+    const consumers: [Template, string, string][] = [
+      [templates.data, 'DataSubnetIds', 'DatabaseSubnetGroup'],
+      [templates.web, 'PublicSubnetIds', 'LoadBalancer'],
+      [templates.web, 'AppSubnetIds', 'WebAutoScalingGroup'],
+    ];
+    for (const [template, list, consumer] of consumers) {
+      const parameter = ssm[`${list}Parameter`]!;
+      expect(parameter.Type).toBe('AWS::SSM::Parameter');
+      expect(parameter.Properties).toMatchObject({ Name: { 'Fn::Sub': `/\${AWS::StackName}/${list}` }, Type: 'StringList' });
+      expect(parameter.Properties.Value).toEqual((templates.network.Outputs as Node)[list].Value);
+      expect((template.Parameters as Node)[list]).toMatchObject({
+        Type: 'AWS::SSM::Parameter::Value<List<AWS::EC2::Subnet::Id>>',
+        Default: `/cloudwiki-network/${list}`,
+      });
+      expect(JSON.stringify((template.Resources as Node)[consumer].Properties)).toContain(`{"Ref":"${list}"}`);
+    }
+    const deploy = readFileSync(path.join(__dirname, '..', '..', 'scripts', 'deploy'), 'utf8');
+    for (const [, list] of consumers) expect(deploy).toContain(`"${list}=/$network/${list}"`);
+    const deploying = readFileSync(path.join(__dirname, '..', '..', 'docs', 'deploying.md'), 'utf8');
+    expect(deploying).toContain('### Changing the number of Availability Zones');
+  });
+
   test('when instances launch or roll, then CloudFormation waits for their cfn-signal', () => {
     const [, asg] = resourcesOf(templates.web, 'AWS::AutoScaling::AutoScalingGroup')[0] as [string, Node];
     expect(asg.CreationPolicy.ResourceSignal).toEqual({ Count: { Ref: 'MinSize' }, Timeout: expect.stringMatching(/^PT\d+M$/) });
     expect(asg.UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({ WaitOnResourceSignals: true, MinInstancesInService: { Ref: 'MinSize' } });
+  });
+
+  test('when an AZ is impaired, then a zonal shift takes it out of the load balancer and the group', () => {
+    expect(web.LoadBalancer!.Properties.LoadBalancerAttributes).toContainEqual({ Key: 'zonal_shift.config.enabled', Value: 'true' });
+    expect(web.WebAutoScalingGroup!.Properties.AvailabilityZoneImpairmentPolicy).toEqual({
+      ZonalShiftEnabled: true,
+      ImpairedZoneHealthCheckBehavior: 'IgnoreUnhealthy',
+    });
+    const operations = readFileSync(path.join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
+    expect(operations).toContain('aws arc-zonal-shift start-zonal-shift');
   });
 
   test('when an AZ is lost, then the others keep their own NAT gateway', () => {
@@ -128,6 +164,8 @@ describe('security', () => {
     for (const statement of allows) {
       const actions = [statement.Action].flat();
       expect(actions.filter((action) => typeof action === 'string' && /(^|:)\*$/.test(action))).toEqual([]);
+      // Session Manager's channel actions have no resource type: * is the only resource they take.
+      if (actions.every((action) => typeof action === 'string' && action.startsWith('ssmmessages:'))) continue;
       expect([statement.Resource].flat()).not.toContain('*');
       expect(statement.NotAction).toBeUndefined();
       expect(statement.NotResource).toBeUndefined();
@@ -137,18 +175,47 @@ describe('security', () => {
     );
   });
 
+  test('when Session Manager reaches an instance, then the role grants its channel and nothing of SSM account-wide', () => {
+    for (const [, role] of resourcesOf(templates.web, 'AWS::IAM::Role')) {
+      // AmazonSSMManagedInstanceCore grants ssm:GetParameter(s) on every parameter of the account.
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      const statements = (role.Properties.Policies as Node[]).flatMap((policy) => policy.PolicyDocument.Statement as Node[]);
+      const ssmActions = statements.flatMap((statement) => [statement.Action].flat()).filter((action: string) => /^ssm:/.test(action));
+      expect(ssmActions).toEqual(['ssm:UpdateInstanceInformation']);
+    }
+  });
+
+  test('when CloudFront reads a bucket, then the grant names the one distribution, not every distribution of the account', () => {
+    const grants = allTemplates
+      .flatMap(([, t]) => resourcesOf(t, 'AWS::S3::BucketPolicy'))
+      .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as Node[])
+      .filter((statement) => statement.Principal?.Service === 'cloudfront.amazonaws.com');
+    expect(grants.map((grant) => grant.Sid).sort()).toEqual(['CloudFrontReadsAssets', 'CloudFrontReadsBackupSite']);
+    for (const grant of grants) {
+      expect(grant.Condition).toEqual({
+        StringEquals: { 'AWS:SourceArn': { 'Fn::Sub': 'arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${BackupDistribution}' } },
+      });
+    }
+  });
+
   test('when a bucket is created, then its policy refuses plain HTTP and none is public', () => {
     const buckets = resourcesOf(templates.data, 'AWS::S3::Bucket');
-    const policies = resourcesOf(templates.data, 'AWS::S3::BucketPolicy').map(([, p]) => p.Properties);
+    const policies = allTemplates.flatMap(([, t]) => resourcesOf(t, 'AWS::S3::BucketPolicy')).map(([, p]) => p.Properties);
+    // A bucket's policy is in the data stack (Ref) or, for the buckets CloudFront reads, in the edge
+    // stack beside the distribution it names (the data stack's export of the bucket name).
+    const imported = (name: string) => ({ 'Fn::ImportValue': { 'Fn::Sub': `\${DataStackName}:${name}Name` } });
     for (const [name, bucket] of buckets) {
-      const policy = policies.find((p) => p.Bucket.Ref === name);
+      const policy = policies.find((p) => p.Bucket.Ref === name || JSON.stringify(p.Bucket) === JSON.stringify(imported(name)));
       const denyInsecure = policy?.PolicyDocument.Statement.find(
         (s: Node) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false',
       );
-      expect({ name, denyInsecure: denyInsecure?.Resource }).toEqual({
-        name,
-        denyInsecure: [{ 'Fn::GetAtt': [name, 'Arn'] }, { 'Fn::Sub': `\${${name}.Arn}/*` }],
-      });
+      const arn = (suffix: string) =>
+        policy?.Bucket.Ref
+          ? suffix
+            ? { 'Fn::Sub': `\${${name}.Arn}${suffix}` }
+            : { 'Fn::GetAtt': [name, 'Arn'] }
+          : { 'Fn::Sub': [`arn:\${AWS::Partition}:s3:::\${Bucket}${suffix}`, { Bucket: imported(name) }] };
+      expect({ name, denyInsecure: denyInsecure?.Resource }).toEqual({ name, denyInsecure: [arn(''), arn('/*')] });
       const block = bucket.Properties.PublicAccessBlockConfiguration;
       // Accounts with S3 Block Public Access on refuse a public policy outright (and roll the
       // stack back after RDS was created), so no bucket may need one.
@@ -327,6 +394,41 @@ describe('alarms that reach a person', () => {
   });
 });
 
+describe('load balancer access logs', () => {
+  test('when the region is one opened before August 2022, then the log bucket names its Elastic Load Balancing account', () => {
+    // aws-cdk-lib carries AWS's own table of those accounts; ours must hold every one of them.
+    const expected = Object.fromEntries(
+      RegionInfo.regions.filter((region) => region.elbv2Account).map((region) => [region.name, { AccountId: region.elbv2Account }]),
+    );
+    expect(Object.keys(expected).length).toBeGreaterThan(20);
+    expect((templates.data.Mappings as Node).LoadBalancerLogAccounts).toEqual(expected);
+    // The condition that picks the account covers exactly the mapped regions.
+    const conditions = templates.data.Conditions as Node;
+    const grouped = (conditions.HasLoadBalancerLogAccount['Fn::Or'] as Node[]).flatMap((ref) =>
+      (conditions[ref.Condition]['Fn::Or'] as Node[]).map((equals) => equals['Fn::Equals'][1] as string),
+    );
+    expect([...new Set(grouped)].sort()).toEqual(Object.keys(expected).sort());
+    const statement = (data.LogsBucketPolicy!.Properties.PolicyDocument.Statement as Node[]).find((s) => s.Sid === 'LoadBalancerAccessLogs');
+    expect(statement?.Principal['Fn::If'][0]).toBe('HasLoadBalancerLogAccount');
+    expect(JSON.stringify(statement?.Principal['Fn::If'][1])).toContain('"Fn::FindInMap":["LoadBalancerLogAccounts",{"Ref":"AWS::Region"},"AccountId"]');
+    expect(statement?.Principal['Fn::If'][2]).toEqual({ Service: 'logdelivery.elasticloadbalancing.amazonaws.com' });
+    expect((templates.data.Parameters as Node).LoadBalancerLogAccountId).toBeUndefined();
+  });
+});
+
+describe('costs that cannot run away', () => {
+  test('when target tracking holds CPU above a T instance baseline, then credits are standard, not billed surplus', () => {
+    const parameters = templates.web.Parameters as Node;
+    expect(parameters.InstanceType.Default).toMatch(/^t\d/);
+    expect(parameters.CpuCredits).toMatchObject({ Default: 'standard', AllowedValues: ['standard', 'unlimited', 'none'] });
+    expect(only(templates.web, 'AWS::EC2::LaunchTemplate').LaunchTemplateData.CreditSpecification).toEqual({
+      'Fn::If': ['HasCpuCredits', { CpuCredits: { Ref: 'CpuCredits' } }, { Ref: 'AWS::NoValue' }],
+    });
+    const costs = readFileSync(path.join(__dirname, '..', '..', 'docs', 'deploying.md'), 'utf8');
+    expect(costs).toMatch(/^\| T4g CPU credits +\| `CpuCredits` standard/m);
+  });
+});
+
 describe('boots that cannot stall or loop', () => {
   test('when the group scales or rolls, then the parameters cannot freeze it and scale-out reacts within about a minute', () => {
     const rule = (templates.web.Rules as Node).MinSizeBelowMaxSize.Assertions as Node[];
@@ -365,7 +467,121 @@ describe('data that is kept', () => {
     }
   });
 
+  test('when the database instance is deleted, then its automated backups stay', () => {
+    expect(data.Database!.Properties.DeleteAutomatedBackups).toBe(false);
+  });
+
+  test('when a Region or account is lost, then AWS Backup has the database and the uploads, copied elsewhere if asked', () => {
+    const selection = only(templates.data, 'AWS::Backup::BackupSelection').BackupSelection;
+    expect(selection.Resources).toEqual([
+      { 'Fn::Sub': 'arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${Database}' },
+      { 'Fn::GetAtt': ['UploadsBucket', 'Arn'] },
+    ]);
+    const [rule] = only(templates.data, 'AWS::Backup::BackupPlan').BackupPlan.BackupPlanRule as Node[];
+    expect(rule?.TargetBackupVault).toEqual({ Ref: 'BackupVault' });
+    expect(rule?.CopyActions).toEqual({
+      'Fn::If': [
+        'HasBackupCopyVault',
+        [{ DestinationBackupVaultArn: { Ref: 'BackupCopyVaultArn' }, Lifecycle: { DeleteAfterDays: { Ref: 'BackupRetentionDays' } } }],
+        { Ref: 'AWS::NoValue' },
+      ],
+    });
+    expect((templates.data.Conditions as Node).HasBackupCopyVault).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'BackupCopyVaultArn' }, ''] }] });
+    expect(data.BackupVault).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    const costs = readFileSync(path.join(__dirname, '..', '..', 'docs', 'deploying.md'), 'utf8');
+    expect(costs).toMatch(/^\| AWS Backup +\|/m);
+  });
+
   test('when RDS needs maintenance, then it happens in a set window', () => {
     expect(data.Database!.Properties.PreferredMaintenanceWindow).toMatch(/^[a-z]{3}:\d\d:\d\d-[a-z]{3}:\d\d:\d\d$/);
+  });
+});
+
+describe('releases that cannot break boots or rollbacks', () => {
+  test('when a release is fetched, then its key carries its checksum and the bucket refuses a put that could overwrite one', () => {
+    const userData = only(templates.web, 'AWS::EC2::LaunchTemplate').LaunchTemplateData.UserData['Fn::Base64']['Fn::Sub'][0] as string;
+    expect(userData).toContain("'s3://${ReleasesBucket}/releases/${ReleaseId}/${ArtifactSha256}/cloudwiki.tar.gz'");
+    const statements = data.ReleasesBucketPolicy!.Properties.PolicyDocument.Statement as Node[];
+    expect(statements).toContainEqual({
+      Sid: 'DenyOverwritingReleases',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:PutObject',
+      Resource: { 'Fn::Sub': '${ReleasesBucket.Arn}/releases/*' },
+      Condition: { Null: { 's3:if-none-match': 'true' } },
+    });
+  });
+
+  test('when the web stack is updated, then the AMI is a plain id passed in, not an SSM parameter re-resolved on every update', () => {
+    const parameters = templates.web.Parameters as Node;
+    for (const [name, parameter] of Object.entries(parameters)) {
+      // Subnet lists come through SSM on purpose (they may change); an AMI must not.
+      expect({ name, type: parameter.Type }).not.toEqual({ name, type: expect.stringMatching(/^AWS::SSM::Parameter::Value<.*Image/) });
+    }
+    expect(parameters.ImageId).toMatchObject({ Type: 'AWS::EC2::Image::Id' });
+    expect(parameters.ImageId.Default).toBeUndefined();
+    expect(only(templates.web, 'AWS::EC2::LaunchTemplate').LaunchTemplateData.ImageId).toEqual({ Ref: 'ImageId' });
+  });
+
+  test('when a release goes bad, then the alarms its rollback triggers name are outputs of the web stack', () => {
+    const outputs = templates.web.Outputs as Node;
+    expect(outputs.ServerErrorRateAlarmArn.Value).toEqual({ 'Fn::GetAtt': ['ServerErrorRateAlarm', 'Arn'] });
+    expect(outputs.LatencyP99AlarmArn.Value).toEqual({ 'Fn::GetAtt': ['LatencyP99Alarm', 'Arn'] });
+    const deploy = readFileSync(path.join(__dirname, '..', '..', 'scripts', 'deploy'), 'utf8');
+    expect(deploy).toContain('stack_output "$web" ServerErrorRateAlarmArn');
+    expect(deploy).toContain('stack_output "$web" LatencyP99AlarmArn');
+  });
+});
+
+describe('the runbook matches the stack', () => {
+  const operations = readFileSync(path.join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
+  const bootstrap = readFileSync(path.join(__dirname, '..', '..', 'scripts', 'bootstrap', 'bootstrap.sh'), 'utf8');
+  const userData = () => only(templates.web, 'AWS::EC2::LaunchTemplate').LaunchTemplateData.UserData['Fn::Base64']['Fn::Sub'][0] as string;
+  const defaultOf = (name: string) => Number(new RegExp(`^${name}="\\$\\{${name}:-(\\d+)\\}"$`, 'm').exec(bootstrap)?.[1]);
+  const userDataValue = (name: string) => Number(new RegExp(`^${name}='(\\d+)'$`, 'm').exec(userData())?.[1]);
+
+  test('when docs/operations.md names an alarm, then the web stack defines it (or Auto Scaling makes it for target tracking)', () => {
+    const alarmSection = operations.slice(operations.indexOf('## Alarms'), operations.indexOf('## Incidents'));
+    const named = [...alarmSection.matchAll(/^\| `([A-Za-z0-9-…]+)`/gm)].map((match) => match[1] as string);
+    expect(named.length).toBeGreaterThan(0);
+    const alarms = resourcesOf(templates.web, 'AWS::CloudWatch::Alarm').map(([id]) => id);
+    for (const name of named.filter((n) => !n.startsWith('TargetTracking-'))) expect({ name, defined: alarms.includes(name) }).toEqual({ name, defined: true });
+    // Every alarm the stack defines is in the runbook.
+    expect(alarms.filter((alarm) => !named.includes(alarm))).toEqual([]);
+    expect(operations).not.toMatch(/step scaling/i);
+  });
+
+  test('when docs/operations.md says where the app logs, then it is the file the unit appends to and the agent ships', () => {
+    expect(bootstrap).toMatch(/^readonly log_dir=\/var\/log\/cloudwiki$/m);
+    expect(bootstrap).toMatch(/^StandardOutput=append:\$log_dir\/app\.log$/m);
+    expect(operations).toContain('`/var/log/cloudwiki/app.log`');
+    expect(operations).toContain(`\`/cloudwiki/<web stack>/app\``);
+    expect(web.AppLogGroup!.Properties.LogGroupName).toEqual({ 'Fn::Sub': '/cloudwiki/${AWS::StackName}/app' });
+    expect(operations).not.toMatch(/JSON lines on stdout \(`journalctl -u cloudwiki`/);
+  });
+
+  test('when an instance is scaled in or replaced, then deregistration, drain, systemd and the runbook agree, in that order', () => {
+    const targetGroup = web.TargetGroup!.Properties;
+    const deregistrationDelay = Number(
+      (targetGroup.TargetGroupAttributes as Node[]).find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value,
+    );
+    const drainDelay = userDataValue('DRAIN_DELAY_MS') / 1000;
+    const drainTimeout = userDataValue('DRAIN_TIMEOUT_MS') / 1000;
+    const stopTimeout = drainDelay + drainTimeout + defaultOf('STOP_MARGIN_SECONDS');
+    // The group deregisters first and waits out the delay; only then does SIGTERM arrive.
+    expect(deregistrationDelay).toBeGreaterThan(drainTimeout);
+    expect(drainDelay).toBeGreaterThan(targetGroup.HealthCheckIntervalSeconds * targetGroup.UnhealthyThresholdCount);
+    expect(stopTimeout).toBeGreaterThan(drainDelay + drainTimeout);
+    // No lifecycle hook holds a terminating instance: the runbook says so.
+    expect(resourcesOf(templates.web, 'AWS::AutoScaling::LifecycleHook')).toEqual([]);
+    expect(web.WebAutoScalingGroup!.Properties.LifecycleHookSpecificationList).toBeUndefined();
+    const drain = operations.slice(operations.indexOf('## The drain sequence'), operations.indexOf('## Workers'));
+    const order = ['deregisters it from the target group first', 'No lifecycle hook', 'systemd stops the `cloudwiki` unit with SIGTERM'];
+    expect(order.map((step) => drain.indexOf(step))).toEqual([...order.map((step) => drain.indexOf(step))].sort((a, b) => a - b));
+    for (const step of order) expect(drain).toContain(step);
+    expect(drain).toContain(`deregistration delay, **${deregistrationDelay} s**`);
+    expect(drain).toContain(`\`TimeoutStopSec\` (**${stopTimeout} s**`);
+    expect(drain).toContain(`\`DRAIN_DELAY_MS\` (**${drainDelay} s**)`);
+    expect(drain).toContain(`\`DRAIN_TIMEOUT_MS\` (**${drainTimeout} s**)`);
   });
 });

@@ -92,8 +92,11 @@ interface BootOptions {
 
 export interface BootHarness {
   imdsRequests: string[];
-  /** Uploads an artifact to releases/<id>/; returns its SHA-256. */
-  publishRelease(releaseId: string, artifact: string): Promise<string>;
+  /**
+   * Uploads an artifact to releases/<id>/<sha256>/, as scripts/deploy does; returns its SHA-256.
+   * `keySha256` puts it under another checksum's key, as a tampered bucket would.
+   */
+  publishRelease(releaseId: string, artifact: string, keySha256?: string): Promise<string>;
   /**
    * Runs the user data. `bootstrapEnv` adds to the bootstrap's environment (its defaults block);
    * `serviceEnv` is merged over the unit's environment by the stand-in systemctl.
@@ -151,10 +154,11 @@ export async function startBootHarness(): Promise<BootHarness> {
   return {
     imdsRequests,
     scratch,
-    async publishRelease(releaseId, artifact) {
+    async publishRelease(releaseId, artifact, keySha256) {
       const bytes = readFileSync(artifact);
-      await upload(`releases/${releaseId}/cloudwiki.tar.gz`, bytes);
-      return createHash('sha256').update(bytes).digest('hex');
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      await upload(`releases/${releaseId}/${keySha256 ?? sha256}/cloudwiki.tar.gz`, bytes);
+      return sha256;
     },
     async boot(releaseId, artifactSha256, { bootstrapEnv = {}, serviceEnv = {} } = {}) {
       const root = mkdtempSync(path.join(scratch, 'root-'));

@@ -141,10 +141,12 @@ describe('EC2 bootstrap', () => {
   }, 60_000);
 
   test('when the artifact does not match its checksum, then nothing starts and failure is signalled', async () => {
-    await harness.publishRelease('1.0.2-tampered', goodArtifact);
+    await harness.publishRelease('1.0.2-tampered', goodArtifact, 'f'.repeat(64));
     const result = await harness.boot('1.0.2-tampered', 'f'.repeat(64));
     expect(result.exitCode).not.toBe(0);
-    expect(result.output).toContain(`checksum mismatch: releases/1.0.2-tampered/cloudwiki.tar.gz is not ${'f'.repeat(64)}`);
+    expect(result.output).toContain(
+      `checksum mismatch: releases/1.0.2-tampered/${'f'.repeat(64)}/cloudwiki.tar.gz is not ${'f'.repeat(64)}`,
+    );
     expect(signalsSent(result)).toEqual([
       {
         exitCode: '1',
