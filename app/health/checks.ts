@@ -7,7 +7,7 @@ import { sessionTableKey } from '../sessions/sessions-table';
  * What a page view cannot do without: at least one check of each of these groups must pass, or
  * the site cannot serve readers and Route 53 should send them to the backup copy.
  */
-export type PageViewNeed = 'database' | 'session table';
+type PageViewNeed = 'database' | 'session table';
 
 export interface DependencyCheck {
   /** Rejects when the dependency does not answer within `timeoutMs`. */
@@ -29,7 +29,7 @@ export interface DependencyCheckDeps {
 }
 
 /** A key no session or rate-limit counter uses (they start with "sess:" and "limit:"): reading it costs one half read unit. */
-export const healthCheckSessionKey = 'cloudwiki-health-check';
+const healthCheckSessionKey = 'cloudwiki-health-check';
 
 /**
  * Every dependency of a request, as /health/deep reports them (docs/architecture.md, "What fails

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { withTimeout } from '../platform/timeout';
 import { judge, type CheckStatus, type DependencyCheck } from './checks';
 
-export interface DeepHealthAnswer {
+interface DeepHealthAnswer {
   status: CheckStatus;
   checks: Record<string, { status: CheckStatus; ms: number }>;
   /** How old the answer is: Route 53 may read the same answer several times. */
