@@ -7,6 +7,7 @@ import { startServices, type Services } from '../services/stack';
 import { requireSystemCommands } from '../services/system';
 import { AutoScalingGroup, type Activity, type HealthStatus, type Lifecycle } from './auto-scaling-group';
 import { publishPlaceholderBackupSite } from './backup-placeholder';
+import { DomainWatch, type DomainStatus } from './domain';
 import { FaultInjector, type ActiveFault } from './faults';
 import { drainDelayMs, slotName, startHaproxy, type Haproxy } from './haproxy';
 import { ProcessFleet, type AppCommand } from './instances';
@@ -63,6 +64,8 @@ export interface LabStatus {
   zones: { name: string; available: boolean; instances: number }[];
   instances: InstanceStatus[];
   loadBalancer: { servingBackupSite: boolean; backupSiteRequests: number };
+  /** Where the DNS layer (Route 53's part) sends the wiki's port, and when it changed. */
+  domain?: DomainStatus;
   services: {
     /** `frozen` during a db-freeze fault: the process is there, nothing answers. */
     postgres: 'running' | 'stopped' | 'frozen';
@@ -104,7 +107,13 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => options.log(`while stopping: ${String(error)}`));
   };
   try {
-    const [postgresPort, dynamodbPort, s3Port, backupSitePort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const [postgresPort, dynamodbPort, s3Port, backupSitePort, loadBalancerPort] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
     const services = await startServices({
       stateDir: options.stateDir,
       ports: { postgres: postgresPort, dynamodb: dynamodbPort, s3: s3Port },
@@ -119,6 +128,8 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     options.log('starting HAProxy ...');
     const haproxy = await startHaproxy({
       frontendPort: options.wikiPort,
+      // The wiki's port is the domain's: Route 53's layer in front of the load balancer.
+      loadBalancerPort,
       backupSitePort,
       s3Port,
       slots,
@@ -158,6 +169,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       fleet,
     });
     const observer = new TrafficObserver();
+    const domain = new DomainWatch();
     const faults = new FaultInjector({ group, fleet, services, log: options.log });
     cleanups.push(async () => faults.cancelAll());
 
@@ -198,6 +210,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
         };
       }),
       loadBalancer: { servingBackupSite: observer.servingBackup(), backupSiteRequests: observer.backupRequests() },
+      domain: domain.status(),
       services: {
         postgres: faults.frozen ? 'frozen' : services.postgres.isRunning() ? 'running' : 'stopped',
         replica: services.replication?.replicaState() ?? 'none',
@@ -217,6 +230,8 @@ export async function startLab(options: LabOptions): Promise<Lab> {
         const readAt = Date.now();
         const stats = await haproxy.stats();
         observer.update(group.instances, stats);
+        const liveCheck = await haproxy.domainStatus();
+        if (liveCheck) domain.update(liveCheck, readAt);
         const bySlot = new Map(stats.map((stat) => [stat.name, stat.status]));
         const repaired = await fleet.reassertRegistrations({ readAt, slotStatus: (slot) => bySlot.get(slotName(slot)) });
         for (const id of repaired) options.log(`supervisor: ${id}'s HAProxy slot was in maintenance although it runs: registered it again`);
@@ -238,7 +253,14 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     cleanups.push(async () => clearInterval(timer));
     await tick();
 
-    const statusServer: StatusServer = await startStatusServer({ port: options.statusPort, status, group, faults });
+    const sendDomainTo = async (target: 'backup' | 'live') => {
+      await haproxy.forceDomainToBackup(target === 'backup');
+      options.log(target === 'backup' ? 'domain: sent to the backup copy by hand' : 'domain: released; the health check decides again');
+      // Seen at once, not at the next tick: the lever's caller reads the status it answers with.
+      const liveCheck = await haproxy.domainStatus();
+      if (liveCheck) domain.update(liveCheck);
+    };
+    const statusServer: StatusServer = await startStatusServer({ port: options.statusPort, status, group, faults, sendDomainTo });
     cleanups.push(statusServer.stop);
     statusUrl = statusServer.url;
 

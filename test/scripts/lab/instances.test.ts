@@ -10,6 +10,8 @@ function recordingHaproxy() {
     stats: async () => [],
     register: async (slot, port) => void commands.push(`register ${slot} ${port}`),
     deregister: async (slot) => void commands.push(`deregister ${slot}`),
+    domainStatus: async () => undefined,
+    forceDomainToBackup: async () => {},
     stop: async () => {},
   };
   return { haproxy, commands };

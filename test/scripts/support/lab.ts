@@ -64,7 +64,8 @@ export const inService = (status: LabStatus) => status.instances.filter((i) => i
 export const settled = (status: LabStatus) =>
   inService(status).length === status.group.desired &&
   status.instances.length === status.group.desired &&
-  !status.loadBalancer.servingBackupSite;
+  !status.loadBalancer.servingBackupSite &&
+  status.domain?.target !== 'backup';
 
 /** Who answered a request through the load balancer (X-Served-By), and the body. */
 export async function servedBy(wikiUrl: string, path = '/health'): Promise<{ servedBy: string; status: number; body: string }> {
