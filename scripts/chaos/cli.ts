@@ -7,6 +7,7 @@ import { defaultFaultSeconds, localFaults, type LocalFault } from '../lab/faults
 import { readLabFile } from '../lab/lab-file';
 import { wholeNumber } from '../services/cli-options';
 import { availabilityZoneOutage, rebootDatabaseWithFailover, terminateRandomInstance, type AwsChaosContext } from './aws';
+import { awsCli, domainLever, setDomainLeverOnAws } from './domain-lever';
 import { LabClient, runLocalFault } from './local';
 
 const program = new Command('npm run chaos --')
@@ -23,6 +24,8 @@ const program = new Command('npm run chaos --')
   .option('--asg <name>', 'the Auto Scaling group (--aws instance, az)')
   .option('--db-instance <id>', 'the RDS DB instance identifier (--aws database)')
   .option('--yes', 'really do it on AWS (otherwise a dry run)', false)
+  .option('--undo', `${domainLever}: bring the domain back (the health check decides again)`, false)
+  .option('--edge-stack <name>', `the edge stack (--aws ${domainLever})`, 'cloudwiki-edge')
   .addHelpText(
     'after',
     `
@@ -43,6 +46,10 @@ Local faults (against the running \`npm run lab\`; the lab undoes each when --se
   all-web      kill every instance, launches suspended for --seconds: HAProxy serves the read-only
                backup site
 
+The manual lever (the domain to the backup copy and back, no record edited; docs/operations.md):
+  ${domainLever}   the lab's domain serves the backup copy until --undo; with --aws, the edge
+               stack's SendDomainToBackup parameter (a dry run unless --yes)
+
 AWS faults (--aws; a DRY RUN unless --yes; never below the group's minimum healthy capacity):
   instance     terminate a random healthy InService instance of --asg
   database     reboot the Multi-AZ RDS instance --db-instance with failover
@@ -53,7 +60,9 @@ Examples:
   npm run chaos -- db-failover
   npm run chaos -- database --seconds 10
   npm run chaos -- az --az b --no-follow --json
-  npm run chaos -- --aws instance --asg cloudwiki-web-WebAutoScalingGroup-abc --yes`,
+  npm run chaos -- --aws instance --asg cloudwiki-web-WebAutoScalingGroup-abc --yes
+  npm run chaos -- ${domainLever}            then: npm run chaos -- ${domainLever} --undo
+  npm run chaos -- --aws ${domainLever} --edge-stack cloudwiki-edge --yes`,
   );
 
 interface ChaosCliOptions {
@@ -68,6 +77,8 @@ interface ChaosCliOptions {
   asg?: string;
   dbInstance?: string;
   yes: boolean;
+  undo: boolean;
+  edgeStack: string;
 }
 
 function stamp(line: string): void {
@@ -79,6 +90,20 @@ async function main(): Promise<void> {
   const [fault] = program.args as [string];
   const options = program.opts<ChaosCliOptions>();
   const { seconds } = options;
+
+  if (fault === domainLever) {
+    const toBackup = !options.undo;
+    if (options.aws) await setDomainLeverOnAws({ aws: awsCli, execute: options.yes, log: stamp }, options.edgeStack, toBackup);
+    else {
+      const domain = await new LabClient(options.lab ?? readLabFile().statusUrl).sendDomainTo(toBackup ? 'backup' : 'live');
+      stamp(
+        toBackup
+          ? `the lab's domain now serves the backup copy (held there by hand: undo with --undo)`
+          : `released: the domain follows /health/deep again (now ${domain.target}, live server ${domain.liveCheck})`,
+      );
+    }
+    return;
+  }
 
   if (options.aws) {
     if (!process.env.AWS_REGION && !process.env.AWS_DEFAULT_REGION && !process.env.AWS_PROFILE) {

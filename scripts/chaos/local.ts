@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActiveFault, FaultRequest } from '../lab/faults';
+import type { DomainStatus } from '../lab/domain';
 import type { LabStatus } from '../lab/lab';
 
 /** A client for the running lab's control interface (the status server, on loopback). */
@@ -13,6 +14,11 @@ export class LabClient {
   async inject(request: FaultRequest): Promise<ActiveFault> {
     const { fault, ...body } = request;
     return (await this.call('POST', `api/faults/${fault}`, body)) as ActiveFault;
+  }
+
+  /** The manual lever: holds the domain on the backup copy, or lets the health check decide again. */
+  async sendDomainTo(target: 'backup' | 'live'): Promise<DomainStatus> {
+    return (await this.call('POST', `api/domain/${target}`)) as DomainStatus;
   }
 
   private async call(method: string, path: string, body?: unknown): Promise<unknown> {
