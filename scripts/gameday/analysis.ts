@@ -1,4 +1,4 @@
-import type { FaultRecord, GameDayRecord, RequestSample, SessionLoss } from './samples';
+import type { DomainDuringFault, FaultRecord, GameDayRecord, RequestSample, SessionLoss } from './samples';
 
 export interface SecondStats {
   second: number;
@@ -40,6 +40,8 @@ export interface FaultSummary {
   p99Ms: number;
   /** Virtual users found logged out during this fault's window. */
   sessionsLost: number;
+  /** Whether the lab's DNS layer sent the domain to the backup copy, and for how long; null without one. */
+  domain: DomainDuringFault | null;
 }
 
 interface Thresholds {
@@ -229,6 +231,7 @@ export function summarizeFault(
       ),
     ),
     sessionsLost: distinctUsersLost(losses, fault.injectedAt, fault.windowEnd),
+    domain: fault.domain ?? null,
   };
 }
 
@@ -267,6 +270,9 @@ const defaultThresholds: Thresholds = {
   failedShare: { instance: 0.05, sigterm: 0, az: 0.05, replica: 0, database: 1, 'db-freeze': 1, 'db-failover': 1, 'all-web': 1 },
 };
 
+/** Faults after which the site can still serve page views (the replica answers): the domain must stay live. */
+const staysLive = ['database', 'db-freeze', 'db-failover', 'replica', 'instance', 'sigterm', 'az'];
+
 function seconds(fault: FaultRecord): number {
   return fault.undoneAt === undefined ? 0 : (fault.undoneAt - fault.injectedAt) / 1000;
 }
@@ -287,6 +293,13 @@ function verdict(record: GameDayRecord, summaries: readonly FaultSummary[], thre
     if (share !== undefined && summary.requests > 0 && summary.failedRequests / summary.requests > share)
       reasons.push(`${summary.name}: ${summary.failedRequests} of ${summary.requests} requests failed, more than ${share * 100}%`);
     if (summary.fault === 'all-web' && summary.backupResponses === 0) reasons.push(`${summary.name}: the backup site never answered`);
+    // Route 53's part: the domain moves only when page views are impossible (docs/architecture.md).
+    if (summary.domain && staysLive.includes(summary.fault) && summary.domain.flipped)
+      reasons.push(
+        `${summary.name}: the domain went to the backup for ${summary.domain.backupSeconds} s although the replica could serve reads`,
+      );
+    if (summary.domain && summary.fault === 'all-web' && !summary.domain.flipped)
+      reasons.push(`${summary.name}: the domain never went to the backup`);
     if (summary.capacityRestoredSeconds === null) reasons.push(`${summary.name}: the group never got back to full capacity`);
   });
   return { passed: reasons.length === 0, reasons };

@@ -42,6 +42,17 @@ export interface FaultRecord {
   detectedAt?: number;
   /** When the group was back at its desired capacity, every instance in service and UP. */
   capacityRestoredAt?: number;
+  /** Where the lab's DNS layer sent the domain during this fault's window (absent without one). */
+  domain?: DomainDuringFault;
+}
+
+export interface DomainDuringFault {
+  /** The domain went to the backup copy at some point in the window. */
+  flipped: boolean;
+  /** From the injection to the first flip to the backup; null when it never flipped. */
+  flippedAfterSeconds: number | null;
+  /** Seconds of the window the domain spent on the backup copy. */
+  backupSeconds: number;
 }
 
 export interface GameDayRecord {
