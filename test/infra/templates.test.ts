@@ -299,8 +299,19 @@ describe('failover a returning visitor can reach', () => {
     const deregistrationDelay = (targetGroup.TargetGroupAttributes as Node[]).find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value;
     expect(doc).toContain(`\`RequestInterval\` ${check.RequestInterval} s × \`FailureThreshold\` ${check.FailureThreshold}`);
     const seconds = check.RequestInterval * check.FailureThreshold;
-    expect(doc).toMatch(new RegExp(`\\| \\*\\*fail over\\*\\* +\\| ${seconds} s \\+ 60 s +\\| \\*\\*≈ 1\\.5 min\\*\\*`));
-    expect(doc).toMatch(new RegExp(`\\| \\*\\*fail back\\*\\* +\\| ${seconds} s \\+ 60 s +\\| \\*\\*≈ 1\\.5 min\\*\\*`));
+    const keepAlive = Number((web.LoadBalancer!.Properties.LoadBalancerAttributes as Node[]).find((a) => a.Key === 'client_keep_alive.seconds')?.Value);
+    // The app's background round (5 s) and its check timeout (1.5 s): app/compose.ts.
+    const appRound = 6.5;
+    const minutes = (total: number) => (total / 60).toFixed(1).replace('.', '\\.');
+    expect(doc).toContain(`\`client_keep_alive.seconds\` ${keepAlive} on the ALB`);
+    expect(doc).toMatch(
+      new RegExp(
+        `\\| \\*\\*fail over\\*\\* +\\| ${appRound} s \\+ ${seconds} s \\+ 60 s \\+ ${keepAlive} s +\\| ≈ 20 s \\| \\*\\*≈ ${minutes(appRound + seconds + 60 + keepAlive)} min\\*\\*`,
+      ),
+    );
+    expect(doc).toMatch(
+      new RegExp(`\\| \\*\\*fail back\\*\\* +\\| ${appRound} s \\+ ${seconds} s \\+ 60 s \\+ CloudFront's keep-alive +\\| ≈ 20 s \\| \\*\\*≈ ${minutes(appRound + seconds + 60)} min\\*\\*`),
+    );
     expect(doc).toContain(`\`HealthCheckIntervalSeconds\` ${targetGroup.HealthCheckIntervalSeconds} × \`UnhealthyThresholdCount\` ${targetGroup.UnhealthyThresholdCount}`);
     expect(doc).toContain(`deregistration delay ${deregistrationDelay} s`);
   });
