@@ -81,6 +81,23 @@ describe('GET /health/deep', () => {
     }
   });
 
+  test('when the session table is checked, then it is a data-plane read (GetItem), not DescribeTable', async () => {
+    const sent: string[] = [];
+    wiki.dynamodb.middlewareStack.add(
+      (next, context) => (args) => {
+        sent.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordCommands' },
+    );
+    try {
+      await wiki.deepHealth.refresh();
+    } finally {
+      wiki.dynamodb.middlewareStack.remove('recordCommands');
+    }
+    expect(sent).toEqual(['GetItemCommand']);
+  });
+
   test('when the buckets hold several objects, then the bucket checks still pass', async () => {
     const s3Client = createS3Client({ region: 'us-east-1', endpoint: s3Endpoint });
     try {
