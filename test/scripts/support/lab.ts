@@ -65,7 +65,8 @@ export const settled = (status: LabStatus) =>
   inService(status).length === status.group.desired &&
   status.instances.length === status.group.desired &&
   !status.loadBalancer.servingBackupSite &&
-  status.domain?.target !== 'backup';
+  // The domain on the live site, with no failed check pending ("UP 2/3" may still flip it).
+  (status.domain === undefined || status.domain.liveCheck === 'UP');
 
 /** Who answered a request through the load balancer (X-Served-By), and the body. */
 export async function servedBy(wikiUrl: string, path = '/health'): Promise<{ servedBy: string; status: number; body: string }> {
