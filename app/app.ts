@@ -15,7 +15,7 @@ import { configureViews } from './http/render';
 import { currentUser } from './http/request-context';
 import { createApiRouter } from './pages/api-router';
 import { createAuthRouter } from './accounts/router';
-import type { DependencyCheck } from './health/checks';
+import type { DeepHealthMonitor } from './health/monitor';
 import { createDeepHealthRouter, createShallowHealthRouter } from './health/router';
 import type { PageCaches } from './pages/caches';
 import { createPagesRouter } from './pages/router';
@@ -35,7 +35,8 @@ export interface AppDeps {
   secret: string;
   /** Express "trust proxy": how many proxies (ALB, CloudFront) stand in front. */
   trustProxy: boolean | number | string;
-  checks: Record<string, DependencyCheck>;
+  /** /health/deep's answer, computed in the background; stopped when the process drains. */
+  deepHealth: DeepHealthMonitor;
   isDraining: () => boolean;
   logger: Logger;
   limits: Limits;
@@ -56,8 +57,11 @@ export function createApp(deps: AppDeps): express.Express {
   const servedBy = servedByLabel(deps.identity);
   app.use((_req, res, next) => {
     res.set(servedByHeader, servedBy);
-    // While draining, tell keep-alive clients (the ALB, HAProxy) to reconnect elsewhere.
-    if (deps.isDraining()) res.set('Connection', 'close');
+    // While draining, tell keep-alive clients (the ALB, HAProxy) to reconnect elsewhere. While the
+    // site cannot serve page views, tell browsers too: Route 53 is moving the name to the backup,
+    // and a browser only looks the name up again when it opens a new connection. (Not while the
+    // first round of checks runs: that is no evidence of anything.)
+    if (deps.isDraining() || cannotServeReaders(deps.deepHealth)) res.set('Connection', 'close');
     res.locals.servedBy = servedBy;
     res.locals.version = deps.version;
     next();
@@ -65,7 +69,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(securityHeaders(deps.assets.staticOrigins(), deps.assets.uploadsOrigins()));
 
   // Before sessions: health checks and static files never cost a session store read.
-  const health = { identity: deps.identity, version: deps.version, isDraining: deps.isDraining, checks: deps.checks, logger: deps.logger };
+  const health = { identity: deps.identity, version: deps.version, isDraining: deps.isDraining, deepHealth: deps.deepHealth };
   app.use(createShallowHealthRouter(health));
   app.use(createDeepHealthRouter(health));
   app.use('/static/:name', serveStaticAsset(deps.assets));
@@ -109,6 +113,11 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((req, _res, next) => next(new HttpError(404, `Nothing lives at ${req.path.slice(0, 200)}.`)));
   app.use(errorHandler(deps.logger));
   return app;
+}
+
+function cannotServeReaders(deepHealth: DeepHealthMonitor): boolean {
+  const answer = deepHealth.answer();
+  return answer.status === 'fail' && answer.reason !== 'starting';
 }
 
 /**

@@ -13,6 +13,7 @@ import { secretPassword } from './db/secret-password';
 import { createUploadRepository } from './uploads/repository';
 import { createUserRepository } from './accounts/repository';
 import { dependencyChecks } from './health/checks';
+import { createDeepHealthMonitor } from './health/monitor';
 import type { InstanceIdentity } from './platform/instance';
 import { createLimits } from './http/limits';
 import { createPageCaches, type PageCacheSizes } from './pages/caches';
@@ -91,9 +92,16 @@ export interface Runtime {
   version: string;
   logger: Logger;
   isDraining: () => boolean;
-  /** The clock every time-bounded cache reads: Date.now, or a test's clock that it moves by hand. */
+  /** The clock every time-bounded cache and the deep health answer's age read: Date.now, or a test's clock that it moves by hand. */
   now?: () => number;
 }
+
+/**
+ * The deep health answer is recomputed this often (and each check bounded by the timeout): well
+ * inside Route 53's 10 s request interval, so every checker reads an answer at most 5 s old, and
+ * one round per process costs the same whether one checker asks or a thousand clients do.
+ */
+const deepHealthTiming = { intervalMs: 5_000, checkTimeoutMs: 1_500 };
 
 export function buildAppDeps(config: Config, clients: Clients, runtime: Runtime): AppDeps {
   const { db, dynamodb, s3 } = clients;
@@ -109,6 +117,15 @@ export function buildAppDeps(config: Config, clients: Clients, runtime: Runtime)
   });
   const sessionTable = config.SESSION_STORE === 'dynamodb' ? { dynamodb, table: config.SESSION_TABLE } : undefined;
   const pages = createPageRepository(db);
+  const deepHealth = createDeepHealthMonitor({
+    checks: dependencyChecks({ db, assets, sessions: sessionTable }),
+    ...deepHealthTiming,
+    now: runtime.now ?? Date.now,
+    logger: runtime.logger,
+  });
+  // The one timer of the deep check: server.ts stops it when the process drains, before the
+  // pools it probes are closed.
+  deepHealth.start();
   return {
     pages,
     pageCaches: createPageCaches(pages, pageCacheSizes, runtime.now),
@@ -129,7 +146,7 @@ export function buildAppDeps(config: Config, clients: Clients, runtime: Runtime)
     trustProxy: config.TRUST_PROXY,
     isDraining: runtime.isDraining,
     logger: runtime.logger,
-    checks: dependencyChecks({ db, assets, sessions: sessionTable }),
+    deepHealth,
     limits: createLimits(
       {
         loginFailuresPer15Min: config.LOGIN_FAILURES_PER_15_MIN,

@@ -37,9 +37,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (!options.databasePrepared) await prepareDatabase(config, clients, logger);
 
   let draining = false;
-  const app = createApp(
-    buildAppDeps(config, clients, { identity: { ...identity, worker: options.worker }, version, logger, isDraining: () => draining }),
-  );
+  const deps = buildAppDeps(config, clients, {
+    identity: { ...identity, worker: options.worker },
+    version,
+    logger,
+    isDraining: () => draining,
+  });
+  const app = createApp(deps);
 
   const server = app.listen(config.PORT, config.HOST);
   await new Promise<void>((resolve, reject) => {
@@ -69,6 +73,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     (closing ??= (async () => {
       const { DRAIN_DELAY_MS: drainDelayMs, DRAIN_TIMEOUT_MS: drainTimeoutMs } = config;
       draining = true;
+      // No more deep health rounds: the pools they probe close at the end of the drain.
+      deps.deepHealth.stop();
       logger.info({ reason, drainDelayMs, drainTimeoutMs }, 'draining: /health now answers 503; still serving until the delay ends');
       // The load balancer needs its interval x unhealthy threshold to see the 503 and stop sending
       // new requests here; until then they are served as usual (each response says

@@ -20,9 +20,12 @@ export function createUserRepository(db: Database) {
   return {
     async findByUsername(username: string): Promise<UserRecord | null> {
       // From the writer: a user who just signed up on another instance must be able to log in.
-      const { rows } = await db.query<UserRecord>(
+      // While the writer is away, from the replica: logging in only reads, so a read-only site
+      // still lets people in.
+      const { rows } = await db.read<UserRecord>(
         'SELECT id::text, username, password_hash AS "passwordHash" FROM users WHERE lower(username) = $1',
         [usernameKey(username)],
+        { fromWriter: true },
       );
       return rows[0] ?? null;
     },

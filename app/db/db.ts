@@ -22,7 +22,10 @@ export interface DatabaseOptions {
 export interface Database {
   /** Writes, and reads that must see the latest write. */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
-  /** Idempotent reads: the replica when configured, retried once on a dropped connection. */
+  /**
+   * Idempotent reads: the replica when configured, retried once on a dropped connection; the
+   * writer for `fromWriter` (read-your-writes), the replica when the writer is unavailable.
+   */
   read<R extends pg.QueryResultRow = pg.QueryResultRow>(
     text: string,
     params?: unknown[],
@@ -232,7 +235,18 @@ export function createDatabase(options: DatabaseOptions): Database {
     query: (text, params) => attempt(writer, text, params, callBudgetMs),
     async read(text, params, readOptions) {
       const deadline = performance.now() + callBudgetMs;
-      if (reader !== writer && !readOptions?.fromWriter) {
+      if (reader !== writer && readOptions?.fromWriter) {
+        try {
+          return await attemptWithRetry(writer, text, params, deadline - readerShareMs, readOptions.name);
+        } catch (error) {
+          if (!(error instanceof DatabaseUnavailableError)) throw error;
+          // The writer is away (failing over, or down): a replica's read may be a second old,
+          // which beats no read at all. The site stays up read-only (docs/architecture.md).
+          logger.debug({ err: error.cause }, 'writer unavailable; reading from the reader');
+          return attempt(reader, text, params, Math.max(1, deadline - performance.now()), readOptions.name);
+        }
+      }
+      if (reader !== writer) {
         try {
           return await attempt(reader, text, params, readerShareMs, readOptions?.name);
         } catch (error) {

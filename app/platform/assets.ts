@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 export const publicDir = path.join(__dirname, '..', 'public');
 
-// Upload keys are UUIDs and asset names come from app/public: neither can start with this.
-const healthCheckPrefix = 'cloudwiki-health-check/';
+// Upload keys are UUIDs and asset names come from app/public: neither can be this. 03-web.yaml
+// lets the instances read it in the assets bucket, where they read nothing else.
+export const healthCheckKey = 'cloudwiki-health-check/probe';
 
 const contentTypes: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
@@ -118,16 +119,23 @@ export function createAssets(options: AssetsOptions) {
     },
 
     /**
-     * Lists a prefix that holds no object (s3:ListBucket, the permission the instances already
-     * have; no write needed). s3rver does not answer HeadBucket, and a listing that would be
-     * truncated makes it build a continuation token with a cipher Node 20's OpenSSL refuses, so
-     * the check must never match two keys: nothing is ever stored under this prefix.
+     * Reads the first byte of one fixed key: a GET costs a twelfth of a LIST, and s3rver answers
+     * it where it does not answer HeadBucket. The key may well be absent: with s3:ListBucket,
+     * S3 answers a missing key with NoSuchKey, which proves the bucket answers reads as much as
+     * the object would (a missing bucket is NoSuchBucket, and that fails the check). A HEAD could
+     * not tell the two apart: its 404 has no body.
      */
     async checkBucket(bucket: 'assets' | 'uploads', timeoutMs: number): Promise<void> {
       const name = bucket === 'assets' ? options.assetsBucket : options.uploadsBucket;
-      await options.s3.send(new ListObjectsV2Command({ Bucket: name, Prefix: healthCheckPrefix, MaxKeys: 1 }), {
-        abortSignal: AbortSignal.timeout(timeoutMs),
-      });
+      try {
+        const { Body } = await options.s3.send(new GetObjectCommand({ Bucket: name, Key: healthCheckKey, Range: 'bytes=0-0' }), {
+          abortSignal: AbortSignal.timeout(timeoutMs),
+        });
+        // Read to the end, or the socket stays taken from the client's pool.
+        await Body?.transformToByteArray();
+      } catch (error) {
+        if ((error as { name?: string }).name !== 'NoSuchKey') throw error;
+      }
     },
   };
 }

@@ -4,6 +4,7 @@ import { defaultFaultSeconds, localFaults, type LocalFault } from '../lab/faults
 import { readLabFile } from '../lab/lab-file';
 import { wholeNumber } from '../services/cli-options';
 import { awsFaults, startFaultExperiment, type AwsFault } from './aws';
+import { awsCli, domainLever, setDomainLeverOnAws } from './domain-lever';
 import { LabClient, runLocalFault } from './local';
 
 const program = new Command('npm run chaos --')
@@ -19,6 +20,8 @@ const program = new Command('npm run chaos --')
   .option('--aws', 'start the fault as an AWS FIS experiment of a deployed stack instead of in the lab', false)
   .option('--stack-prefix <prefix>', 'the deployment (--aws): its chaos stack is <prefix>-chaos', 'cloudwiki')
   .option('--yes', 'really start the experiment on AWS (otherwise a dry run)', false)
+  .option('--undo', `${domainLever}: bring the domain back (the health check decides again)`, false)
+  .option('--edge-stack <name>', `the edge stack (--aws ${domainLever})`, 'cloudwiki-edge')
   .addHelpText(
     'after',
     `
@@ -39,6 +42,10 @@ Local faults (against the running \`npm run lab\`; the lab undoes each when --se
   all-web      kill every instance, launches suspended for --seconds: HAProxy serves the read-only
                backup site
 
+The manual lever (the domain to the backup copy and back, no record edited; docs/operations.md):
+  ${domainLever}   the lab's domain serves the backup copy until --undo; with --aws, the edge
+               stack's SendDomainToBackup parameter (a dry run unless --yes)
+
 AWS faults (--aws): AWS Fault Injection Service experiments of the chaos stack (infra/05-chaos.yaml),
 each stopped by the web stack's 5xx alarm. Prints the experiment; starts it only with --yes:
   instance     terminate one running web instance
@@ -54,7 +61,9 @@ Examples:
   npm run chaos -- database --seconds 10
   npm run chaos -- az --az b --no-follow --json
   npm run chaos -- --aws database
-  npm run chaos -- --aws az-network --stack-prefix cloudwiki --yes`,
+  npm run chaos -- --aws az-network --stack-prefix cloudwiki --yes
+  npm run chaos -- ${domainLever}            then: npm run chaos -- ${domainLever} --undo
+  npm run chaos -- --aws ${domainLever} --edge-stack cloudwiki-edge --yes`,
   );
 
 interface ChaosCliOptions {
@@ -68,6 +77,8 @@ interface ChaosCliOptions {
   aws: boolean;
   stackPrefix: string;
   yes: boolean;
+  undo: boolean;
+  edgeStack: string;
 }
 
 function stamp(line: string): void {
@@ -79,6 +90,20 @@ async function main(): Promise<void> {
   const [fault] = program.args as [string];
   const options = program.opts<ChaosCliOptions>();
   const { seconds } = options;
+
+  if (fault === domainLever) {
+    const toBackup = !options.undo;
+    if (options.aws) await setDomainLeverOnAws({ aws: awsCli, execute: options.yes, log: stamp }, options.edgeStack, toBackup);
+    else {
+      const domain = await new LabClient(options.lab ?? readLabFile().statusUrl).sendDomainTo(toBackup ? 'backup' : 'live');
+      stamp(
+        toBackup
+          ? `the lab's domain now serves the backup copy (held there by hand: undo with --undo)`
+          : `released: the domain follows /health/deep again (now ${domain.target}, live server ${domain.liveCheck})`,
+      );
+    }
+    return;
+  }
 
   if (options.aws) {
     const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActiveFault, FaultRequest } from '../lab/faults';
+import type { DomainStatus } from '../lab/domain';
 import type { LabStatus } from '../lab/lab';
 import type { RollRecord } from '../lab/release-roll';
 
@@ -19,6 +20,11 @@ export class LabClient {
   /** Starts rolling a staged release (a directory under the lab's releases/) through the group. */
   async release(body: { directory: string; canarySeconds?: number; healthTimeoutSeconds?: number }): Promise<RollRecord> {
     return (await this.call('POST', 'api/releases', body)) as RollRecord;
+  }
+
+  /** The manual lever: holds the domain on the backup copy, or lets the health check decide again. */
+  async sendDomainTo(target: 'backup' | 'live'): Promise<DomainStatus> {
+    return (await this.call('POST', `api/domain/${target}`)) as DomainStatus;
   }
 
   private async call(method: string, path: string, body?: unknown): Promise<unknown> {
@@ -47,6 +53,7 @@ function summary(status: LabStatus): string {
   return [
     `${inService.length}/${status.group.desired} in service${pending ? `, ${pending} pending` : ''}`,
     status.loadBalancer.servingBackupSite ? 'LB: BACKUP SITE' : 'LB: instances',
+    ...(status.domain ? [status.domain.target === 'backup' ? 'DOMAIN: BACKUP' : 'domain: live'] : []),
     `postgres ${status.services.postgres}`,
     ...(status.services.replica && status.services.replica !== 'none' ? [`replica ${status.services.replica}`] : []),
     `dynamodb ${status.services.dynamodb}`,
@@ -78,7 +85,9 @@ export async function runLocalFault(
     const inService = status.instances.filter((instance) => instance.lifecycle === 'InService' && instance.health === 'Healthy').length;
     // A failover is over once the old primary serves again, as the new replica.
     const databaseBack = status.services.postgres === 'running' && status.services.replica !== 'rebuilding';
-    if (faultOver && databaseBack && inService >= status.group.desired && !status.loadBalancer.servingBackupSite) {
+    // Held on the backup by hand, the domain is not the fault's to bring back.
+    const domainBack = status.domain?.target !== 'backup' || status.domain.forcedToBackup;
+    if (faultOver && databaseBack && domainBack && inService >= status.group.desired && !status.loadBalancer.servingBackupSite) {
       options.log(`recovered ${Math.round((Date.now() - fault.startedAt) / 1000)} s after the fault began`);
       return fault;
     }

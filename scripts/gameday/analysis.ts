@@ -1,5 +1,5 @@
 import { createLatencyHistogram } from '../bees/histograms';
-import type { FaultRecord, GameDayRecord, RequestSample, SessionLoss } from './samples';
+import type { DomainDuringFault, FaultRecord, GameDayRecord, RequestSample, SessionLoss } from './samples';
 
 export interface SecondStats {
   second: number;
@@ -43,6 +43,8 @@ export interface FaultSummary {
   sessionsLost: number;
   /** For a release step: how the roll went, in seconds from its start. */
   release?: ReleaseSummary;
+  /** Whether the lab's DNS layer sent the domain to the backup copy, and for how long; null without one. */
+  domain: DomainDuringFault | null;
 }
 
 interface ReleaseSummary {
@@ -273,6 +275,7 @@ export function summarizeFault(
           },
         }
       : {}),
+    domain: fault.domain ?? null,
   };
 }
 
@@ -325,6 +328,9 @@ const defaultThresholds: Thresholds = {
   },
 };
 
+/** Faults after which the site can still serve page views (the replica answers): the domain must stay live. */
+const staysLive = ['database', 'db-freeze', 'db-failover', 'replica', 'instance', 'sigterm', 'az'];
+
 function seconds(fault: FaultRecord): number {
   return fault.undoneAt === undefined ? 0 : (fault.undoneAt - fault.injectedAt) / 1000;
 }
@@ -345,6 +351,13 @@ function verdict(record: GameDayRecord, summaries: readonly FaultSummary[], thre
     if (share !== undefined && summary.requests > 0 && summary.failedRequests / summary.requests > share)
       reasons.push(`${summary.name}: ${summary.failedRequests} of ${summary.requests} requests failed, more than ${share * 100}%`);
     if (summary.fault === 'all-web' && summary.backupResponses === 0) reasons.push(`${summary.name}: the backup site never answered`);
+    // Route 53's part: the domain moves only when page views are impossible (docs/architecture.md).
+    if (summary.domain && staysLive.includes(summary.fault) && summary.domain.flipped)
+      reasons.push(
+        `${summary.name}: the domain went to the backup for ${summary.domain.backupSeconds} s although the replica could serve reads`,
+      );
+    if (summary.domain && summary.fault === 'all-web' && !summary.domain.flipped)
+      reasons.push(`${summary.name}: the domain never went to the backup`);
     if (summary.capacityRestoredSeconds === null) reasons.push(`${summary.name}: the group never got back to full capacity`);
     const release = summary.release;
     if (summary.fault === 'release' && release?.state !== 'succeeded')

@@ -5,14 +5,15 @@ const seconds = (value: number | null) => (value === null ? 'never' : `${value} 
 
 /**
  * The terminal report: one line per fault (restored: errors seen after the lab put the part back;
- * writes: until saves succeeded again), then sessions, edits and the verdict.
+ * writes: until saves succeeded again; domain on backup: how long the lab's DNS layer sent the
+ * wiki's port to the backup copy), then sessions, edits and the verdict.
  */
 export function formatText(report: GameDayReport): string {
   const lines = [
     `game day (${report.sessionStore} sessions${report.sticky ? ', sticky load balancer' : ''}): ${report.durationSeconds} s, ${report.virtualUsers} logged-in users, ` +
       `${report.requests} requests, ${report.failedRequests} failed`,
     '',
-    'fault                                  failed  backup  down  detect  recover  restored  writes  capacity      p99  logged out',
+    'fault                                  failed  backup  down  detect  recover  restored  writes  capacity      p99  logged out  domain on backup',
   ];
   for (const fault of report.faults) {
     lines.push(
@@ -28,6 +29,7 @@ export function formatText(report: GameDayReport): string {
         seconds(fault.capacityRestoredSeconds).padStart(9),
         `${fault.p99Ms} ms`.padStart(8),
         String(fault.sessionsLost).padStart(11),
+        (fault.domain === null ? '—' : fault.domain.flipped ? `${fault.domain.backupSeconds} s` : 'no').padStart(17),
       ].join(' '),
     );
   }

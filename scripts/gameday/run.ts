@@ -7,6 +7,7 @@ import { createS3Client } from '../../app/platform/aws-clients';
 import { createDatabase } from '../../app/db/db';
 import { createLogger } from '../../app/platform/logger';
 import { LabClient } from '../chaos/local';
+import { backupIntervals, type DomainFlip } from '../lab/domain';
 import type { ActiveFault } from '../lab/faults';
 import type { AppCommand } from '../lab/instances';
 import { startLab, type LabStatus } from '../lab/lab';
@@ -47,6 +48,8 @@ interface Observation {
   deepHealthy?: boolean;
   /** /health/deep reported its reader check degraded (`checks.reader.status`). */
   readerDegraded?: boolean;
+  /** /health/deep reported the writer not answering (`checks.writer.status`), or failed outright. */
+  writerOut?: boolean;
 }
 
 /**
@@ -65,22 +68,25 @@ export function atFullCapacity(status: LabStatus): boolean {
     (status.services.replica ?? 'none') !== 'stopped' &&
     status.services.replica !== 'rebuilding' &&
     status.services.dynamodb === 'running' &&
-    !status.loadBalancer.servingBackupSite
+    !status.loadBalancer.servingBackupSite &&
+    status.domain?.target !== 'backup'
   );
 }
 
 /** What shows that the system noticed a fault, per lab fault (names from scripts/lab/faults.ts). */
-type Detection = 'victims out' | 'deep health fails' | 'reader degraded' | 'backup site';
+type Detection = 'victims out' | 'deep health fails' | 'writer out' | 'reader degraded' | 'backup site';
 
 const detectionOf: Record<string, Detection> = {
   // The load balancer took every killed or signalled instance out of rotation.
   instance: 'victims out',
   sigterm: 'victims out',
   az: 'victims out',
-  // The deep health check that Route 53 watches failed: the writer or the sessions are gone.
-  database: 'deep health fails',
-  'db-freeze': 'deep health fails',
-  'db-failover': 'deep health fails',
+  // The deep health check reports the writer gone; with the replica answering it stays 200, so
+  // the domain stays on the live site, read-only.
+  database: 'writer out',
+  'db-freeze': 'writer out',
+  'db-failover': 'writer out',
+  // The deep health check that Route 53 watches failed: without sessions no page view works.
   sessions: 'deep health fails',
   // Losing the reader must not fail the site over: the deep check stays 200 and says degraded.
   replica: 'reader degraded',
@@ -105,6 +111,8 @@ export function detected(fault: ActiveFault, observation: Observation): boolean 
       return Boolean(status?.loadBalancer.servingBackupSite);
     case 'deep health fails':
       return observation.deepHealthy === false;
+    case 'writer out':
+      return observation.writerOut === true || observation.deepHealthy === false;
   }
 }
 
@@ -191,6 +199,9 @@ export async function runGameDay(options: GameDayOptions): Promise<GameDayRecord
     faults.at(-1)!.windowEnd = endedAt;
     polling = false;
     await poller;
+
+    const flips = (await client.status()).domain?.flips;
+    if (flips) domainDuringFaults(faults, flips, started);
 
     log('checking that every acknowledged edit is in the database ...');
     const missingEdits = await missingAcknowledgedEdits(lab.wikiUrl, load);
@@ -334,15 +345,34 @@ async function runReleaseStep(
   return record;
 }
 
-/** One look at /health/deep through the load balancer, as Route 53 takes it. */
-async function deepHealth(wikiUrl: string): Promise<Pick<Observation, 'deepHealthy' | 'readerDegraded'>> {
+/** One look at /health/deep through the wiki's port, as Route 53 takes it. */
+async function deepHealth(wikiUrl: string): Promise<Pick<Observation, 'deepHealthy' | 'readerDegraded' | 'writerOut'>> {
   try {
     const response = await fetch(new URL(deepHealthPath, wikiUrl), { signal: AbortSignal.timeout(3000) });
     const fromInstance = servedBy(response)?.instance !== backupServer;
-    const body = (await response.json().catch(() => ({}))) as { checks?: { reader?: { status?: string } } };
-    return { deepHealthy: response.status === 200 && fromInstance, readerDegraded: body.checks?.reader?.status === 'degraded' };
+    const body = (await response.json().catch(() => ({}))) as { checks?: Record<string, { status?: string } | undefined> };
+    const deepHealthy = response.status === 200 && fromInstance;
+    return {
+      deepHealthy,
+      readerDegraded: body.checks?.reader?.status === 'degraded',
+      writerOut: fromInstance && (!deepHealthy || (body.checks?.writer?.status ?? 'ok') !== 'ok'),
+    };
   } catch {
-    return { deepHealthy: false, readerDegraded: false };
+    return { deepHealthy: false, readerDegraded: false, writerOut: false };
+  }
+}
+
+/** Where the domain was during each fault's window, from the flips the lab recorded (epoch ms). */
+export function domainDuringFaults(faults: FaultRecord[], flips: readonly DomainFlip[], startedAt: number): void {
+  for (const fault of faults) {
+    const from = startedAt + fault.injectedAt;
+    const intervals = backupIntervals(flips, from, startedAt + fault.windowEnd);
+    const first = intervals[0];
+    fault.domain = {
+      flipped: first !== undefined,
+      flippedAfterSeconds: first === undefined ? null : Math.round((first.start - from) / 100) / 10,
+      backupSeconds: Math.round(intervals.reduce((sum, interval) => sum + interval.end - interval.start, 0) / 100) / 10,
+    };
   }
 }
 

@@ -44,6 +44,8 @@ export interface FaultRecord {
   capacityRestoredAt?: number;
   /** For a release step: how the roll went (times on the game day's clock). */
   release?: ReleaseRecord;
+  /** Where the lab's DNS layer sent the domain during this fault's window (absent without one). */
+  domain?: DomainDuringFault;
 }
 
 interface ReleaseRecord {
@@ -63,6 +65,15 @@ interface ReleaseRecord {
   servedNewRelease: number;
   /** Instances in service per release, at each change. */
   versions: { at: number; inService: Record<string, number> }[];
+}
+
+export interface DomainDuringFault {
+  /** The domain went to the backup copy at some point in the window. */
+  flipped: boolean;
+  /** From the injection to the first flip to the backup; null when it never flipped. */
+  flippedAfterSeconds: number | null;
+  /** Seconds of the window the domain spent on the backup copy. */
+  backupSeconds: number;
 }
 
 export interface GameDayRecord {

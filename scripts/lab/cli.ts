@@ -46,7 +46,8 @@ const program = new Command('npm run lab --')
     `
 PostgreSQL 15 with a streaming replica (data under .lab/), DynamoDB Local, s3rver with the backup
 site's website bucket, HAProxy as the load balancer (health checks on /health every second, the
-backup site as its read-only backup server) and an Auto Scaling group of app instances spread over
+backup site as its read-only backup server) and as Route 53 in front of it (the wiki's port goes to
+the backup copy when /health/deep fails) and an Auto Scaling group of app instances spread over
 three simulated AZs (lab-a, lab-b, lab-c). Prints the wiki's URL and the status page's URL.
 
 Break it with \`npm run chaos -- instance\` (npm run chaos -- --help lists every fault): see docs/lab.md.

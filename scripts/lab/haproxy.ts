@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
-import { healthPath, servedByHeader } from '../../app/contracts';
+import { deepHealthPath, healthPath, servedByHeader } from '../../app/contracts';
 import { startProcess, type ManagedProcess } from '../services/process';
 import { websiteHost, backupSiteBucket } from '../services/s3';
 import { waitUntil, httpAnswers } from '../services/wait';
@@ -38,9 +38,27 @@ export function readOnlyBodies(): { json: string; html: string } {
   };
 }
 
+/**
+ * Route 53's health check on /health/deep (infra/04-edge.yaml: RequestInterval 10 s,
+ * FailureThreshold 3), played by HAProxy five times faster: every 2 s, 3 failures to send the
+ * domain to the backup and 3 successes to bring it back, as Route 53 uses the one threshold both
+ * ways. One checker instead of Route 53's ~15, and no DNS TTL: the lab's "resolver" follows at once.
+ */
+export const domainHealthCheck = { intervalMs: 2000, fall: 3, rise: 3, speedUp: 5 } as const;
+
+/** The DNS layer's servers: the live site (the load balancer) and the backup copy. */
+const domainBackend = 'domain';
+const liveServerName = 'live';
+
 export interface HaproxyConfigOptions {
-  /** Where people reach the wiki. */
+  /** Where people reach the wiki: the domain's address. */
   frontendPort: number;
+  /**
+   * The load balancer's own port. When set, a DNS layer plays Route 53 on frontendPort: it sends
+   * the domain to the load balancer while its /health/deep passes and to the backup copy when
+   * it fails. Unset: people reach the load balancer directly on frontendPort.
+   */
+  loadBalancerPort?: number;
   /** Internal hop that presents the backup bucket's website endpoint to HAProxy. */
   backupSitePort: number;
   s3Port: number;
@@ -85,9 +103,9 @@ defaults
   # A request that failed to connect to a dead instance is retried on another one.
   retries 2
   option redispatch
-
+${options.loadBalancerPort ? renderDomainLayer(options.frontendPort, options.loadBalancerPort, options.backupSitePort) : ''}
 frontend wiki
-  bind 127.0.0.1:${options.frontendPort}
+  bind 127.0.0.1:${options.loadBalancerPort ?? options.frontendPort}
   option forwardfor
   default_backend ${webBackend}
 
@@ -110,6 +128,27 @@ listen backup_site
   http-request set-header Host ${host}
   http-response set-header ${servedByHeader} backup-site/s3
   server s3rver 127.0.0.1:${options.s3Port}
+`;
+}
+
+/**
+ * Route 53's failover pair, played by HAProxy: the primary record is the load balancer, checked
+ * on /health/deep as Route 53 checks it; the secondary is the backup copy. A person's request
+ * follows the record at once (a resolver with no TTL), so the flip is as fast as it can be.
+ */
+function renderDomainLayer(domainPort: number, loadBalancerPort: number, backupSitePort: number): string {
+  const { intervalMs, fall, rise } = domainHealthCheck;
+  return `
+frontend domain
+  bind 127.0.0.1:${domainPort}
+  default_backend ${domainBackend}
+
+backend ${domainBackend}
+  option httpchk
+  http-check send meth GET uri ${deepHealthPath} ver HTTP/1.1 hdr Host lab
+  http-check expect status 200
+  server ${liveServerName} 127.0.0.1:${loadBalancerPort} check inter ${intervalMs}ms fall ${fall} rise ${rise}
+  server backup-copy 127.0.0.1:${backupSitePort} backup
 `;
 }
 
@@ -165,6 +204,13 @@ export interface Haproxy {
   readonly deregister: (slot: number) => Promise<void>;
   /** The slot's share of traffic against the others' (fullWeight each). */
   readonly setWeight: (slot: number, weight: number) => Promise<void>;
+  /** The DNS layer's live server (UP, DOWN, MAINT ...); undefined without a DNS layer. */
+  readonly domainStatus: () => Promise<string | undefined>;
+  /**
+   * The manual lever: forced, the live record is out (maintenance) and the domain serves the
+   * backup copy whatever the check says; released, the check decides again.
+   */
+  readonly forceDomainToBackup: (forced: boolean) => Promise<void>;
   readonly stop: () => Promise<void>;
 }
 
@@ -223,6 +269,17 @@ export async function startHaproxy(options: Omit<HaproxyConfigOptions, 'readOnly
     },
     setWeight: async (slot, weight) => {
       await runChecked(options.socketPath, `set weight ${server(slot)} ${weight}`);
+    },
+    domainStatus: async () => {
+      if (!options.loadBalancerPort) return undefined;
+      const stats = parseServerStats(await runtimeCommand(options.socketPath, 'show stat'), domainBackend);
+      return stats.find((stat) => stat.name === liveServerName)?.status;
+    },
+    forceDomainToBackup: async (forced) => {
+      if (!options.loadBalancerPort) throw new Error('this HAProxy has no DNS layer');
+      const live = `${domainBackend}/${liveServerName}`;
+      // Released, the server comes back UP and its next checks confirm it (or take it down again).
+      await runChecked(options.socketPath, `set server ${live} state ${forced ? 'maint' : 'ready'}`);
     },
     stop: () => process_.stop('SIGTERM', 5000),
   };

@@ -8,6 +8,7 @@ import { startServices, type Services } from '../services/stack';
 import { requireSystemCommands } from '../services/system';
 import { AutoScalingGroup, type Activity, type HealthStatus, type Lifecycle } from './auto-scaling-group';
 import { publishWholeBackupSite, watchBackupLag, type BackupLagReading } from './backup-site';
+import { DomainWatch, type DomainStatus } from './domain';
 import { FaultInjector, type ActiveFault } from './faults';
 import { drainDelayMs, slotName, startHaproxy, type Haproxy } from './haproxy';
 import { ProcessFleet, type AppCommand } from './instances';
@@ -73,6 +74,8 @@ export interface LabStatus {
   loadBalancer: { servingBackupSite: boolean; backupSiteRequests: number };
   /** The backup copy: where it is and how far behind the wiki (optional: older records lack it). */
   backup?: BackupLagReading & { bucket: string; s3Endpoint: string };
+  /** Where the DNS layer (Route 53's part) sends the wiki's port, and when it changed. */
+  domain?: DomainStatus;
   services: {
     /** `frozen` during a db-freeze fault: the process is there, nothing answers. */
     postgres: 'running' | 'stopped' | 'frozen';
@@ -117,7 +120,13 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => options.log(`while stopping: ${String(error)}`));
   };
   try {
-    const [postgresPort, dynamodbPort, s3Port, backupSitePort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const [postgresPort, dynamodbPort, s3Port, backupSitePort, loadBalancerPort] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
     const services = await startServices({
       stateDir: options.stateDir,
       ports: { postgres: postgresPort, dynamodb: dynamodbPort, s3: s3Port },
@@ -134,6 +143,8 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     options.log('starting HAProxy ...');
     const haproxy = await startHaproxy({
       frontendPort: options.wikiPort,
+      // The wiki's port is the domain's: Route 53's layer in front of the load balancer.
+      loadBalancerPort,
       backupSitePort,
       s3Port,
       slots,
@@ -178,6 +189,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     fleet.addRelease(group.launchTemplate, options.app);
     const releases = new ReleaseRoller({ group, fleet, stats: () => haproxy.stats(), log: options.log, options: options.rollOptions });
     const observer = new TrafficObserver();
+    const domain = new DomainWatch();
     const faults = new FaultInjector({ group, fleet, services, log: options.log });
     cleanups.push(async () => faults.cancelAll());
     // A roll under way ends at its next step (its record says the lab stopped) before the fleet closes.
@@ -222,6 +234,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       }),
       loadBalancer: { servingBackupSite: observer.servingBackup(), backupSiteRequests: observer.backupRequests() },
       backup: { bucket: backupSiteBucket, s3Endpoint: services.s3.endpoint, ...backupLag.reading() },
+      domain: domain.status(),
       services: {
         postgres: faults.frozen ? 'frozen' : services.postgres.isRunning() ? 'running' : 'stopped',
         replica: services.replication?.replicaState() ?? 'none',
@@ -242,6 +255,8 @@ export async function startLab(options: LabOptions): Promise<Lab> {
         const readAt = Date.now();
         const stats = await haproxy.stats();
         observer.update(group.instances, stats);
+        const liveCheck = await haproxy.domainStatus();
+        if (liveCheck) domain.update(liveCheck, readAt);
         const bySlot = new Map(stats.map((stat) => [stat.name, stat.status]));
         const repaired = await fleet.reassertRegistrations({ readAt, slotStatus: (slot) => bySlot.get(slotName(slot)) });
         for (const id of repaired) options.log(`supervisor: ${id}'s HAProxy slot was in maintenance although it runs: registered it again`);
@@ -263,6 +278,13 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     cleanups.push(async () => clearInterval(timer));
     await tick();
 
+    const sendDomainTo = async (target: 'backup' | 'live') => {
+      await haproxy.forceDomainToBackup(target === 'backup');
+      options.log(target === 'backup' ? 'domain: sent to the backup copy by hand' : 'domain: released; the health check decides again');
+      // Seen at once, not at the next tick: the lever's caller reads the status it answers with.
+      const liveCheck = await haproxy.domainStatus();
+      if (liveCheck) domain.update(liveCheck);
+    };
     const statusServer: StatusServer = await startStatusServer({
       port: options.statusPort,
       status,
@@ -270,6 +292,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       faults,
       releases,
       stateDir: options.stateDir,
+      sendDomainTo,
     });
     cleanups.push(statusServer.stop);
     statusUrl = statusServer.url;

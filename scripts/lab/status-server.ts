@@ -86,6 +86,8 @@ export async function startStatusServer(options: {
   faults: FaultInjector;
   releases: ReleaseRoller;
   stateDir: string;
+  /** The manual lever on the lab's domain (docs/lab.md): absent without a DNS layer. */
+  sendDomainTo?: (target: 'backup' | 'live') => Promise<void>;
 }): Promise<StatusServer> {
   const { group, faults, releases } = options;
   const routes: Record<string, (request: IncomingMessage, match: RegExpMatchArray) => Promise<[number, unknown]>> = {
@@ -119,6 +121,11 @@ export async function startStatusServer(options: {
         throw new RequestError(400, error instanceof Error ? error.message : String(error));
       }
       return [200, options.status().group];
+    },
+    'POST /api/domain/(backup|live)': async (_request, match) => {
+      if (!options.sendDomainTo) throw new RequestError(409, 'this lab has no DNS layer');
+      await options.sendDomainTo(match[1] as 'backup' | 'live');
+      return [200, options.status().domain];
     },
     'POST /api/processes/(suspend|resume)': async (request, match) => {
       const { processes } = parse(processesBody, await readJson(request));

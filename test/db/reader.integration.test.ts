@@ -28,6 +28,7 @@ test('when a reader pool is configured, then page views use it, except for someo
     // Everyone else reads from the replica, which has not seen the page. (On another instance: this
     // one reuses the author's fresh row for a second, which is newer than the replica anyway.)
     expect((await request(other.app).get(`/wiki/${slug}`)).status).toBe(404);
+    await other.deepHealth.refresh();
     const deep = await request(other.app).get('/health/deep');
     expect(deep.body.checks.reader.status).toBe('ok');
 
@@ -40,6 +41,7 @@ test('when a reader pool is configured, then page views use it, except for someo
       expect(fromWriter.status).toBe(200);
       expect(fromWriter.text).toContain('just written');
     }
+    await other.deepHealth.refresh();
     const replicaDown = await request(other.app).get('/health/deep');
     expect(replicaDown.status).toBe(200);
     expect(replicaDown.body).toMatchObject({ status: 'degraded', checks: { reader: { status: 'degraded' }, writer: { status: 'ok' } } });
@@ -74,6 +76,7 @@ test('when the replica freezes, then page views still answer 200 from the writer
     }
     // The budget contract (2 s end to end), with a margin for a loaded test machine.
     expect(Math.max(...durations)).toBeLessThan(2_500);
+    await wiki.deepHealth.refresh();
     const deep = await request(wiki.app).get('/health/deep');
     expect(deep.status).toBe(200);
     expect(deep.body).toMatchObject({ status: 'degraded', checks: { reader: { status: 'degraded' }, writer: { status: 'ok' } } });

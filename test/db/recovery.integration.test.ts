@@ -42,6 +42,7 @@ test('when PostgreSQL restarts under a running app, then pages it never rendered
     const unseen = await request(wiki.app).get(`/wiki/${neverViewed}`);
     expect(unseen.status).toBe(503);
     expect(unseen.text).toContain('The database is unavailable right now');
+    await wiki.deepHealth.refresh();
     const deep = await request(wiki.app).get('/health/deep');
     expect(deep.status).toBe(503);
     expect(deep.body.checks.writer.status).toBe('fail');

@@ -18,6 +18,7 @@ let s3: S3rver;
 let s3Dir: string;
 let s3Endpoint: string;
 let wiki: TestApp;
+let wikiDynamoEndpoint: string;
 
 beforeAll(async () => {
   dynamo = dynalite({ createTableMs: 0 });
@@ -36,6 +37,7 @@ beforeAll(async () => {
   });
   const { port } = await s3.run();
   s3Endpoint = `http://127.0.0.1:${port}`;
+  wikiDynamoEndpoint = dynamodbEndpoint;
   wiki = buildTestApp({ dynamodbEndpoint, s3Endpoint });
 });
 
@@ -68,6 +70,7 @@ describe('GET /health (shallow)', () => {
 
 describe('GET /health/deep', () => {
   test('when every dependency answers, then it is 200 with each check timed', async () => {
+    await wiki.deepHealth.refresh();
     const response = await request(wiki.app).get('/health/deep');
     expect(response.status).toBe(200);
     expect(response.body.status).toBe('ok');
@@ -76,6 +79,23 @@ describe('GET /health/deep', () => {
       expect(check.status).toBe('ok');
       expect(check.ms).toBeGreaterThanOrEqual(0);
     }
+  });
+
+  test('when the session table is checked, then it is a data-plane read (GetItem), not DescribeTable', async () => {
+    const sent: string[] = [];
+    wiki.dynamodb.middlewareStack.add(
+      (next, context) => (args) => {
+        sent.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordCommands' },
+    );
+    try {
+      await wiki.deepHealth.refresh();
+    } finally {
+      wiki.dynamodb.middlewareStack.remove('recordCommands');
+    }
+    expect(sent).toEqual(['GetItemCommand']);
   });
 
   test('when the buckets hold several objects, then the bucket checks still pass', async () => {
@@ -89,6 +109,7 @@ describe('GET /health/deep', () => {
     } finally {
       s3Client.destroy();
     }
+    await wiki.deepHealth.refresh();
     const response = await request(wiki.app).get('/health/deep');
     expect(response.body.checks).toMatchObject({ assets: { status: 'ok' }, uploads: { status: 'ok' } });
     expect(response.status).toBe(200);
@@ -99,6 +120,7 @@ describe('GET /health/deep', () => {
     await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
     const stuck = buildTestApp({ s3Endpoint: `http://127.0.0.1:${(blackhole.address() as AddressInfo).port}` });
     try {
+      await stuck.deepHealth.refresh();
       const deep = await request(stuck.app).get('/health/deep');
       expect(deep.status).toBe(200);
       expect(deep.body.status).toBe('degraded');
@@ -111,10 +133,30 @@ describe('GET /health/deep', () => {
     }
   });
 
+  test('when the session table cannot answer a read, then deep answers 503 and every response says Connection: close', async () => {
+    await wiki.deepHealth.refresh();
+    // A browser asks to keep its connection; a healthy site lets it.
+    const keepAlive = (app: TestApp['app'], path: string) => request(app).get(path).set('Connection', 'keep-alive');
+    expect((await keepAlive(wiki.app, '/health')).headers.connection).toBe('keep-alive');
+    const noTable = buildTestApp({ dynamodbEndpoint: wikiDynamoEndpoint, config: { SESSION_TABLE: 'no-such-table' } });
+    try {
+      await noTable.deepHealth.refresh();
+      const deep = await keepAlive(noTable.app, '/health/deep');
+      expect(deep.status).toBe(503);
+      expect(deep.body.checks.sessions.status).toBe('fail');
+      // Browsers holding a connection open must reconnect, and so look the name up again.
+      expect(deep.headers.connection).toBe('close');
+      expect((await keepAlive(noTable.app, '/wiki/Home')).headers.connection).toBe('close');
+    } finally {
+      await noTable.close();
+    }
+  });
+
   // Runs last in this file: it stops the stand-ins for good.
   test('when DynamoDB and S3 stop, then deep answers 503 for the session table, S3 is degraded, no endpoint is named, and shallow stays 200', async () => {
     await new Promise((resolve) => dynamo.close(resolve));
     await s3.close();
+    await wiki.deepHealth.refresh();
     const deep = await request(wiki.app).get('/health/deep');
     expect(deep.status).toBe(503);
     expect(deep.body.status).toBe('fail');

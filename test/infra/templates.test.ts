@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { deepHealthPath, healthPath } from '../../app/contracts';
+import { healthCheckKey } from '../../app/platform/assets';
 import { sessionTableKey, sessionTtlAttribute } from '../../app/sessions/sessions-table';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { readTemplate, type Template } from '../../scripts/lint-infra/cfn-yaml';
@@ -151,6 +152,20 @@ describe('security', () => {
     expect(attributes).toContainEqual({ Key: 'routing.http.xff_header_processing.mode', Value: 'append' });
   });
 
+  test('when Route 53 moves the name, then an active browser follows within 60-120 s: the ALB ends its connections that often', () => {
+    const attributes = only(templates.web, 'AWS::ElasticLoadBalancingV2::LoadBalancer').LoadBalancerAttributes as Node[];
+    const keepAlive = Number(attributes.find((attribute) => attribute.Key === 'client_keep_alive.seconds')?.Value);
+    expect(keepAlive).toBeGreaterThanOrEqual(60);
+    expect(keepAlive).toBeLessThanOrEqual(120);
+  });
+
+  test('when /health/deep reads the buckets, then the instances may read the one fixed key it asks for, and no other asset', () => {
+    const statements = web.InstanceRole!.Properties.Policies.flatMap((policy: Node) => policy.PolicyDocument.Statement as Node[]);
+    const probe = statements.find((statement: Node) => statement.Sid === 'HealthCheckObject');
+    expect(probe.Action).toBe('s3:GetObject');
+    expect(probe.Resource['Fn::Sub'][0]).toBe(`arn:\${AWS::Partition}:s3:::\${Bucket}/${healthCheckKey}`);
+  });
+
   test('when an instance starts, then only IMDSv2 answers it', () => {
     const options = only(templates.web, 'AWS::EC2::LaunchTemplate').LaunchTemplateData.MetadataOptions;
     expect(options).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 1 });
@@ -251,7 +266,8 @@ describe('security', () => {
 describe('agreement with the app', () => {
   test('when the load balancer and Route 53 check health, then they use the shallow and deep routes', () => {
     expect(only(templates.web, 'AWS::ElasticLoadBalancingV2::TargetGroup').HealthCheckPath).toBe(healthPath);
-    expect(only(templates.edge, 'AWS::Route53::HealthCheck').HealthCheckConfig.ResourcePath).toBe(deepHealthPath);
+    const checks = resourcesOf(templates.edge, 'AWS::Route53::HealthCheck').map(([, check]) => check.Properties.HealthCheckConfig);
+    expect(checks.filter((check) => check.Type !== 'CALCULATED').map((check) => check.ResourcePath)).toEqual([deepHealthPath]);
   });
 
   test('when sessions are stored, then the table key and TTL attribute are the ones the app uses', () => {
@@ -307,7 +323,15 @@ describe('failover a returning visitor can reach', () => {
     }
     const primary = named.find((r) => r.Failover === 'PRIMARY');
     expect(primary.AliasTarget.DNSName).toEqual({ 'Fn::ImportValue': { 'Fn::Sub': '${WebStackName}:LoadBalancerDnsName' } });
-    expect(primary.HealthCheckId).toEqual({ Ref: 'DeepHealthCheck' });
+    expect(primary.HealthCheckId).toEqual({ Ref: 'DomainHealthCheck' });
+    // The record follows the deep check unless the manual lever holds it on the backup.
+    expect(edge.DomainHealthCheck!.Properties.HealthCheckConfig).toEqual({
+      Type: 'CALCULATED',
+      ChildHealthChecks: [{ Ref: 'DeepHealthCheck' }],
+      HealthThreshold: { 'Fn::If': ['DomainForcedToBackup', 2, 1] },
+    });
+    expect((templates.edge.Conditions as Node).DomainForcedToBackup).toEqual({ 'Fn::Equals': [{ Ref: 'SendDomainToBackup' }, 'true'] });
+    expect((templates.edge.Parameters as Node).SendDomainToBackup).toMatchObject({ Default: 'false', AllowedValues: ['false', 'true'] });
     const secondary = named.find((r) => r.Failover === 'SECONDARY');
     expect(secondary.AliasTarget.DNSName).toEqual({ 'Fn::GetAtt': ['BackupDistribution', 'DomainName'] });
 
@@ -342,8 +366,19 @@ describe('failover a returning visitor can reach', () => {
     const deregistrationDelay = (targetGroup.TargetGroupAttributes as Node[]).find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value;
     expect(doc).toContain(`\`RequestInterval\` ${check.RequestInterval} s × \`FailureThreshold\` ${check.FailureThreshold}`);
     const seconds = check.RequestInterval * check.FailureThreshold;
-    expect(doc).toMatch(new RegExp(`\\| \\*\\*fail over\\*\\* +\\| ${seconds} s \\+ 60 s +\\| \\*\\*≈ 1\\.5 min\\*\\*`));
-    expect(doc).toMatch(new RegExp(`\\| \\*\\*fail back\\*\\* +\\| ${seconds} s \\+ 60 s +\\| \\*\\*≈ 1\\.5 min\\*\\*`));
+    const keepAlive = Number((web.LoadBalancer!.Properties.LoadBalancerAttributes as Node[]).find((a) => a.Key === 'client_keep_alive.seconds')?.Value);
+    // The app's background round (5 s) and its check timeout (1.5 s): app/compose.ts.
+    const appRound = 6.5;
+    const minutes = (total: number) => (total / 60).toFixed(1).replace('.', '\\.');
+    expect(doc).toContain(`\`client_keep_alive.seconds\` ${keepAlive} on the ALB`);
+    expect(doc).toMatch(
+      new RegExp(
+        `\\| \\*\\*fail over\\*\\* +\\| ${appRound} s \\+ ${seconds} s \\+ 60 s \\+ ${keepAlive} s +\\| ≈ 20 s \\| \\*\\*≈ ${minutes(appRound + seconds + 60 + keepAlive)} min\\*\\*`,
+      ),
+    );
+    expect(doc).toMatch(
+      new RegExp(`\\| \\*\\*fail back\\*\\* +\\| ${appRound} s \\+ ${seconds} s \\+ 60 s \\+ CloudFront's keep-alive +\\| ≈ 20 s \\| \\*\\*≈ ${minutes(appRound + seconds + 60)} min\\*\\*`),
+    );
     expect(doc).toContain(`\`HealthCheckIntervalSeconds\` ${targetGroup.HealthCheckIntervalSeconds} × \`UnhealthyThresholdCount\` ${targetGroup.UnhealthyThresholdCount}`);
     expect(doc).toContain(`deregistration delay ${deregistrationDelay} s`);
   });

@@ -6,6 +6,7 @@ import { buildAppDeps, createClients } from '../../app/compose';
 import { loadConfig } from '../../app/config';
 import { local } from '../../app/contracts';
 import type { Database } from '../../app/db/db';
+import type { DeepHealthMonitor } from '../../app/health/monitor';
 import type { SessionStoreKind } from '../../app/sessions/sessions';
 import { testSecret } from './names';
 
@@ -30,6 +31,8 @@ export interface TestApp {
   db: Database;
   dynamodb: DynamoDBClient;
   draining: { value: boolean };
+  /** /health/deep's background answer: `await deepHealth.refresh()` instead of waiting for its timer. */
+  deepHealth: DeepHealthMonitor;
   close(): Promise<void>;
 }
 
@@ -66,7 +69,17 @@ export function buildTestApp(options: TestAppOptions = {}): TestApp {
     now: options.now,
   });
   const app = createApp(deps);
-  return { app, db: clients.db, dynamodb: clients.dynamodb, draining, close: () => clients.close() };
+  return {
+    app,
+    db: clients.db,
+    dynamodb: clients.dynamodb,
+    draining,
+    deepHealth: deps.deepHealth,
+    close: () => {
+      deps.deepHealth.stop();
+      return clients.close();
+    },
+  };
 }
 
 /** The environment a production start (server.ts) needs to run on the test services. */

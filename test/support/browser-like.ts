@@ -24,6 +24,10 @@ export function visitor(app: Express) {
     cookieHeader: () => jar.getCookieStringSync(origin),
     /** One cookie's value, as the browser holds it. */
     cookie: (name: string) => jar.getCookiesSync(origin).find((cookie) => cookie.key === name)?.value,
+    /** Sets a cookie the server did not send (a planted or stale one). */
+    plant(name: string, value: string) {
+      jar.setCookieSync(`${name}=${value}; Path=/`, origin);
+    },
     /** Drops a cookie, as a browser that cleared it would. */
     forget(name: string) {
       jar.setCookieSync(`${name}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/`, origin);

@@ -16,7 +16,7 @@ function day(overrides: Partial<FaultRecord>): GameDayRecord {
 
 test('when reported, then the text shows each fault with its figures and the verdict', () => {
   const text = formatText(analyze(day({})));
-  expect(text).toMatch(/web tier gone\s+1\s+1\s+1 s\s+1 s\s+1 s\s+0 s\s+0 s\s+3 s\s+10 ms\s+0\n/);
+  expect(text).toMatch(/web tier gone\s+1\s+1\s+1 s\s+1 s\s+1 s\s+0 s\s+0 s\s+3 s\s+10 ms\s+0\s+—\n/);
   expect(text).toContain('saves answered by the backup site: 0 refused, 0 acknowledged (never stored)');
   expect(text).toContain('verdict: PASS');
 });

@@ -85,6 +85,8 @@ test('when the deep health check says the reader is degraded, then the replica f
 test('when the deep health check fails or the backup site serves, then database and all-web faults count as detected', () => {
   expect(detected(fault('database', 'PostgreSQL stopped'), { at: 1, deepHealthy: true })).toBe(false);
   expect(detected(fault('database', 'PostgreSQL stopped'), { at: 1, deepHealthy: false })).toBe(true);
+  // With the replica answering, deep health stays 200 and reports the writer out: the site is read-only.
+  expect(detected(fault('database', 'PostgreSQL stopped'), { at: 1, deepHealthy: true, writerOut: true })).toBe(true);
   const allWeb = fault('all-web', 'killed all 3 instances');
   expect(detected(allWeb, { at: 1, status: status(three) })).toBe(false);
   expect(detected(allWeb, { at: 1, status: status([], { loadBalancer: { servingBackupSite: true, backupSiteRequests: 3 } }) })).toBe(true);

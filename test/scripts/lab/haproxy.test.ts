@@ -1,4 +1,14 @@
-import { drainDelayMs, parseServerStats, readOnlyBodies, readOnlyMessage, renderHaproxyConfig } from '../../../scripts/lab/haproxy';
+import path from 'node:path';
+import { deepHealthPath } from '../../../app/contracts';
+import {
+  domainHealthCheck,
+  drainDelayMs,
+  parseServerStats,
+  readOnlyBodies,
+  readOnlyMessage,
+  renderHaproxyConfig,
+} from '../../../scripts/lab/haproxy';
+import { readTemplate } from '../../../scripts/lint-infra/cfn-yaml';
 
 const readOnlyFiles = { json: '/tmp/ro.json', html: '/tmp/ro.html' };
 
@@ -87,5 +97,33 @@ describe('show stat parsing', () => {
       { name: 'app2', status: 'DOWN 1/2', totalRequests: 7, currentSessions: 0, serverErrors: 0 },
       { name: 'backup-site', status: 'no check', totalRequests: 3, currentSessions: 0, serverErrors: 0 },
     ]);
+  });
+});
+
+describe('the DNS layer (Route 53, as the lab plays it)', () => {
+  const options = { frontendPort: 8080, backupSitePort: 9001, s3Port: 9002, slots: 4, socketPath: '/tmp/x.sock', readOnlyFiles };
+  const config = renderHaproxyConfig({ ...options, loadBalancerPort: 8090 });
+  const edge = readTemplate(path.join(__dirname, '../../../infra/04-edge.yaml'));
+  const route53 = (edge.Resources as Record<string, { Properties: { HealthCheckConfig: Record<string, number> } }>).DeepHealthCheck!
+    .Properties.HealthCheckConfig;
+
+  test('when rendered, then the wiki’s port is the domain, which sends people to the load balancer, or to the backup copy', () => {
+    expect(config.match(/^\s*bind .*$/gm)).toEqual(['  bind 127.0.0.1:8080', '  bind 127.0.0.1:8090', '  bind 127.0.0.1:9001']);
+    const domain = config.slice(config.indexOf('backend domain'), config.indexOf('frontend wiki'));
+    expect(domain).toContain(`http-check send meth GET uri ${deepHealthPath}`);
+    expect(domain).toMatch(/server live 127\.0\.0\.1:8090 check /);
+    expect(domain).toContain('server backup-copy 127.0.0.1:9001 backup');
+  });
+
+  test('when rendered, then it checks with the edge template’s failure threshold, at its interval divided by the stated speed-up', () => {
+    expect(domainHealthCheck.intervalMs * domainHealthCheck.speedUp).toBe(route53.RequestInterval! * 1000);
+    expect(domainHealthCheck.fall).toBe(route53.FailureThreshold);
+    // Route 53 uses one threshold for both directions.
+    expect(domainHealthCheck.rise).toBe(route53.FailureThreshold);
+    expect(config).toContain(`check inter ${domainHealthCheck.intervalMs}ms fall ${domainHealthCheck.fall} rise ${domainHealthCheck.rise}`);
+  });
+
+  test('when there is no load balancer port, then there is no DNS layer', () => {
+    expect(renderHaproxyConfig(options)).not.toContain('backend domain');
   });
 });

@@ -12,6 +12,8 @@ function recordingHaproxy() {
       void commands.push(`register ${slot} ${port}${weight === undefined ? '' : ` weight ${weight}`}`),
     deregister: async (slot) => void commands.push(`deregister ${slot}`),
     setWeight: async (slot, weight) => void commands.push(`weight ${slot} ${weight}`),
+    domainStatus: async () => undefined,
+    forceDomainToBackup: async () => {},
     stop: async () => {},
   };
   return { haproxy, commands };

@@ -78,8 +78,9 @@ describe('the real wiki on the lab’s replicated database', () => {
   test('replica: when the replica is stopped, then no request fails and /health/deep stays 200 with the reader degraded', async () => {
     await lab.waitForStatus('the replica streaming', (s) => s.services.replica === 'streaming', 30_000);
     const load = readLoad(lab);
-    await lab.faults.inject({ fault: 'replica', seconds: 8 });
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await lab.faults.inject({ fault: 'replica', seconds: 12 });
+    // The instances' deep answer comes from a background round every 5 s: wait for one to see it.
+    await new Promise((resolve) => setTimeout(resolve, 7000));
     const deep = await call(lab, 'GET', '/health/deep');
     await lab.waitForStatus('the replica back', (s) => s.services.replica === 'streaming' && s.faults.active.length === 0, 30_000);
     const { count, failures } = await load.stop();

@@ -64,7 +64,9 @@ export const inService = (status: LabStatus) => status.instances.filter((i) => i
 export const settled = (status: LabStatus) =>
   inService(status).length === status.group.desired &&
   status.instances.length === status.group.desired &&
-  !status.loadBalancer.servingBackupSite;
+  !status.loadBalancer.servingBackupSite &&
+  // The domain on the live site, with no failed check pending ("UP 2/3" may still flip it).
+  (status.domain === undefined || status.domain.liveCheck === 'UP');
 
 /** Who answered a request through the load balancer (X-Served-By), and the body. */
 export async function servedBy(wikiUrl: string, path = '/health'): Promise<{ servedBy: string; status: number; body: string }> {
