@@ -195,6 +195,27 @@ describe('integers beyond what PostgreSQL holds', () => {
   });
 });
 
+describe('a recent-changes cursor edited by hand', () => {
+  test.each([
+    '2026-99-99T99:99:99.000000Z_1_1',
+    '2026-02-30T12:00:00.000000Z_1_1',
+    '0000-01-01T00:00:00.000000Z_1_1',
+    '2026-01-01T00:00:00.000000Z_9999999999999999999_1',
+    '2026-01-01T00:00:00.000000Z_1_9999999999',
+  ])('when it is %s, then 400 saying what “after” must be, for anonymous and logged-in people alike', async (after) => {
+    const person = visitor(wiki.app);
+    await person.signUp();
+    for (const response of [await request(wiki.app).get(`/recent?after=${after}`), await person.get(`/recent?after=${after}`)]) {
+      expect(response.status).toBe(400);
+      expect(response.text).toContain('“after” must be a position in the list');
+    }
+  });
+
+  test('when every part is in range, then the list continues from there', async () => {
+    expect((await request(wiki.app).get('/recent?after=2026-01-01T00:00:00.000000Z_1_1')).status).toBe(200);
+  });
+});
+
 describe('malformed multipart bodies on the upload route', () => {
   async function rawUpload(contentType: string, body: string) {
     const { editor, slug } = await pageWithHistory();
