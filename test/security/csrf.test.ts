@@ -70,3 +70,31 @@ test("when an anonymous visitor's token is sent with another visitor's cookie, t
   expect(response.status).toBe(403);
   expect(response.text).toContain('did not come from this site');
 });
+
+/** The editor form's own fields (not the logout form's), as a browser would post them on Save. */
+function editorFormIn(html: string): { token: string; saves: boolean } {
+  const form = /<form class="editor"[\s\S]*?<\/form>/.exec(html)?.[0] ?? '';
+  return { token: /name="_csrf" value="([^"]*)"/.exec(form)?.[1] ?? '', saves: form.includes('type="submit"') };
+}
+
+test("when another site posts its text to a logged-in person's page without a token, then the text comes back in an editor that cannot save it", async () => {
+  const person = visitor(wiki.app);
+  await person.signUp();
+  const slug = uniqueName('Planted');
+  expect((await person.submit(`/wiki/${slug}/edit`, `/wiki/${slug}`, { body: 'mine', baseRevision: '' })).status).toBe(303);
+
+  const refused = await person.post(`/wiki/${slug}`, { body: "the attacker's text", baseRevision: '1' });
+  expect(refused.status).toBe(403);
+  expect(refused.text).toContain('the attacker&#39;s text');
+  const handedBack = editorFormIn(refused.text);
+  expect(handedBack).toEqual({ token: '', saves: false });
+  expect(refused.text).toContain(`open /wiki/${slug}/edit again`);
+
+  // One click on what came back (the form as it is) saves nothing.
+  const clicked = await person.post(`/wiki/${slug}`, { _csrf: handedBack.token, body: "the attacker's text", baseRevision: '1' });
+  expect(clicked.status).toBe(403);
+  const { body } = await request(wiki.app).get(`/api/pages/${slug}`).expect(200);
+  expect(body.body).toBe('mine');
+  // The person's own editor, reloaded, saves as before.
+  expect(editorFormIn((await person.get(`/wiki/${slug}/edit`)).text).token).toBe(csrfTokenIn((await person.get(`/wiki/${slug}`)).text));
+});
