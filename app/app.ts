@@ -8,7 +8,8 @@ import { createCsrfGuard } from './http/csrf';
 import type { PageRepository } from './pages/repository';
 import type { UploadRepository } from './uploads/repository';
 import type { UserRepository } from './accounts/repository';
-import { describeError, HttpError } from './http/http-error';
+import type { PasswordHashing } from './accounts/passwords';
+import { describeError, errorHeaders, HttpError } from './http/http-error';
 import { servedByLabel, type InstanceIdentity } from './platform/instance';
 import type { Limits } from './http/limits';
 import { configureViews } from './http/render';
@@ -26,6 +27,7 @@ export interface AppDeps {
   pages: PageRepository;
   pageCaches: PageCaches;
   users: UserRepository;
+  passwords: PasswordHashing;
   uploads: UploadRepository;
   sessions: Sessions;
   assets: Assets;
@@ -91,7 +93,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(
     createAuthRouter({
       users: deps.users,
+      passwords: deps.passwords,
       requireCsrf,
+      limitLoginFailuresPerAddress: deps.limits.loginFailuresPerAddress,
       limitLoginFailures: deps.limits.loginFailures,
       limitSignups: deps.limits.signups,
     }),
@@ -153,7 +157,7 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
     if (status >= 500) logger.error({ err: error, method: req.method, url: req.originalUrl, status }, 'request failed');
     else logger.debug({ method: req.method, url: req.originalUrl, status, msg: message }, 'request refused');
     if (res.headersSent) return res.destroy();
-    res.status(status).set('Cache-Control', 'no-store');
+    res.status(status).set('Cache-Control', 'no-store').set(errorHeaders(error));
     if (wantsJson(req)) return res.json({ error: message });
     res.render('error', { title: titleFor(status), message, user: res.locals.user ?? null }, (renderError, html) => {
       if (renderError) return res.type('text').send(message);

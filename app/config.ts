@@ -92,6 +92,10 @@ const settings = {
     10,
     'Failed log-ins per client address and account in 15 minutes, counted across instances (0: no limit).',
   ),
+  LOGIN_FAILURES_PER_ADDRESS_PER_15_MIN: limitSetting(
+    50,
+    'Failed log-ins per client address in 15 minutes, whatever the accounts, counted across instances (0: no limit).',
+  ),
   SIGNUPS_PER_HOUR: limitSetting(
     30,
     'Sign-up attempts per client address in an hour, counted across instances (0: no limit, e.g. for load tests that sign up many users).',

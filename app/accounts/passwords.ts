@@ -1,6 +1,7 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import pLimit from 'p-limit';
 import { dictionary } from '@zxcvbn-ts/language-common';
+import { HttpError } from '../http/http-error';
 
 // scrypt is memory-hard (each hash needs 128·N·r bytes), which makes GPU guessing expensive.
 // N=2^14, r=8, p=5 is one of OWASP's equivalent recommended settings (Password Storage Cheat
@@ -9,35 +10,63 @@ import { dictionary } from '@zxcvbn-ts/language-common';
 const params = { N: 2 ** 14, r: 8, p: 5 };
 const keyLength = 32;
 
+export interface HashingQueueSize {
+  /** Hashes running at once in this process. */
+  running: number;
+  /** Hashes waiting for a turn; one more is refused with 503 rather than queued. */
+  waiting: number;
+}
+
 // Hashes run on libuv's thread pool (4 threads), which also resolves host names (every new
 // database connection) and reads files. A burst of sign-ups or log-ins must neither take all of
 // it, or connections would queue behind seconds of hashing and trip the database circuit breaker,
-// nor multiply the memory: at most two hashes at once per process, the rest wait their turn.
-export const hashingQueue = pLimit(2);
+// nor multiply the memory: a few hashes at once per process, the rest wait their turn. The wait
+// is bounded too: a log-in spray would otherwise queue hashes without end, and a real person's
+// log-in behind them would take seconds. A full queue answers 503 at once, and a hash whose
+// client has gone is skipped when its turn comes.
+export function createPasswordHashing(size: HashingQueueSize) {
+  const queue = pLimit(size.running);
 
-function derive(password: string, salt: Buffer, options: { N: number; r: number; p: number }): Promise<Buffer> {
-  const scryptOptions: ScryptOptions = { ...options, maxmem: 256 * options.N * options.r };
-  return hashingQueue(
-    () =>
-      new Promise<Buffer>((resolve, reject) =>
-        scrypt(password.normalize('NFKC'), salt, keyLength, scryptOptions, (error, key) => (error ? reject(error) : resolve(key))),
-      ),
-  );
+  function derive(password: string, salt: Buffer, options: { N: number; r: number; p: number }, signal?: AbortSignal): Promise<Buffer> {
+    // p-limit starts queued work on a later microtask, so a hash just handed over still counts as
+    // pending: the bound is on everything it holds, running or waiting.
+    if (queue.activeCount + queue.pendingCount >= size.running + size.waiting)
+      return Promise.reject(
+        new HttpError(503, 'Too many log-ins and sign-ups are being checked right now. Try again in a few seconds.', {
+          retryAfterSeconds: 5,
+        }),
+      );
+    const scryptOptions: ScryptOptions = { ...options, maxmem: 256 * options.N * options.r };
+    return queue(
+      () =>
+        new Promise<Buffer>((resolve, reject) => {
+          if (signal?.aborted) return reject(new HttpError(499, 'The client closed the request before its password was checked.'));
+          scrypt(password.normalize('NFKC'), salt, keyLength, scryptOptions, (error, key) => (error ? reject(error) : resolve(key)));
+        }),
+    );
+  }
+
+  return {
+    /** How many hashes run and wait, for tests and the benchmark. */
+    queue: queue as { readonly activeCount: number; readonly pendingCount: number },
+
+    async hash(password: string, signal?: AbortSignal): Promise<string> {
+      const salt = randomBytes(16);
+      const key = await derive(password, salt, params, signal);
+      return ['scrypt', params.N, params.r, params.p, salt.toString('base64'), key.toString('base64')].join('$');
+    },
+
+    async verify(password: string, stored: string, signal?: AbortSignal): Promise<boolean> {
+      const [scheme, N, r, p, salt, key] = stored.split('$');
+      if (scheme !== 'scrypt' || !salt || !key) return false;
+      const expected = Buffer.from(key, 'base64');
+      const actual = await derive(password, Buffer.from(salt, 'base64'), { N: Number(N), r: Number(r), p: Number(p) }, signal);
+      return actual.length === expected.length && timingSafeEqual(actual, expected);
+    },
+  };
 }
 
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await derive(password, salt, params);
-  return ['scrypt', params.N, params.r, params.p, salt.toString('base64'), key.toString('base64')].join('$');
-}
-
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [scheme, N, r, p, salt, key] = stored.split('$');
-  if (scheme !== 'scrypt' || !salt || !key) return false;
-  const expected = Buffer.from(key, 'base64');
-  const actual = await derive(password, Buffer.from(salt, 'base64'), { N: Number(N), r: Number(r), p: Number(p) });
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
-}
+export type PasswordHashing = ReturnType<typeof createPasswordHashing>;
 
 // ASVS 2.1.7: refuse the passwords attackers try first. zxcvbn-ts keeps this list (about 49,000
 // passwords seen most often in breaches, lower case), so an update is an npm update.

@@ -2,8 +2,9 @@ import { Router, type ErrorRequestHandler, type Request, type RequestHandler, ty
 import { z } from 'zod';
 import { sessionCookieName } from '../contracts';
 import type { UserRepository } from './repository';
-import { describeError } from '../http/http-error';
-import { hashPassword, isCommonPassword, verifyPassword } from './passwords';
+import { describeError, errorHeaders } from '../http/http-error';
+import { isCommonPassword, type PasswordHashing } from './passwords';
+import { clientGoneSignal } from '../http/request-context';
 
 const credentials = z.object({
   username: z
@@ -28,20 +29,32 @@ function safeNext(value: unknown): string {
 
 export interface AuthRouterDeps {
   users: UserRepository;
+  /** The password hashing queue, sized in app/compose.ts. */
+  passwords: PasswordHashing;
   requireCsrf: RequestHandler;
+  /** Failed log-ins per address, across all accounts (app/http/limits.ts). */
+  limitLoginFailuresPerAddress: RequestHandler;
   /** Failed log-ins per address and account (app/http/limits.ts). */
   limitLoginFailures: RequestHandler;
   /** Sign-up attempts per address (app/http/limits.ts). */
   limitSignups: RequestHandler;
 }
 
-export function createAuthRouter({ users, requireCsrf, limitLoginFailures, limitSignups }: AuthRouterDeps): Router {
+export function createAuthRouter({
+  users,
+  passwords,
+  requireCsrf,
+  limitLoginFailuresPerAddress,
+  limitLoginFailures,
+  limitSignups,
+}: AuthRouterDeps): Router {
   const router = Router();
 
   router.get('/signup', (req, res) => res.render('account', accountView(req, '/signup')));
   router.post('/signup', requireCsrf, limitSignups, signUp, showFormAgain('/signup'));
   router.get('/login', (req, res) => res.render('account', accountView(req, '/login')));
-  router.post('/login', requireCsrf, limitLoginFailures, logIn, showFormAgain('/login'));
+  // Both limits before any hashing: a spray of made-up names from one address stops at the first.
+  router.post('/login', requireCsrf, limitLoginFailuresPerAddress, limitLoginFailures, logIn, showFormAgain('/login'));
   router.post('/logout', requireCsrf, logOut);
 
   return router;
@@ -61,7 +74,7 @@ export function createAuthRouter({ users, requireCsrf, limitLoginFailures, limit
     // Checked before hashing, so probing names costs us a query rather than a 32 MiB hash; the
     // insert below still decides a race between two sign-ups for one name.
     if (await users.isTaken(form.data.username)) return res.status(409).render('account', accountView(req, '/signup', [taken]));
-    const user = await users.create(form.data.username, await hashPassword(form.data.password));
+    const user = await users.create(form.data.username, await passwords.hash(form.data.password, clientGoneSignal(res)));
     if (!user) return res.status(409).render('account', accountView(req, '/signup', [taken]));
     await startSession(req, user);
     res.redirect(303, safeNext(req.body.next));
@@ -72,9 +85,12 @@ export function createAuthRouter({ users, requireCsrf, limitLoginFailures, limit
     const user = form.success ? await users.findByUsername(form.data.username) : null;
     // Same answer, and the same hashing cost, for an unknown name and a wrong password, so the
     // form cannot be used to find out which accounts exist.
+    const clientGone = clientGoneSignal(res);
     const matches =
       form.success &&
-      (user ? await verifyPassword(form.data.password, user.passwordHash) : await hashPassword(form.data.password).then(() => false));
+      (user
+        ? await passwords.verify(form.data.password, user.passwordHash, clientGone)
+        : await passwords.hash(form.data.password, clientGone).then(() => false));
     if (!form.success || !user || !matches) {
       return res.status(401).render('account', accountView(req, '/login', ['That username and password do not match an account.']));
     }
@@ -93,8 +109,12 @@ export function createAuthRouter({ users, requireCsrf, limitLoginFailures, limit
 function showFormAgain(action: '/login' | '/signup'): ErrorRequestHandler {
   return (error, req, res, next) => {
     const { status, message } = describeError(error);
-    if (status >= 500) return next(error);
-    res.status(status).render('account', accountView(req, action, [message]));
+    // A full hashing queue (503) says to retry soon: the form comes back, with the username.
+    if (status >= 500 && status !== 503) return next(error);
+    res
+      .status(status)
+      .set(errorHeaders(error))
+      .render('account', accountView(req, action, [message]));
   };
 }
 

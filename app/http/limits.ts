@@ -23,6 +23,8 @@ import { currentUser } from './request-context';
 // The search limit protects the CPU that searches run on, so it counts in this process's memory.
 
 export interface LimitSettings {
+  /** Failed log-ins per client address in 15 minutes, whatever the accounts (0: no limit). */
+  loginFailuresPerAddressPer15Min: number;
   /** Failed log-ins per client address and account in 15 minutes (0: no limit). */
   loginFailuresPer15Min: number;
   /** Sign-up attempts per client address in an hour (0: no limit). */
@@ -35,6 +37,7 @@ export interface LimitSettings {
 export type CounterTable = { dynamodb: DynamoDBClient; table: string } | undefined;
 
 export interface Limits {
+  loginFailuresPerAddress: RequestHandler;
   loginFailures: RequestHandler;
   signups: RequestHandler;
   anonymousSearches: RequestHandler;
@@ -50,6 +53,18 @@ export function createLimits(settings: LimitSettings, counters: CounterTable, lo
   };
   const limiter = (options: LimiterOptions) => createLimiter(options, limiterLogger);
   return {
+    loginFailuresPerAddress: limiter({
+      name: 'login-address',
+      windowMs: 15 * minute,
+      limit: settings.loginFailuresPerAddressPer15Min,
+      // The per-account limit never moves for a spray of different (made-up) names, and each try
+      // costs a password hash: this one counts every failure from an address, whatever the name.
+      // It sits above the per-account limit, so a NAT or a load-test machine still has room.
+      skipSuccessfulRequests: true,
+      keyGenerator: clientAddress,
+      store: counters && new DynamoDbCounterStore(counters, 'login-address'),
+      message: 'Too many failed log-ins from your address. Wait 15 minutes, then try again.',
+    }),
     loginFailures: limiter({
       name: 'login',
       windowMs: 15 * minute,

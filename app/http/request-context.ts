@@ -27,6 +27,18 @@ export function readOptions(req: Request): ReadOptions {
   return { fromWriter: req.cookies?.[recentWriteCookie] === '1' };
 }
 
+/**
+ * Aborted when the client goes away before its answer is sent (a closed tab, a spray client that
+ * does not wait), so work queued for the request, such as a password hash, can be skipped.
+ */
+export function clientGoneSignal(res: Response): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
 export function slugParam(req: Request): string {
   const slug = String(req.params.slug ?? '');
   if (!isValidSlug(slug)) throw new HttpError(400, `“${slug.slice(0, 100)}” is not a valid page name. ${slugRules}`);
