@@ -73,10 +73,11 @@ const pageCacheSizes: PageCacheSizes = {
 
 /**
  * Password hashes per process: two at a time (each 16 MiB and ~0.3 s of a core, on libuv's
- * 4-thread pool), and at most eight waiting, about 1.2 s of work: a ninth is refused with 503, so
- * a log-in spray cannot queue a real person's log-in behind seconds of hashing.
+ * 4-thread pool) and at most eight waiting (about 1.2 s of work; a ninth is refused with 503), so
+ * a log-in spray cannot queue a real person's log-in behind seconds of hashing. How many one
+ * address may hold is PASSWORD_HASHES_PER_ADDRESS.
  */
-const passwordHashingQueue: HashingQueueSize = { running: 2, waiting: 8 };
+const passwordHashingQueue: Omit<HashingQueueSize, 'perClient'> = { running: 2, waiting: 8 };
 
 /** What only the running process knows: who it is, and whether it is draining. */
 export interface Runtime {
@@ -104,7 +105,7 @@ export function buildAppDeps(config: Config, clients: Clients, runtime: Runtime)
     pages,
     pageCaches: createPageCaches(pages, pageCacheSizes),
     users: createUserRepository(db),
-    passwords: createPasswordHashing(passwordHashingQueue),
+    passwords: createPasswordHashing({ ...passwordHashingQueue, perClient: config.PASSWORD_HASHES_PER_ADDRESS }),
     uploads: createUploadRepository(db),
     sessions: createSessions({
       kind: config.SESSION_STORE,

@@ -96,6 +96,10 @@ const settings = {
     50,
     'Failed log-ins per client address in 15 minutes, whatever the accounts, counted across instances (0: no limit).',
   ),
+  PASSWORD_HASHES_PER_ADDRESS: limitSetting(
+    1,
+    'Log-ins and sign-ups one client address may have being checked at once, per process; one more gets 429 (0: no limit, e.g. for load tests that log in many users at once from one machine).',
+  ),
   SIGNUPS_PER_HOUR: limitSetting(
     30,
     'Sign-up attempts per client address in an hour, counted across instances (0: no limit, e.g. for load tests that sign up many users).',

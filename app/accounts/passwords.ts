@@ -15,6 +15,14 @@ export interface HashingQueueSize {
   running: number;
   /** Hashes waiting for a turn; one more is refused with 503 rather than queued. */
   waiting: number;
+  /** Hashes one client address may have running or waiting; one more is refused with 429 (0: no limit). */
+  perClient: number;
+}
+
+/** Who a hash is for: skipped if the client has gone, and counted against its address. */
+export interface HashRequest {
+  signal?: AbortSignal;
+  client?: string;
 }
 
 // Hashes run on libuv's thread pool (4 threads), which also resolves host names (every new
@@ -23,44 +31,64 @@ export interface HashingQueueSize {
 // nor multiply the memory: a few hashes at once per process, the rest wait their turn. The wait
 // is bounded too: a log-in spray would otherwise queue hashes without end, and a real person's
 // log-in behind them would take seconds. A full queue answers 503 at once, and a hash whose
-// client has gone is skipped when its turn comes.
+// client has gone is skipped when its turn comes. One address may hold only `perClient` places,
+// so a spray from one address (before its failure limit stops it) leaves the other places to
+// everyone else: a real log-in waits for at most the hashes already running.
 export function createPasswordHashing(size: HashingQueueSize) {
   const queue = pLimit(size.running);
+  const heldBy = new Map<string, number>();
 
-  function derive(password: string, salt: Buffer, options: { N: number; r: number; p: number }, signal?: AbortSignal): Promise<Buffer> {
+  async function derive(
+    password: string,
+    salt: Buffer,
+    options: { N: number; r: number; p: number },
+    request: HashRequest,
+  ): Promise<Buffer> {
+    const { signal, client } = request;
+    if (client !== undefined && size.perClient > 0 && (heldBy.get(client) ?? 0) >= size.perClient)
+      throw new HttpError(429, 'A log-in or sign-up from your address is still being checked. Wait for its answer, then try again.', {
+        retryAfterSeconds: 1,
+      });
     // p-limit starts queued work on a later microtask, so a hash just handed over still counts as
     // pending: the bound is on everything it holds, running or waiting.
     if (queue.activeCount + queue.pendingCount >= size.running + size.waiting)
-      return Promise.reject(
-        new HttpError(503, 'Too many log-ins and sign-ups are being checked right now. Try again in a few seconds.', {
-          retryAfterSeconds: 5,
-        }),
-      );
+      throw new HttpError(503, 'Too many log-ins and sign-ups are being checked right now. Try again in a few seconds.', {
+        retryAfterSeconds: 5,
+      });
     const scryptOptions: ScryptOptions = { ...options, maxmem: 256 * options.N * options.r };
-    return queue(
-      () =>
-        new Promise<Buffer>((resolve, reject) => {
-          if (signal?.aborted) return reject(new HttpError(499, 'The client closed the request before its password was checked.'));
-          scrypt(password.normalize('NFKC'), salt, keyLength, scryptOptions, (error, key) => (error ? reject(error) : resolve(key)));
-        }),
-    );
+    if (client !== undefined) heldBy.set(client, (heldBy.get(client) ?? 0) + 1);
+    try {
+      return await queue(
+        () =>
+          new Promise<Buffer>((resolve, reject) => {
+            if (signal?.aborted) return reject(new HttpError(499, 'The client closed the request before its password was checked.'));
+            scrypt(password.normalize('NFKC'), salt, keyLength, scryptOptions, (error, key) => (error ? reject(error) : resolve(key)));
+          }),
+      );
+    } finally {
+      if (client !== undefined) {
+        const held = (heldBy.get(client) ?? 1) - 1;
+        if (held > 0) heldBy.set(client, held);
+        else heldBy.delete(client);
+      }
+    }
   }
 
   return {
     /** How many hashes run and wait, for tests and the benchmark. */
     queue: queue as { readonly activeCount: number; readonly pendingCount: number },
 
-    async hash(password: string, signal?: AbortSignal): Promise<string> {
+    async hash(password: string, request: HashRequest = {}): Promise<string> {
       const salt = randomBytes(16);
-      const key = await derive(password, salt, params, signal);
+      const key = await derive(password, salt, params, request);
       return ['scrypt', params.N, params.r, params.p, salt.toString('base64'), key.toString('base64')].join('$');
     },
 
-    async verify(password: string, stored: string, signal?: AbortSignal): Promise<boolean> {
+    async verify(password: string, stored: string, request: HashRequest = {}): Promise<boolean> {
       const [scheme, N, r, p, salt, key] = stored.split('$');
       if (scheme !== 'scrypt' || !salt || !key) return false;
       const expected = Buffer.from(key, 'base64');
-      const actual = await derive(password, Buffer.from(salt, 'base64'), { N: Number(N), r: Number(r), p: Number(p) }, signal);
+      const actual = await derive(password, Buffer.from(salt, 'base64'), { N: Number(N), r: Number(r), p: Number(p) }, request);
       return actual.length === expected.length && timingSafeEqual(actual, expected);
     },
   };

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { sessionCookieName } from '../contracts';
 import type { UserRepository } from './repository';
 import { describeError, errorHeaders } from '../http/http-error';
-import { isCommonPassword, type PasswordHashing } from './passwords';
+import { isCommonPassword, type HashRequest, type PasswordHashing } from './passwords';
+import { clientAddress } from '../http/limits';
 import { clientGoneSignal } from '../http/request-context';
 
 const credentials = z.object({
@@ -74,7 +75,7 @@ export function createAuthRouter({
     // Checked before hashing, so probing names costs us a query rather than a 32 MiB hash; the
     // insert below still decides a race between two sign-ups for one name.
     if (await users.isTaken(form.data.username)) return res.status(409).render('account', accountView(req, '/signup', [taken]));
-    const user = await users.create(form.data.username, await passwords.hash(form.data.password, clientGoneSignal(res)));
+    const user = await users.create(form.data.username, await passwords.hash(form.data.password, hashRequest(req, res)));
     if (!user) return res.status(409).render('account', accountView(req, '/signup', [taken]));
     await startSession(req, user);
     res.redirect(303, safeNext(req.body.next));
@@ -85,12 +86,12 @@ export function createAuthRouter({
     const user = form.success ? await users.findByUsername(form.data.username) : null;
     // Same answer, and the same hashing cost, for an unknown name and a wrong password, so the
     // form cannot be used to find out which accounts exist.
-    const clientGone = clientGoneSignal(res);
+    const forClient = hashRequest(req, res);
     const matches =
       form.success &&
       (user
-        ? await passwords.verify(form.data.password, user.passwordHash, clientGone)
-        : await passwords.hash(form.data.password, clientGone).then(() => false));
+        ? await passwords.verify(form.data.password, user.passwordHash, forClient)
+        : await passwords.hash(form.data.password, forClient).then(() => false));
     if (!form.success || !user || !matches) {
       return res.status(401).render('account', accountView(req, '/login', ['That username and password do not match an account.']));
     }
@@ -126,6 +127,11 @@ function accountView(req: Request, action: '/login' | '/signup', errors: string[
     username: typeof req.body?.username === 'string' ? req.body.username : '',
     next: safeNext(req.body?.next ?? req.query.next),
   };
+}
+
+/** A hash is skipped if its client has gone, and counted against the client's address. */
+function hashRequest(req: Request, res: Response): HashRequest {
+  return { signal: clientGoneSignal(res), client: clientAddress(req) };
 }
 
 /** A new session id on every login defeats session fixation. */

@@ -123,7 +123,7 @@ function createLimiter({ name, limit, message, store, ...options }: LimiterOptio
 }
 
 /** IPv6 clients are counted per /56, as one household or instance usually holds a whole block. */
-function clientAddress(req: Request): string {
+export function clientAddress(req: Request): string {
   return ipKeyGenerator(req.ip ?? '');
 }
 

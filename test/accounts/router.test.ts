@@ -85,7 +85,7 @@ describe('accounts', () => {
     const username = uniqueName('older');
     await wiki.db.query('INSERT INTO users (username, password_hash) VALUES ($1, $2)', [
       username,
-      await createPasswordHashing({ running: 1, waiting: 1 }).hash('password1'),
+      await createPasswordHashing({ running: 1, waiting: 1, perClient: 1 }).hash('password1'),
     ]);
     expect((await visitor(wiki.app).submit('/login', '/login', { username, password: 'password1' })).status).toBe(303);
   });

@@ -13,6 +13,7 @@ import { csrfTokenIn, uniqueName } from '../support/browser-like';
 const lowLimits = {
   LOGIN_FAILURES_PER_15_MIN: '3',
   LOGIN_FAILURES_PER_ADDRESS_PER_15_MIN: '5',
+  PASSWORD_HASHES_PER_ADDRESS: '1',
   SIGNUPS_PER_HOUR: '2',
   ANONYMOUS_SEARCHES_PER_MINUTE: '2',
   TRUST_PROXY: 'true',
@@ -124,6 +125,23 @@ test('when more log-ins arrive at once than the hashing queue holds, then the su
   } finally {
     scrypt.mockRestore();
   }
+});
+
+test('when one address sends a second log-in while its first is still being checked, then the second gets 429 at once, and other addresses are served', async () => {
+  const form = await request(first.app).get('/login');
+  const cookie = (form.headers['set-cookie'] as unknown as string[]).map((line) => line.split(';')[0]).join('; ');
+  const attempt = (address: string) =>
+    request(first.app)
+      .post('/login')
+      .type('form')
+      .set('X-Forwarded-For', address)
+      .set('Cookie', cookie)
+      .send({ _csrf: csrfTokenIn(form.text), username: uniqueName('pair'), password: 'a guess at it' });
+  const sprayer = newAddress();
+  const [one, two, elsewhere] = await Promise.all([attempt(sprayer), attempt(sprayer), attempt(newAddress())]);
+  expect([one.status, two.status].sort()).toEqual([401, 429]);
+  expect([one, two].find((answer) => answer.status === 429)!.text).toContain('still being checked');
+  expect(elsewhere.status).toBe(401);
 });
 
 test('when log-ins succeed, then they do not count toward the limit', async () => {
