@@ -29,6 +29,8 @@ export interface AppDeps {
   users: UserRepository;
   passwords: PasswordHashing;
   uploads: UploadRepository;
+  /** Bytes one user may have attached in all (0: no quota). */
+  uploadQuotaBytesPerUser: number;
   sessions: Sessions;
   assets: Assets;
   identity: InstanceIdentity;
@@ -108,7 +110,15 @@ export function createApp(deps: AppDeps): express.Express {
       limitAnonymousSearches: deps.limits.anonymousSearches,
     }),
   );
-  app.use(createUploadsRouter({ uploads: deps.uploads, assets: deps.assets, requireCsrf }));
+  app.use(
+    createUploadsRouter({
+      uploads: deps.uploads,
+      assets: deps.assets,
+      requireCsrf,
+      limitUploads: deps.limits.uploads,
+      quotaBytesPerUser: deps.uploadQuotaBytesPerUser,
+    }),
+  );
 
   app.use((req, _res, next) => next(new HttpError(404, `Nothing lives at ${req.path.slice(0, 200)}.`)));
   app.use(errorHandler(deps.logger));

@@ -107,6 +107,7 @@ export function buildAppDeps(config: Config, clients: Clients, runtime: Runtime)
     users: createUserRepository(db),
     passwords: createPasswordHashing({ ...passwordHashingQueue, perClient: config.PASSWORD_HASHES_PER_ADDRESS }),
     uploads: createUploadRepository(db),
+    uploadQuotaBytesPerUser: config.UPLOAD_QUOTA_MB_PER_USER * 1_000_000,
     sessions: createSessions({
       kind: config.SESSION_STORE,
       secret: config.SESSION_SECRET,
@@ -127,6 +128,7 @@ export function buildAppDeps(config: Config, clients: Clients, runtime: Runtime)
         loginFailuresPer15Min: config.LOGIN_FAILURES_PER_15_MIN,
         loginFailuresPerAddressPer15Min: config.LOGIN_FAILURES_PER_ADDRESS_PER_15_MIN,
         signupsPerHour: config.SIGNUPS_PER_HOUR,
+        uploadsPerUserPerHour: config.UPLOADS_PER_USER_PER_HOUR,
         anonymousSearchesPerMinute: config.ANONYMOUS_SEARCHES_PER_MINUTE,
       },
       // The session table holds the counters, so they need no infrastructure of their own.

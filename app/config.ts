@@ -104,6 +104,11 @@ const settings = {
     30,
     'Sign-up attempts per client address in an hour, counted across instances (0: no limit, e.g. for load tests that sign up many users).',
   ),
+  UPLOADS_PER_USER_PER_HOUR: limitSetting(30, 'Files one user may attach in an hour, counted across instances (0: no limit).'),
+  UPLOAD_QUOTA_MB_PER_USER: limitSetting(
+    100,
+    'Megabytes (10^6 bytes) of attachments one user may have in all, counted in the database (0: no quota).',
+  ),
   ANONYMOUS_SEARCHES_PER_MINUTE: limitSetting(
     30,
     'Searches per client address in a minute for people not logged in, per instance (0: no limit).',

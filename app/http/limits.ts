@@ -27,6 +27,8 @@ export interface LimitSettings {
   loginFailuresPerAddressPer15Min: number;
   /** Failed log-ins per client address and account in 15 minutes (0: no limit). */
   loginFailuresPer15Min: number;
+  /** Upload attempts per user in an hour (0: no limit). */
+  uploadsPerUserPerHour: number;
   /** Sign-up attempts per client address in an hour (0: no limit). */
   signupsPerHour: number;
   /** Searches per client address in a minute for people who are not logged in (0: no limit). */
@@ -40,6 +42,7 @@ export interface Limits {
   loginFailuresPerAddress: RequestHandler;
   loginFailures: RequestHandler;
   signups: RequestHandler;
+  uploads: RequestHandler;
   anonymousSearches: RequestHandler;
 }
 
@@ -86,6 +89,16 @@ export function createLimits(settings: LimitSettings, counters: CounterTable, lo
       keyGenerator: clientAddress,
       store: counters && new DynamoDbCounterStore(counters, 'signup'),
       message: 'Too many sign-ups from your address. Wait an hour, then try again.',
+    }),
+    uploads: limiter({
+      name: 'upload',
+      windowMs: 60 * minute,
+      limit: settings.uploadsPerUserPerHour,
+      // Per account, after the CSRF check: each upload is a write to S3 and a row, and an account
+      // is what an abuser has to make. Refused and accepted uploads count alike.
+      keyGenerator: (req) => `user:${currentUser(req)?.id ?? ''}`,
+      store: counters && new DynamoDbCounterStore(counters, 'upload'),
+      message: 'You have attached many files in the last hour. Wait an hour, then attach the rest.',
     }),
     anonymousSearches: limiter({
       name: 'search',
