@@ -6,7 +6,7 @@ import session from 'express-session';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { sessionCookieName } from '../contracts';
-import { cacheSessionReads } from './session-cache';
+import { cacheSessionReads, type CachedSessionReads } from './session-cache';
 
 declare module 'express-session' {
   interface SessionData {
@@ -35,6 +35,8 @@ export interface Sessions {
 
 export function createSessions(options: SessionOptions): Sessions {
   const store = options.kind === 'memory' ? createMemoryStore(options.logger) : createDynamoStore(options);
+  // Page views may reuse a session read a moment ago; everything else reads the store itself.
+  const pageViewReads = options.kind === 'dynamodb' && options.cacheTtlMs ? cacheSessionReads(store, { ttlMs: options.cacheTtlMs }) : store;
   const middleware = session({
     name: sessionCookieName,
     secret: options.secret,
@@ -45,7 +47,7 @@ export function createSessions(options: SessionOptions): Sessions {
     rolling: false,
     cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: sessionMaxAgeMs },
   });
-  return { middleware: [readsWithoutChangeTracking(middleware, store, options.secret), renewSessionPastHalfLife] };
+  return { middleware: [readsWithoutChangeTracking(middleware, pageViewReads, options.secret), renewSessionPastHalfLife] };
 }
 
 /**
@@ -60,7 +62,7 @@ export function createSessions(options: SessionOptions): Sessions {
  * A session that is missing, expired or due for renewal (renewSessionPastHalfLife), and every
  * other method, goes through express-session, so sign-up, log-in and renewal work as before.
  */
-function readsWithoutChangeTracking(tracked: RequestHandler, store: session.Store, secret: string): RequestHandler {
+function readsWithoutChangeTracking(tracked: RequestHandler, store: CachedSessionReads, secret: string): RequestHandler {
   const checkedSignatures = new LRUCache<string, string>({ max: 10_000 });
   const sessionIdIn = (req: Request): string | undefined => {
     const signed: unknown = req.cookies?.[sessionCookieName];
@@ -117,7 +119,7 @@ function createDynamoStore(options: SessionOptions): session.Store {
   // be one DynamoDB write per page view. Without it an unchanged session costs one read and no
   // write; renewSessionPastHalfLife keeps active users logged in instead.
   (store as { touch?: unknown }).touch = undefined;
-  return options.cacheTtlMs ? cacheSessionReads(store, { ttlMs: options.cacheTtlMs }) : store;
+  return store;
 }
 
 function createMemoryStore(logger: Logger): session.Store {

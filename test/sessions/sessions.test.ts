@@ -8,9 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { sign } from 'cookie-signature';
 import request from 'supertest';
 import { buildTestApp, type TestApp } from '../support/app';
-import { local } from '../../app/contracts';
+import { local, whoAmIPath } from '../../app/contracts';
 import { testSecret } from '../support/names';
-import { csrfTokenIn, visitor } from '../support/browser-like';
+import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
 
 // The app's DynamoDB client caches its middleware stack at the first request (cacheMiddleware), so
 // one counting middleware goes on each client before it sends anything, feeding every counter.
@@ -156,6 +156,39 @@ describe('the session cache window (SESSION_CACHE_MS, at most 2 s)', () => {
     expect((await request(first.app).get('/wiki/Home').set('Cookie', cookie)).text).not.toContain('class="who"');
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     expect((await request(second.app).get('/wiki/Home').set('Cookie', cookie)).text).not.toContain('class="who"');
+  });
+});
+
+describe('state-changing requests and the session cache', () => {
+  let first: TestApp;
+  let second: TestApp;
+  beforeAll(() => {
+    first = buildTestApp({ instanceId: 'i-first', sessionCacheMs: 2000 });
+    second = buildTestApp({ instanceId: 'i-second', sessionCacheMs: 2000 });
+  });
+  afterAll(async () => {
+    await first.close();
+    await second.close();
+  });
+
+  test('when a user logs out on one instance, then another instance that cached the session refuses a save with it at once', async () => {
+    const person = visitor(first.app);
+    await person.signUp();
+    const slug = uniqueName('Cached_Save');
+    expect((await person.putJson(`/api/pages/${slug}`, { body: 'before the log-out', baseRevision: null })).status).toBe(201);
+    const cookie = `cloudwiki.sid=${person.jar.get('cloudwiki.sid')!}`;
+    // The other instance has read, and so cached, the session.
+    expect((await request(second.app).get(whoAmIPath).set('Cookie', cookie)).body.user).not.toBeNull();
+    const home = await person.get('/wiki/Home');
+    expect((await person.post('/logout', { _csrf: csrfTokenIn(home.text) })).status).toBe(303);
+
+    const save = await request(second.app)
+      .put(`/api/pages/${slug}`)
+      .set('Cookie', cookie)
+      .send({ body: 'after the log-out', baseRevision: 1 });
+    expect(save.status).toBe(401);
+    const { body } = await request(second.app).get(`/api/pages/${slug}`).expect(200);
+    expect(body).toMatchObject({ body: 'before the log-out', revision: 1 });
   });
 });
 
