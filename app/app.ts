@@ -13,7 +13,7 @@ import { describeError, errorHeaders, HttpError } from './http/http-error';
 import { servedByLabel, type InstanceIdentity } from './platform/instance';
 import type { Limits } from './http/limits';
 import { configureViews } from './http/render';
-import { currentUser } from './http/request-context';
+import { currentUser, recentWriteHint } from './http/request-context';
 import { createApiRouter } from './pages/api-router';
 import { createAuthRouter } from './accounts/router';
 import type { DependencyCheck } from './health/checks';
@@ -89,6 +89,8 @@ export function createApp(deps: AppDeps): express.Express {
     res.vary('Cookie');
     next();
   });
+
+  app.use(recentWriteHint(deps.secret));
 
   const { requireCsrf } = csrf;
   app.use(createApiRouter({ pages: deps.pages }));
