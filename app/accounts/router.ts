@@ -6,6 +6,7 @@ import { describeError, errorHeaders } from '../http/http-error';
 import { isCommonPassword, type HashRequest, type PasswordHashing } from './passwords';
 import { clientAddress } from '../http/limits';
 import { clientGoneSignal } from '../http/request-context';
+import { cookieNameFor } from '../http/cookie-names';
 
 const credentials = z.object({
   username: z
@@ -101,7 +102,7 @@ export function createAuthRouter({
 
   async function logOut(req: Request, res: Response) {
     if (req.session) await promisify((done) => req.session.destroy(done));
-    res.clearCookie(sessionCookieName);
+    res.clearCookie(cookieNameFor(sessionCookieName, req), { path: '/' });
     res.redirect(303, '/wiki/Home');
   }
 }

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { ReadOptions } from '../pages/repository';
 import { parseRevision } from '../contracts';
+import { cookieNameFor } from './cookie-names';
 import { HttpError } from './http-error';
 import { isValidSlug, slugRules } from '../pages/slug';
 
@@ -34,7 +35,7 @@ export function recentWriteHint(secret: string, now: () => number = () => Date.n
   const signatureOf = (sessionId: string, until: number) =>
     createHmac('sha256', secret).update(`cloudwiki rw\0${sessionId}\0${until}`).digest('base64url');
   const isValid = (req: Request): boolean => {
-    const sent: unknown = req.cookies?.[recentWriteCookie];
+    const sent: unknown = req.cookies?.[cookieNameFor(recentWriteCookie, req)];
     const match = typeof sent === 'string' ? /^(\d{13,15})\.([\w-]{43})$/.exec(sent) : null;
     if (!match || !currentUser(req)) return false;
     const until = Number(match[1]);
@@ -48,11 +49,12 @@ export function recentWriteHint(secret: string, now: () => number = () => Date.n
       mark() {
         if (!currentUser(req)) return;
         const until = now() + readYourWritesMs;
-        res.cookie(recentWriteCookie, `${until}.${signatureOf(req.sessionID, until)}`, {
+        res.cookie(cookieNameFor(recentWriteCookie, req), `${until}.${signatureOf(req.sessionID, until)}`, {
           maxAge: readYourWritesMs,
           httpOnly: true,
           sameSite: 'lax',
           secure: req.secure,
+          path: '/',
         });
       },
     };

@@ -6,6 +6,7 @@ import session from 'express-session';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { sessionCookieName } from '../contracts';
+import { cookieNameFor } from '../http/cookie-names';
 import { cacheSessionReads, type CachedSessionReads } from './session-cache';
 
 declare module 'express-session' {
@@ -37,16 +38,21 @@ export function createSessions(options: SessionOptions): Sessions {
   const store = options.kind === 'memory' ? createMemoryStore(options.logger) : createDynamoStore(options);
   // Page views may reuse a session read a moment ago; everything else reads the store itself.
   const pageViewReads = options.kind === 'dynamodb' && options.cacheTtlMs ? cacheSessionReads(store, { ttlMs: options.cacheTtlMs }) : store;
-  const middleware = session({
-    name: sessionCookieName,
-    secret: options.secret,
-    store,
-    resave: false,
-    // An anonymous reader gets no session: no cookie, no DynamoDB item, no read or write.
-    saveUninitialized: false,
-    rolling: false,
-    cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: sessionMaxAgeMs },
-  });
+  const sessionNamed = (name: string) =>
+    session({
+      name,
+      secret: options.secret,
+      store,
+      resave: false,
+      // An anonymous reader gets no session: no cookie, no DynamoDB item, no read or write.
+      saveUninitialized: false,
+      rolling: false,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', path: '/', maxAge: sessionMaxAgeMs },
+    });
+  // express-session takes one cookie name, and the name depends on the scheme (cookieNameFor).
+  const overHttp = sessionNamed(sessionCookieName);
+  const overHttps = sessionNamed(`__Host-${sessionCookieName}`);
+  const middleware: RequestHandler = (req, res, next) => (req.secure ? overHttps : overHttp)(req, res, next);
   return { middleware: [readsWithoutChangeTracking(middleware, pageViewReads, options.secret), renewSessionPastHalfLife] };
 }
 
@@ -65,7 +71,7 @@ export function createSessions(options: SessionOptions): Sessions {
 function readsWithoutChangeTracking(tracked: RequestHandler, store: CachedSessionReads, secret: string): RequestHandler {
   const checkedSignatures = new LRUCache<string, string>({ max: 10_000 });
   const sessionIdIn = (req: Request): string | undefined => {
-    const signed: unknown = req.cookies?.[sessionCookieName];
+    const signed: unknown = req.cookies?.[cookieNameFor(sessionCookieName, req)];
     if (typeof signed !== 'string' || !signed.startsWith('s:')) return undefined;
     let id = checkedSignatures.get(signed);
     if (id === undefined) {
