@@ -97,6 +97,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(
     createAuthRouter({
       users: deps.users,
+      sessions: deps.sessions,
       passwords: deps.passwords,
       requireCsrf,
       limitLoginFailuresPerAddress: deps.limits.loginFailuresPerAddress,

@@ -5,7 +5,9 @@ import type { UserRepository } from './repository';
 import { describeError, errorHeaders } from '../http/http-error';
 import { isCommonPassword, type HashRequest, type PasswordHashing } from './passwords';
 import { clientAddress } from '../http/limits';
-import { clientGoneSignal } from '../http/request-context';
+import { clientGoneSignal, currentUser } from '../http/request-context';
+import { HttpError } from '../http/http-error';
+import type { Sessions } from '../sessions/sessions';
 import { cookieNameFor } from '../http/cookie-names';
 
 const credentials = z.object({
@@ -31,6 +33,8 @@ function safeNext(value: unknown): string {
 
 export interface AuthRouterDeps {
   users: UserRepository;
+  /** Log-in under a new id, and ending all of a user's sessions (app/sessions/sessions.ts). */
+  sessions: Pick<Sessions, 'logIn' | 'endAll'>;
   /** The password hashing queue, sized in app/compose.ts. */
   passwords: PasswordHashing;
   requireCsrf: RequestHandler;
@@ -44,6 +48,7 @@ export interface AuthRouterDeps {
 
 export function createAuthRouter({
   users,
+  sessions,
   passwords,
   requireCsrf,
   limitLoginFailuresPerAddress,
@@ -58,6 +63,9 @@ export function createAuthRouter({
   // Both limits before any hashing: a spray of made-up names from one address stops at the first.
   router.post('/login', requireCsrf, limitLoginFailuresPerAddress, limitLoginFailures, logIn, showFormAgain('/login'));
   router.post('/logout', requireCsrf, logOut);
+  router.post('/logout-everywhere', requireCsrf, logOutEverywhere);
+  router.get('/account/password', requireUser, (req, res) => res.render('password', passwordView()));
+  router.post('/account/password', requireUser, requireCsrf, changePassword, showPasswordFormAgain);
 
   return router;
 
@@ -78,7 +86,7 @@ export function createAuthRouter({
     if (await users.isTaken(form.data.username)) return res.status(409).render('account', accountView(req, '/signup', [taken]));
     const user = await users.create(form.data.username, await passwords.hash(form.data.password, hashRequest(req, res)));
     if (!user) return res.status(409).render('account', accountView(req, '/signup', [taken]));
-    await startSession(req, user);
+    await sessions.logIn(req, user);
     res.redirect(303, safeNext(req.body.next));
   }
 
@@ -96,7 +104,7 @@ export function createAuthRouter({
     if (!form.success || !user || !matches) {
       return res.status(401).render('account', accountView(req, '/login', ['That username and password do not match an account.']));
     }
-    await startSession(req, user);
+    await sessions.logIn(req, user);
     res.redirect(303, safeNext(req.body.next));
   }
 
@@ -105,7 +113,57 @@ export function createAuthRouter({
     res.clearCookie(cookieNameFor(sessionCookieName, req), { path: '/' });
     res.redirect(303, '/wiki/Home');
   }
+
+  /** Ends every session of this person, on every device and instance, this one included. */
+  async function logOutEverywhere(req: Request, res: Response) {
+    const user = currentUser(req);
+    if (user) await sessions.endAll(user.id);
+    if (req.session) await promisify((done) => req.session.destroy(done));
+    res.clearCookie(cookieNameFor(sessionCookieName, req), { path: '/' });
+    res.redirect(303, '/wiki/Home');
+  }
+
+  /**
+   * A new password ends every other session of the person (a thief logged in elsewhere is out),
+   * and this one continues under a new id.
+   */
+  async function changePassword(req: Request, res: Response) {
+    const user = currentUser(req)!;
+    const form = passwordChange.safeParse(req.body ?? {});
+    if (!form.success) return res.status(400).render('password', passwordView(form.error.issues.map((issue) => issue.message)));
+    const record = await users.findById(user.id);
+    const forClient = hashRequest(req, res);
+    if (!record || !(await passwords.verify(form.data.currentPassword, record.passwordHash, forClient)))
+      return res.status(401).render('password', passwordView(['That is not your current password.']));
+    await users.setPasswordHash(user.id, await passwords.hash(form.data.newPassword, forClient));
+    await sessions.endAll(user.id);
+    await sessions.logIn(req, { id: user.id, username: user.username });
+    res.redirect(303, '/wiki/Home');
+  }
 }
+
+const passwordChange = z.object({
+  currentPassword: z.string().min(1, 'Type your current password.').max(200, 'Passwords have at most 200 characters.'),
+  newPassword: newAccount.shape.password,
+});
+
+function passwordView(errors: string[] = []) {
+  return { title: 'Change your password', errors };
+}
+
+function requireUser(req: Request, _res: Response, next: (error?: unknown) => void) {
+  next(currentUser(req) ? undefined : new HttpError(401, 'Log in first, then change your password.'));
+}
+
+/** A refused change (expired form, too many at once) comes back with the reason; passwords are never echoed. */
+const showPasswordFormAgain: ErrorRequestHandler = (error, _req, res, next) => {
+  const { status, message } = describeError(error);
+  if (status >= 500 && status !== 503) return next(error);
+  res
+    .status(status)
+    .set(errorHeaders(error))
+    .render('password', passwordView([message]));
+};
 
 /** A refused form (expired token, too many attempts) comes back with the reason and the username kept. */
 function showFormAgain(action: '/login' | '/signup'): ErrorRequestHandler {
@@ -133,14 +191,6 @@ function accountView(req: Request, action: '/login' | '/signup', errors: string[
 /** A hash is skipped if its client has gone, and counted against the client's address. */
 function hashRequest(req: Request, res: Response): HashRequest {
   return { signal: clientGoneSignal(res), client: clientAddress(req) };
-}
-
-/** A new session id on every login defeats session fixation. */
-async function startSession(req: Request, user: { id: string; username: string }) {
-  await promisify((done) => req.session.regenerate(done));
-  req.session.userId = user.id;
-  req.session.username = user.username;
-  await promisify((done) => req.session.save(done));
 }
 
 function promisify(operation: (done: (error?: unknown) => void) => void): Promise<void> {

@@ -52,8 +52,10 @@ describe('a multipart form without a CSRF token (the old global skip for multipa
   test('when the app gains a state-changing route, then this suite covers it', () => {
     expect(stateChangingRoutes(wiki.app)).toEqual(
       [
+        'POST /account/password',
         'POST /login',
         'POST /logout',
+        'POST /logout-everywhere',
         'POST /signup',
         'POST /wiki/:slug',
         'POST /wiki/:slug/revert/:revision',
@@ -84,6 +86,26 @@ describe('a multipart form without a CSRF token (the old global skip for multipa
     const response = await request(wiki.app).post('/logout').set('Cookie', cookiesOf(person)).field('anything', '1');
     expect(response.status).toBe(403);
     expect((await person.get(whoAmIPath)).body).toEqual({ user: { username } });
+  });
+
+  test('when it is posted to log out everywhere, then 403 and the person is still logged in', async () => {
+    const person = visitor(wiki.app);
+    const { username } = await person.signUp();
+    const response = await request(wiki.app).post('/logout-everywhere').set('Cookie', cookiesOf(person)).field('anything', '1');
+    expect(response.status).toBe(403);
+    expect((await person.get(whoAmIPath)).body).toEqual({ user: { username } });
+  });
+
+  test('when it is posted to change a password, then 403 and the old password still logs in', async () => {
+    const person = visitor(wiki.app);
+    const { username, password } = await person.signUp();
+    const response = await request(wiki.app)
+      .post('/account/password')
+      .set('Cookie', cookiesOf(person))
+      .field('currentPassword', password)
+      .field('newPassword', 'chosen by the attacker');
+    expect(response.status).toBe(403);
+    expect((await visitor(wiki.app).submit('/login', '/login', { username, password })).status).toBe(303);
   });
 
   test('when it is posted to save a page, then 403 and the page is unchanged', async () => {

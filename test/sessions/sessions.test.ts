@@ -87,11 +87,12 @@ describe('sessions in DynamoDB', () => {
     expect(counter.writes()).toBe(0);
   });
 
-  test('when a session is past half its lifetime, then one request renews it with one write, and the next costs none', async () => {
+  test('when a session is past half its lifetime, then one page view renews it under a new id (the old one dies), and the next costs no write', async () => {
     const person = visitor(first.app);
-    await person.signUp();
+    const { username } = await person.signUp();
     // Age the stored session: as if the user logged in five and a half days ago.
-    const signed = decodeURIComponent(person.jar.get('cloudwiki.sid')!);
+    const oldCookie = person.jar.get('cloudwiki.sid')!;
+    const signed = decodeURIComponent(oldCookie);
     const key = { id: { S: `sess:${signed.slice(2, signed.lastIndexOf('.'))}` } };
     const stored = await first.dynamodb.send(new GetItemCommand({ TableName: local.sessionTable, Key: key }));
     const session = JSON.parse(stored.Item!.sess!.S!);
@@ -102,11 +103,19 @@ describe('sessions in DynamoDB', () => {
 
     const counter = countCommands(first.dynamodb);
     const renewing = await person.get('/pages');
-    expect(counter.writes()).toBe(1);
-    const setCookies = renewing.headers['set-cookie'] as unknown as string[];
-    expect(setCookies.some((cookie) => cookie.startsWith('cloudwiki.sid='))).toBe(true);
-    const renewed = JSON.parse((await first.dynamodb.send(new GetItemCommand({ TableName: local.sessionTable, Key: key }))).Item!.sess!.S!);
+    expect(renewing.text).toContain(`<span class="who">${username}</span>`);
+    // The old item deleted, the new one written, and the new id added to the user's list.
+    expect(counter.all()).toMatchObject({ DeleteItemCommand: 1, PutItemCommand: 1, UpdateItemCommand: 1 });
+    const newCookie = person.jar.get('cloudwiki.sid')!;
+    expect(newCookie).not.toBe(oldCookie);
+    expect((await first.dynamodb.send(new GetItemCommand({ TableName: local.sessionTable, Key: key }))).Item).toBeUndefined();
+    expect((await request(first.app).get(whoAmIPath).set('Cookie', `cloudwiki.sid=${oldCookie}`)).body.user).toBeNull();
+    const renewedKey = { id: { S: `sess:${decodeURIComponent(newCookie).slice(2, decodeURIComponent(newCookie).lastIndexOf('.'))}` } };
+    const renewed = JSON.parse(
+      (await first.dynamodb.send(new GetItemCommand({ TableName: local.sessionTable, Key: renewedKey }))).Item!.sess!.S!,
+    );
     expect(new Date(renewed.cookie.expires).getTime()).toBeGreaterThan(Date.now() + sessionMaxAgeMs * 0.9);
+    expect(renewed.loggedInAt).toBe(session.loggedInAt);
 
     counter.reset();
     await person.get('/pages');
