@@ -26,7 +26,7 @@ declare module 'express-session' {
 // - a password change ends every other session of the user, and "log out everywhere" all of them.
 const day = 24 * 60 * 60 * 1000;
 export const sessionMaxAgeMs = 7 * day;
-export const sessionAbsoluteLifetimeMs = 30 * day;
+const sessionAbsoluteLifetimeMs = 30 * day;
 
 export type SessionStoreKind = 'dynamodb' | 'memory';
 
