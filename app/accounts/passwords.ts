@@ -37,6 +37,7 @@ export interface HashRequest {
 export function createPasswordHashing(size: HashingQueueSize) {
   const queue = pLimit(size.running);
   const heldBy = new Map<string, number>();
+  const isBusy = (client: string) => size.perClient > 0 && (heldBy.get(client) ?? 0) >= size.perClient;
 
   async function derive(
     password: string,
@@ -45,10 +46,7 @@ export function createPasswordHashing(size: HashingQueueSize) {
     request: HashRequest,
   ): Promise<Buffer> {
     const { signal, client } = request;
-    if (client !== undefined && size.perClient > 0 && (heldBy.get(client) ?? 0) >= size.perClient)
-      throw new HttpError(429, 'A log-in or sign-up from your address is still being checked. Wait for its answer, then try again.', {
-        retryAfterSeconds: 1,
-      });
+    if (client !== undefined && isBusy(client)) throw stillChecking();
     // p-limit starts queued work on a later microtask, so a hash just handed over still counts as
     // pending: the bound is on everything it holds, running or waiting.
     if (queue.activeCount + queue.pendingCount >= size.running + size.waiting)
@@ -75,6 +73,14 @@ export function createPasswordHashing(size: HashingQueueSize) {
   }
 
   return {
+    /**
+     * Refuses (429) a request whose address already holds all its places, before it costs a
+     * counter update or a database query: a spray from one address sends these in a tight loop.
+     */
+    refuseWhileChecking(client: string): void {
+      if (isBusy(client)) throw stillChecking();
+    },
+
     /** How many hashes run and wait, for tests and the benchmark. */
     queue: queue as { readonly activeCount: number; readonly pendingCount: number },
 
@@ -95,6 +101,12 @@ export function createPasswordHashing(size: HashingQueueSize) {
 }
 
 export type PasswordHashing = ReturnType<typeof createPasswordHashing>;
+
+function stillChecking(): HttpError {
+  return new HttpError(429, 'A log-in or sign-up from your address is still being checked. Wait for its answer, then try again.', {
+    retryAfterSeconds: 1,
+  });
+}
 
 // ASVS 2.1.7: refuse the passwords attackers try first. zxcvbn-ts keeps this list (about 49,000
 // passwords seen most often in breaches, lower case), so an update is an npm update.

@@ -58,16 +58,21 @@ export function createAuthRouter({
   const router = Router();
 
   router.get('/signup', (req, res) => res.render('account', accountView(req, '/signup')));
-  router.post('/signup', requireCsrf, limitSignups, signUp, showFormAgain('/signup'));
+  router.post('/signup', requireCsrf, oneCheckAtATime, limitSignups, signUp, showFormAgain('/signup'));
   router.get('/login', (req, res) => res.render('account', accountView(req, '/login')));
   // Both limits before any hashing: a spray of made-up names from one address stops at the first.
-  router.post('/login', requireCsrf, limitLoginFailuresPerAddress, limitLoginFailures, logIn, showFormAgain('/login'));
+  router.post('/login', requireCsrf, oneCheckAtATime, limitLoginFailuresPerAddress, limitLoginFailures, logIn, showFormAgain('/login'));
   router.post('/logout', requireCsrf, logOut);
   router.post('/logout-everywhere', requireCsrf, logOutEverywhere);
   router.get('/account/password', requireUser, (req, res) => res.render('password', passwordView()));
   router.post('/account/password', requireUser, requireCsrf, changePassword, showPasswordFormAgain);
 
   return router;
+
+  function oneCheckAtATime(req: Request, _res: Response, next: () => void) {
+    passwords.refuseWhileChecking(clientAddress(req));
+    next();
+  }
 
   async function signUp(req: Request, res: Response) {
     const form = newAccount.safeParse(req.body ?? {});
