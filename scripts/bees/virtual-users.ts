@@ -66,12 +66,22 @@ export async function logIn(baseUrl: string, mode: LoginPlan['mode'], username: 
   if (form.status !== 200) throw new Error(`GET ${formUrl} answered ${form.status}; expected the ${mode} form`);
   jar.absorb(form.headers.getSetCookie());
   const token = csrfTokenFrom(await form.text(), formUrl);
-  const posted = await fetch(formUrl, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header() },
-    body: new URLSearchParams({ username, password, _csrf: token }).toString(),
-  });
+  const post = () =>
+    fetch(formUrl, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header() },
+      body: new URLSearchParams({ username, password, _csrf: token }).toString(),
+    });
+  let posted = await post();
+  // The app checks one password per client address at a time and bounds its hashing queue: a
+  // refusal that says to retry within seconds (429 or 503 with a short Retry-After) is a turn to
+  // wait for, not a failed log-in. Long waits (an hourly sign-up limit) still fail at once.
+  for (let retries = 0; retries < 30 && retryAfterSeconds(posted) !== undefined; retries += 1) {
+    await posted.arrayBuffer();
+    await new Promise((resolve) => setTimeout(resolve, retryAfterSeconds(posted)! * 1000));
+    posted = await post();
+  }
   jar.absorb(posted.headers.getSetCookie());
   await posted.arrayBuffer();
   if (posted.status !== 303) {
@@ -87,6 +97,12 @@ export async function logIn(baseUrl: string, mode: LoginPlan['mode'], username: 
     );
   }
   return jar;
+}
+
+function retryAfterSeconds(response: Response): number | undefined {
+  if (response.status !== 429 && response.status !== 503) return undefined;
+  const seconds = Number(response.headers.get('retry-after'));
+  return Number.isFinite(seconds) && seconds >= 0 && seconds <= 5 ? Math.max(seconds, 0.2) : undefined;
 }
 
 /** Usernames stay within the contract: 3–32 of letters, digits, `_` and `-`. */
