@@ -8,11 +8,12 @@ import { createCsrfGuard } from './http/csrf';
 import type { PageRepository } from './pages/repository';
 import type { UploadRepository } from './uploads/repository';
 import type { UserRepository } from './accounts/repository';
-import { describeError, HttpError } from './http/http-error';
+import type { PasswordHashing } from './accounts/passwords';
+import { describeError, errorHeaders, HttpError } from './http/http-error';
 import { servedByLabel, type InstanceIdentity } from './platform/instance';
 import type { Limits } from './http/limits';
 import { configureViews } from './http/render';
-import { currentUser } from './http/request-context';
+import { currentUser, recentWriteHint } from './http/request-context';
 import { createApiRouter } from './pages/api-router';
 import { createAuthRouter } from './accounts/router';
 import type { DeepHealthMonitor } from './health/monitor';
@@ -26,7 +27,10 @@ export interface AppDeps {
   pages: PageRepository;
   pageCaches: PageCaches;
   users: UserRepository;
+  passwords: PasswordHashing;
   uploads: UploadRepository;
+  /** Bytes one user may have attached in all (0: no quota). */
+  uploadQuotaBytesPerUser: number;
   sessions: Sessions;
   assets: Assets;
   identity: InstanceIdentity;
@@ -90,12 +94,17 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
 
+  app.use(recentWriteHint(deps.secret));
+
   const { requireCsrf } = csrf;
   app.use(createApiRouter({ pages: deps.pages }));
   app.use(
     createAuthRouter({
       users: deps.users,
+      sessions: deps.sessions,
+      passwords: deps.passwords,
       requireCsrf,
+      limitLoginFailuresPerAddress: deps.limits.loginFailuresPerAddress,
       limitLoginFailures: deps.limits.loginFailures,
       limitSignups: deps.limits.signups,
     }),
@@ -108,7 +117,15 @@ export function createApp(deps: AppDeps): express.Express {
       limitAnonymousSearches: deps.limits.anonymousSearches,
     }),
   );
-  app.use(createUploadsRouter({ uploads: deps.uploads, assets: deps.assets, requireCsrf }));
+  app.use(
+    createUploadsRouter({
+      uploads: deps.uploads,
+      assets: deps.assets,
+      requireCsrf,
+      limitUploads: deps.limits.uploads,
+      quotaBytesPerUser: deps.uploadQuotaBytesPerUser,
+    }),
+  );
 
   app.use((req, _res, next) => next(new HttpError(404, `Nothing lives at ${req.path.slice(0, 200)}.`)));
   app.use(errorHandler(deps.logger));
@@ -162,7 +179,7 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
     if (status >= 500) logger.error({ err: error, method: req.method, url: req.originalUrl, status }, 'request failed');
     else logger.debug({ method: req.method, url: req.originalUrl, status, msg: message }, 'request refused');
     if (res.headersSent) return res.destroy();
-    res.status(status).set('Cache-Control', 'no-store');
+    res.status(status).set('Cache-Control', 'no-store').set(errorHeaders(error));
     if (wantsJson(req)) return res.json({ error: message });
     res.render('error', { title: titleFor(status), message, user: res.locals.user ?? null }, (renderError, html) => {
       if (renderError) return res.type('text').send(message);

@@ -12,6 +12,7 @@ import { seedPages } from './pages/seed';
 import { secretPassword } from './db/secret-password';
 import { createUploadRepository } from './uploads/repository';
 import { createUserRepository } from './accounts/repository';
+import { createPasswordHashing, type HashingQueueSize } from './accounts/passwords';
 import { dependencyChecks } from './health/checks';
 import { createDeepHealthMonitor } from './health/monitor';
 import type { InstanceIdentity } from './platform/instance';
@@ -86,6 +87,14 @@ export async function prepareDatabase(config: Config, clients: Clients, logger: 
   await seedPages(createPageRepository(clients.db));
 }
 
+/**
+ * Password hashes per process: two at a time (each 16 MiB and ~0.3 s of a core, on libuv's
+ * 4-thread pool) and at most eight waiting (about 1.2 s of work; a ninth is refused with 503), so
+ * a log-in spray cannot queue a real person's log-in behind seconds of hashing. How many one
+ * address may hold is PASSWORD_HASHES_PER_ADDRESS.
+ */
+const passwordHashingQueue: Omit<HashingQueueSize, 'perClient'> = { running: 2, waiting: 8 };
+
 /** What only the running process knows: who it is, and whether it is draining. */
 export interface Runtime {
   identity: InstanceIdentity;
@@ -130,7 +139,9 @@ export function buildAppDeps(config: Config, clients: Clients, runtime: Runtime)
     pages,
     pageCaches: createPageCaches(pages, pageCacheSizes, runtime.now),
     users: createUserRepository(db),
+    passwords: createPasswordHashing({ ...passwordHashingQueue, perClient: config.PASSWORD_HASHES_PER_ADDRESS }),
     uploads: createUploadRepository(db),
+    uploadQuotaBytesPerUser: config.UPLOAD_QUOTA_MB_PER_USER * 1_000_000,
     sessions: createSessions({
       kind: config.SESSION_STORE,
       secret: config.SESSION_SECRET,
@@ -150,7 +161,9 @@ export function buildAppDeps(config: Config, clients: Clients, runtime: Runtime)
     limits: createLimits(
       {
         loginFailuresPer15Min: config.LOGIN_FAILURES_PER_15_MIN,
+        loginFailuresPerAddressPer15Min: config.LOGIN_FAILURES_PER_ADDRESS_PER_15_MIN,
         signupsPerHour: config.SIGNUPS_PER_HOUR,
+        uploadsPerUserPerHour: config.UPLOADS_PER_USER_PER_HOUR,
         anonymousSearchesPerMinute: config.ANONYMOUS_SEARCHES_PER_MINUTE,
       },
       // The session table holds the counters, so they need no infrastructure of their own.

@@ -99,9 +99,22 @@ const settings = {
     10,
     'Failed log-ins per client address and account in 15 minutes, counted across instances (0: no limit).',
   ),
+  LOGIN_FAILURES_PER_ADDRESS_PER_15_MIN: limitSetting(
+    50,
+    'Failed log-ins per client address in 15 minutes, whatever the accounts, counted across instances (0: no limit).',
+  ),
+  PASSWORD_HASHES_PER_ADDRESS: limitSetting(
+    1,
+    'Log-ins and sign-ups one client address may have being checked at once, per process; one more gets 429 (0: no limit, e.g. for load tests that log in many users at once from one machine).',
+  ),
   SIGNUPS_PER_HOUR: limitSetting(
     30,
     'Sign-up attempts per client address in an hour, counted across instances (0: no limit, e.g. for load tests that sign up many users).',
+  ),
+  UPLOADS_PER_USER_PER_HOUR: limitSetting(30, 'Files one user may attach in an hour, counted across instances (0: no limit).'),
+  UPLOAD_QUOTA_MB_PER_USER: limitSetting(
+    100,
+    'Megabytes (10^6 bytes) of attachments one user may have in all, counted in the database (0: no quota).',
   ),
   ANONYMOUS_SEARCHES_PER_MINUTE: limitSetting(
     30,

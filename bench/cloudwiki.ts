@@ -207,6 +207,7 @@ export async function benchCloudwiki(
       // Every virtual user signs up and searches from 127.0.0.1: the per-address abuse limits
       // (docs/operations.md) would answer 429 to a load test, which measures nothing.
       SIGNUPS_PER_HOUR: '0',
+      PASSWORD_HASHES_PER_ADDRESS: '0',
       ANONYMOUS_SEARCHES_PER_MINUTE: '0',
       // The production start's heap cap and allocator setting (app/contracts.ts), unless overridden.
       ...productionRuntimeEnv,

@@ -36,6 +36,17 @@ export function createUserRepository(db: Database) {
       return rows.length > 0;
     },
 
+    async findById(id: string): Promise<UserRecord | null> {
+      const { rows } = await db.query<UserRecord>('SELECT id::text, username, password_hash AS "passwordHash" FROM users WHERE id = $1', [
+        id,
+      ]);
+      return rows[0] ?? null;
+    },
+
+    async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+      await db.query('UPDATE users SET password_hash = $2 WHERE id = $1', [id, passwordHash]);
+    },
+
     /** Returns null when the name is taken (case-insensitively). */
     async create(username: string, passwordHash: string): Promise<UserRecord | null> {
       try {

@@ -2,8 +2,13 @@ import { Router, type ErrorRequestHandler, type Request, type RequestHandler, ty
 import { z } from 'zod';
 import { sessionCookieName } from '../contracts';
 import type { UserRepository } from './repository';
-import { describeError } from '../http/http-error';
-import { hashPassword, isCommonPassword, verifyPassword } from './passwords';
+import { describeError, errorHeaders } from '../http/http-error';
+import { isCommonPassword, type HashRequest, type PasswordHashing } from './passwords';
+import { clientAddress } from '../http/limits';
+import { clientGoneSignal, currentUser } from '../http/request-context';
+import { HttpError } from '../http/http-error';
+import type { Sessions } from '../sessions/sessions';
+import { cookieNameFor } from '../http/cookie-names';
 
 const credentials = z.object({
   username: z
@@ -28,23 +33,46 @@ function safeNext(value: unknown): string {
 
 export interface AuthRouterDeps {
   users: UserRepository;
+  /** Log-in under a new id, and ending all of a user's sessions (app/sessions/sessions.ts). */
+  sessions: Pick<Sessions, 'logIn' | 'endAll'>;
+  /** The password hashing queue, sized in app/compose.ts. */
+  passwords: PasswordHashing;
   requireCsrf: RequestHandler;
+  /** Failed log-ins per address, across all accounts (app/http/limits.ts). */
+  limitLoginFailuresPerAddress: RequestHandler;
   /** Failed log-ins per address and account (app/http/limits.ts). */
   limitLoginFailures: RequestHandler;
   /** Sign-up attempts per address (app/http/limits.ts). */
   limitSignups: RequestHandler;
 }
 
-export function createAuthRouter({ users, requireCsrf, limitLoginFailures, limitSignups }: AuthRouterDeps): Router {
+export function createAuthRouter({
+  users,
+  sessions,
+  passwords,
+  requireCsrf,
+  limitLoginFailuresPerAddress,
+  limitLoginFailures,
+  limitSignups,
+}: AuthRouterDeps): Router {
   const router = Router();
 
   router.get('/signup', (req, res) => res.render('account', accountView(req, '/signup')));
-  router.post('/signup', requireCsrf, limitSignups, signUp, showFormAgain('/signup'));
+  router.post('/signup', requireCsrf, oneCheckAtATime, limitSignups, signUp, showFormAgain('/signup'));
   router.get('/login', (req, res) => res.render('account', accountView(req, '/login')));
-  router.post('/login', requireCsrf, limitLoginFailures, logIn, showFormAgain('/login'));
+  // Both limits before any hashing: a spray of made-up names from one address stops at the first.
+  router.post('/login', requireCsrf, oneCheckAtATime, limitLoginFailuresPerAddress, limitLoginFailures, logIn, showFormAgain('/login'));
   router.post('/logout', requireCsrf, logOut);
+  router.post('/logout-everywhere', requireCsrf, logOutEverywhere);
+  router.get('/account/password', requireUser, (req, res) => res.render('password', passwordView()));
+  router.post('/account/password', requireUser, requireCsrf, changePassword, showPasswordFormAgain);
 
   return router;
+
+  function oneCheckAtATime(req: Request, _res: Response, next: () => void) {
+    passwords.refuseWhileChecking(clientAddress(req));
+    next();
+  }
 
   async function signUp(req: Request, res: Response) {
     const form = newAccount.safeParse(req.body ?? {});
@@ -61,9 +89,9 @@ export function createAuthRouter({ users, requireCsrf, limitLoginFailures, limit
     // Checked before hashing, so probing names costs us a query rather than a 32 MiB hash; the
     // insert below still decides a race between two sign-ups for one name.
     if (await users.isTaken(form.data.username)) return res.status(409).render('account', accountView(req, '/signup', [taken]));
-    const user = await users.create(form.data.username, await hashPassword(form.data.password));
+    const user = await users.create(form.data.username, await passwords.hash(form.data.password, hashRequest(req, res)));
     if (!user) return res.status(409).render('account', accountView(req, '/signup', [taken]));
-    await startSession(req, user);
+    await sessions.logIn(req, user);
     res.redirect(303, safeNext(req.body.next));
   }
 
@@ -72,29 +100,86 @@ export function createAuthRouter({ users, requireCsrf, limitLoginFailures, limit
     const user = form.success ? await users.findByUsername(form.data.username) : null;
     // Same answer, and the same hashing cost, for an unknown name and a wrong password, so the
     // form cannot be used to find out which accounts exist.
+    const forClient = hashRequest(req, res);
     const matches =
       form.success &&
-      (user ? await verifyPassword(form.data.password, user.passwordHash) : await hashPassword(form.data.password).then(() => false));
+      (user
+        ? await passwords.verify(form.data.password, user.passwordHash, forClient)
+        : await passwords.hash(form.data.password, forClient).then(() => false));
     if (!form.success || !user || !matches) {
       return res.status(401).render('account', accountView(req, '/login', ['That username and password do not match an account.']));
     }
-    await startSession(req, user);
+    await sessions.logIn(req, user);
     res.redirect(303, safeNext(req.body.next));
   }
 
   async function logOut(req: Request, res: Response) {
     if (req.session) await promisify((done) => req.session.destroy(done));
-    res.clearCookie(sessionCookieName);
+    res.clearCookie(cookieNameFor(sessionCookieName, req), { path: '/' });
+    res.redirect(303, '/wiki/Home');
+  }
+
+  /** Ends every session of this person, on every device and instance, this one included. */
+  async function logOutEverywhere(req: Request, res: Response) {
+    const user = currentUser(req);
+    if (user) await sessions.endAll(user.id);
+    if (req.session) await promisify((done) => req.session.destroy(done));
+    res.clearCookie(cookieNameFor(sessionCookieName, req), { path: '/' });
+    res.redirect(303, '/wiki/Home');
+  }
+
+  /**
+   * A new password ends every other session of the person (a thief logged in elsewhere is out),
+   * and this one continues under a new id.
+   */
+  async function changePassword(req: Request, res: Response) {
+    const user = currentUser(req)!;
+    const form = passwordChange.safeParse(req.body ?? {});
+    if (!form.success) return res.status(400).render('password', passwordView(form.error.issues.map((issue) => issue.message)));
+    const record = await users.findById(user.id);
+    const forClient = hashRequest(req, res);
+    if (!record || !(await passwords.verify(form.data.currentPassword, record.passwordHash, forClient)))
+      return res.status(401).render('password', passwordView(['That is not your current password.']));
+    await users.setPasswordHash(user.id, await passwords.hash(form.data.newPassword, forClient));
+    await sessions.endAll(user.id);
+    await sessions.logIn(req, { id: user.id, username: user.username });
     res.redirect(303, '/wiki/Home');
   }
 }
+
+const passwordChange = z.object({
+  currentPassword: z.string().min(1, 'Type your current password.').max(200, 'Passwords have at most 200 characters.'),
+  newPassword: newAccount.shape.password,
+});
+
+function passwordView(errors: string[] = []) {
+  return { title: 'Change your password', errors };
+}
+
+function requireUser(req: Request, _res: Response, next: (error?: unknown) => void) {
+  next(currentUser(req) ? undefined : new HttpError(401, 'Log in first, then change your password.'));
+}
+
+/** A refused change (expired form, too many at once) comes back with the reason; passwords are never echoed. */
+const showPasswordFormAgain: ErrorRequestHandler = (error, _req, res, next) => {
+  const { status, message } = describeError(error);
+  if (status >= 500 && status !== 503) return next(error);
+  res
+    .status(status)
+    .set(errorHeaders(error))
+    .render('password', passwordView([message]));
+};
 
 /** A refused form (expired token, too many attempts) comes back with the reason and the username kept. */
 function showFormAgain(action: '/login' | '/signup'): ErrorRequestHandler {
   return (error, req, res, next) => {
     const { status, message } = describeError(error);
-    if (status >= 500) return next(error);
-    res.status(status).render('account', accountView(req, action, [message]));
+    // A full hashing queue (503) says to retry soon: the form comes back, with the username.
+    if (status >= 500 && status !== 503) return next(error);
+    res
+      .status(status)
+      .set(errorHeaders(error))
+      .render('account', accountView(req, action, [message]));
   };
 }
 
@@ -108,12 +193,9 @@ function accountView(req: Request, action: '/login' | '/signup', errors: string[
   };
 }
 
-/** A new session id on every login defeats session fixation. */
-async function startSession(req: Request, user: { id: string; username: string }) {
-  await promisify((done) => req.session.regenerate(done));
-  req.session.userId = user.id;
-  req.session.username = user.username;
-  await promisify((done) => req.session.save(done));
+/** A hash is skipped if its client has gone, and counted against the client's address. */
+function hashRequest(req: Request, res: Response): HashRequest {
+  return { signal: clientGoneSignal(res), client: clientAddress(req) };
 }
 
 function promisify(operation: (done: (error?: unknown) => void) => void): Promise<void> {

@@ -3,6 +3,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { LRUCache } from 'lru-cache';
 import { csrfField, csrfHeader } from '../contracts';
 import { HttpError } from './http-error';
+import { cookieNameFor } from './cookie-names';
 import { currentUser } from './request-context';
 
 // CSRF tokens, checked per route (each router's table names `requireCsrf` on its state-changing
@@ -15,6 +16,9 @@ import { currentUser } from './request-context';
 //   token dies with its session;
 // - anonymous (the sign-up and log-in forms only): a random visitor id in a cookie, set the first
 //   time such a form is shown and reused after that. Anonymous page views never need a token.
+//   The id is signed, so a value someone chose and planted in a victim's browser (to fetch its
+//   token and log the victim in to the attacker's account) is refused; over HTTPS the cookie is
+//   __Host- prefixed, so it cannot be planted from a sibling subdomain at all.
 
 const anonymousCookie = 'cloudwiki.csrf';
 const refusal = 'This form has expired or did not come from this site. Go back, reload the page and try again.';
@@ -35,10 +39,15 @@ export function createCsrfGuard(secret: string): CsrfGuard {
   });
   const sign = (identity: string): string => tokens.memo(identity);
 
+  const visitorSignature = (visitor: string) => createHmac('sha256', secret).update(`cloudwiki visitor\0${visitor}`).digest('base64url');
+
   function identityOf(req: Request): string | undefined {
     if (currentUser(req)) return `session\0${req.sessionID}`;
-    const visitor: unknown = req.cookies?.[anonymousCookie];
-    return typeof visitor === 'string' && /^[\w-]{32,64}$/.test(visitor) ? `visitor\0${visitor}` : undefined;
+    const sent: unknown = req.cookies?.[cookieNameFor(anonymousCookie, req)];
+    const match = typeof sent === 'string' ? /^([\w-]{32,64})\.([\w-]{43})$/.exec(sent) : null;
+    if (!match) return undefined;
+    const [, visitor = '', signature = ''] = match;
+    return timingSafeEqual(Buffer.from(signature), Buffer.from(visitorSignature(visitor))) ? `visitor\0${visitor}` : undefined;
   }
 
   function isValid(req: Request): boolean {
@@ -55,9 +64,11 @@ export function createCsrfGuard(secret: string): CsrfGuard {
       const identity = identityOf(req);
       if (identity) return sign(identity);
       const visitor = randomBytes(32).toString('base64url');
+      const value = `${visitor}.${visitorSignature(visitor)}`;
       // Secure whenever the request came in over HTTPS (CloudFront/ALB and trust proxy decide).
-      res.cookie(anonymousCookie, visitor, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/' });
-      req.cookies = { ...req.cookies, [anonymousCookie]: visitor };
+      const name = cookieNameFor(anonymousCookie, req);
+      res.cookie(name, value, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/' });
+      req.cookies = { ...req.cookies, [name]: value };
       return sign(`visitor\0${visitor}`);
     },
 

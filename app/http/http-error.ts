@@ -5,14 +5,22 @@
  */
 export class HttpError extends Error {
   readonly expose = true;
+  /** Sent as Retry-After: when a refusal (429, 503) is worth trying again. */
+  readonly retryAfterSeconds?: number;
   constructor(
     readonly status: number,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterSeconds?: number },
   ) {
     super(message, options);
     this.name = 'HttpError';
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
+}
+
+/** The headers an error's answer carries besides its status: Retry-After when it says when. */
+export function errorHeaders(error: unknown): Record<string, string> {
+  return error instanceof HttpError && error.retryAfterSeconds !== undefined ? { 'Retry-After': String(error.retryAfterSeconds) } : {};
 }
 
 /** The status and the message a person may see for any error (details of a 5xx stay in the log). */

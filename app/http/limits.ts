@@ -23,8 +23,12 @@ import { currentUser } from './request-context';
 // The search limit protects the CPU that searches run on, so it counts in this process's memory.
 
 export interface LimitSettings {
+  /** Failed log-ins per client address in 15 minutes, whatever the accounts (0: no limit). */
+  loginFailuresPerAddressPer15Min: number;
   /** Failed log-ins per client address and account in 15 minutes (0: no limit). */
   loginFailuresPer15Min: number;
+  /** Upload attempts per user in an hour (0: no limit). */
+  uploadsPerUserPerHour: number;
   /** Sign-up attempts per client address in an hour (0: no limit). */
   signupsPerHour: number;
   /** Searches per client address in a minute for people who are not logged in (0: no limit). */
@@ -35,8 +39,10 @@ export interface LimitSettings {
 export type CounterTable = { dynamodb: DynamoDBClient; table: string } | undefined;
 
 export interface Limits {
+  loginFailuresPerAddress: RequestHandler;
   loginFailures: RequestHandler;
   signups: RequestHandler;
+  uploads: RequestHandler;
   anonymousSearches: RequestHandler;
 }
 
@@ -50,6 +56,18 @@ export function createLimits(settings: LimitSettings, counters: CounterTable, lo
   };
   const limiter = (options: LimiterOptions) => createLimiter(options, limiterLogger);
   return {
+    loginFailuresPerAddress: limiter({
+      name: 'login-address',
+      windowMs: 15 * minute,
+      limit: settings.loginFailuresPerAddressPer15Min,
+      // The per-account limit never moves for a spray of different (made-up) names, and each try
+      // costs a password hash: this one counts every failure from an address, whatever the name.
+      // It sits above the per-account limit, so a NAT or a load-test machine still has room.
+      skipSuccessfulRequests: true,
+      keyGenerator: clientAddress,
+      store: counters && new DynamoDbCounterStore(counters, 'login-address'),
+      message: 'Too many failed log-ins from your address. Wait 15 minutes, then try again.',
+    }),
     loginFailures: limiter({
       name: 'login',
       windowMs: 15 * minute,
@@ -71,6 +89,16 @@ export function createLimits(settings: LimitSettings, counters: CounterTable, lo
       keyGenerator: clientAddress,
       store: counters && new DynamoDbCounterStore(counters, 'signup'),
       message: 'Too many sign-ups from your address. Wait an hour, then try again.',
+    }),
+    uploads: limiter({
+      name: 'upload',
+      windowMs: 60 * minute,
+      limit: settings.uploadsPerUserPerHour,
+      // Per account, after the CSRF check: each upload is a write to S3 and a row, and an account
+      // is what an abuser has to make. Refused and accepted uploads count alike.
+      keyGenerator: (req) => `user:${currentUser(req)?.id ?? ''}`,
+      store: counters && new DynamoDbCounterStore(counters, 'upload'),
+      message: 'You have attached many files in the last hour. Wait an hour, then attach the rest.',
     }),
     anonymousSearches: limiter({
       name: 'search',
@@ -108,7 +136,7 @@ function createLimiter({ name, limit, message, store, ...options }: LimiterOptio
 }
 
 /** IPv6 clients are counted per /56, as one household or instance usually holds a whole block. */
-function clientAddress(req: Request): string {
+export function clientAddress(req: Request): string {
   return ipKeyGenerator(req.ip ?? '');
 }
 

@@ -1,6 +1,8 @@
-import type { Request, Response } from 'express';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
 import type { ReadOptions } from '../pages/repository';
 import { parseRevision } from '../contracts';
+import { cookieNameFor } from './cookie-names';
 import { HttpError } from './http-error';
 import { isValidSlug, slugRules } from '../pages/slug';
 
@@ -15,16 +17,70 @@ export function currentUser(req: Request): CurrentUser | null {
 }
 
 // A replica can lag the writer by a second or so. For a few seconds after someone saves, their
-// reads go to the writer, so they see their own edit. A cookie carries the hint: no session write.
+// reads go to the writer, past the page caches, so they see their own edit. A cookie carries the
+// hint (no session write), and only the server can make one: it is an HMAC of the session id and
+// the moment it lapses, so a client cannot set it for itself (reads to the writer, kept renderings
+// evicted) and a copied one dies with its session or after those seconds. Anonymous visitors
+// cannot save, so they never have one.
 const recentWriteCookie = 'cloudwiki.rw';
-const readYourWritesSeconds = 5;
+const readYourWritesMs = 5_000;
+
+interface RecentWriteHint {
+  fromWriter: boolean;
+  mark(): void;
+}
+
+/** Reads the hint once per request and lets a save set a new one (markRecentWrite). */
+export function recentWriteHint(secret: string, now: () => number = () => Date.now()): RequestHandler {
+  const signatureOf = (sessionId: string, until: number) =>
+    createHmac('sha256', secret).update(`cloudwiki rw\0${sessionId}\0${until}`).digest('base64url');
+  const isValid = (req: Request): boolean => {
+    const sent: unknown = req.cookies?.[cookieNameFor(recentWriteCookie, req)];
+    const match = typeof sent === 'string' ? /^(\d{13,15})\.([\w-]{43})$/.exec(sent) : null;
+    if (!match || !currentUser(req)) return false;
+    const until = Number(match[1]);
+    if (until <= now() || until > now() + readYourWritesMs) return false;
+    const expected = Buffer.from(signatureOf(req.sessionID, until));
+    return timingSafeEqual(expected, Buffer.from(match[2]!));
+  };
+  return (req, res, next) => {
+    const hint: RecentWriteHint = {
+      fromWriter: isValid(req),
+      mark() {
+        if (!currentUser(req)) return;
+        const until = now() + readYourWritesMs;
+        res.cookie(cookieNameFor(recentWriteCookie, req), `${until}.${signatureOf(req.sessionID, until)}`, {
+          maxAge: readYourWritesMs,
+          httpOnly: true,
+          sameSite: 'lax',
+          secure: req.secure,
+          path: '/',
+        });
+      },
+    };
+    res.locals.recentWrite = hint;
+    next();
+  };
+}
 
 export function markRecentWrite(res: Response): void {
-  res.cookie(recentWriteCookie, '1', { maxAge: readYourWritesSeconds * 1000, httpOnly: true, sameSite: 'lax' });
+  (res.locals.recentWrite as RecentWriteHint | undefined)?.mark();
 }
 
 export function readOptions(req: Request): ReadOptions {
-  return { fromWriter: req.cookies?.[recentWriteCookie] === '1' };
+  return { fromWriter: (req.res?.locals.recentWrite as RecentWriteHint | undefined)?.fromWriter === true };
+}
+
+/**
+ * Aborted when the client goes away before its answer is sent (a closed tab, a spray client that
+ * does not wait), so work queued for the request, such as a password hash, can be skipped.
+ */
+export function clientGoneSignal(res: Response): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
 }
 
 export function slugParam(req: Request): string {

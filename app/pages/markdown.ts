@@ -26,11 +26,13 @@ markdown.renderer.rules.wikilink = (tokens, index, _options, env) => {
   return `<a class="${className}" href="${escapeHtml(href)}"${title}>${escapeHtml(token.content)}</a>`;
 };
 
-// Links out of the wiki must not pass authority or window.opener to the target.
+// Links out of the wiki must not pass authority or window.opener to the target. A
+// protocol-relative link (//host/x) leaves the wiki as surely as https://host/x does; a backslash
+// reaches the href percent-encoded (markdown-it's normalizeLink), so \\host/x stays a path here.
 const defaultLinkOpen = markdown.renderer.rules.link_open ?? ((tokens, i, options, _env, self) => self.renderToken(tokens, i, options));
 markdown.renderer.rules.link_open = (tokens, index, options, env, self) => {
   const href = String(tokens[index]!.attrGet('href') ?? '');
-  if (/^[a-z][a-z0-9+.-]*:/i.test(href)) tokens[index]!.attrSet('rel', 'nofollow ugc noopener noreferrer');
+  if (/^([a-z][a-z0-9+.-]*:|\/\/)/i.test(href)) tokens[index]!.attrSet('rel', 'nofollow ugc noopener noreferrer');
   return defaultLinkOpen(tokens, index, options, env, self);
 };
 

@@ -108,9 +108,23 @@ export const pageListSql = {
 /** "recent" slices resume after (created_at, page id, revision), written as one URL-safe token. */
 const recentCursorPattern = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)_(\d{1,19})_(\d{1,10})$/;
 
+const bigintMax = 9_223_372_036_854_775_807n;
+const integerMax = 2_147_483_647;
+
+/**
+ * Null unless every part is one PostgreSQL can take: a date that exists (no month 99, no year
+ * 0000, which PostgreSQL lacks), a page id within bigint and a revision within integer. A cursor
+ * that passed the pattern alone made the query fail, a 500 for a hand-edited URL.
+ */
 export function parseRecentCursor(value: unknown): [string, string, number] | null {
   const match = typeof value === 'string' ? recentCursorPattern.exec(value) : null;
-  return match ? [match[1]!, match[2]!, Number(match[3])] : null;
+  if (!match) return null;
+  const [, at = '', pageId = '', revision = ''] = match;
+  // The same instant printed back (to the millisecond, all Date holds) shows the date exists.
+  const parsed = new Date(at);
+  if (Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 23) !== at.slice(0, 23) || at < '0001') return null;
+  if (BigInt(pageId) > bigintMax || Number(revision) > integerMax) return null;
+  return [at, pageId, Number(revision)];
 }
 
 function sliceOf<T>(rows: T[], size: number, cursor: (last: T) => string): Slice<T> {

@@ -312,6 +312,14 @@ function draftOf(req: Request) {
 const handBackDraft: ErrorRequestHandler = (error, req, res, next) => {
   const { status, message } = currentUser(req) ? describeError(error) : { status: 401, message: sessionEnded };
   if (status >= 500 || !isValidSlug(String(req.params.slug))) return next(error);
-  const reason = status === 403 ? 'This form expired or did not come from this site. Check the text below and save again.' : message;
-  res.status(status).render('edit', { ...draftOf(req), errors: [reason] });
+  // A post without a valid token may be another site's, text and all: handing it back with a
+  // fresh token would make one click on Save store it under this person's name. The text comes
+  // back in a form that cannot save it, so the person reloads the editor to save what is theirs.
+  if (status === 403)
+    return res.status(403).render('edit', { ...draftOf(req), tokenless: true, errors: [csrfRefusal(String(req.params.slug))] });
+  res.status(status).render('edit', { ...draftOf(req), errors: [message] });
 };
+
+function csrfRefusal(slug: string): string {
+  return `This form expired or did not come from this site, so nothing was saved. If the text below is yours, copy it, open /wiki/${slug}/edit again, paste it there and save.`;
+}

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
@@ -97,6 +97,11 @@ export function createAssets(options: AssetsOptions) {
         client: options.s3,
         params: { Bucket: options.uploadsBucket, Key: key, Body: body, ContentType: contentType },
       }).done();
+    },
+
+    /** Removes an object no row points to (an upload whose page went away meanwhile). */
+    async deleteUpload(key: string): Promise<void> {
+      await options.s3.send(new DeleteObjectCommand({ Bucket: options.uploadsBucket, Key: key }));
     },
 
     /**

@@ -5,6 +5,10 @@ import { LRUCache } from 'lru-cache';
 // view. A person clicking around sends several requests a second to the same instance, so this
 // keeps what the store returned for a short window and answers repeats from memory.
 //
+// Only page views (GET, HEAD) read through it. A state-changing request reads the table itself
+// (the store's own get), so a session ended on another instance can never save, revert or
+// upload during the window: it could only go on reading what it could read a moment before.
+//
 // The price is a window on *other* instances: a logout (or a login that replaces the session)
 // on instance A deletes the session at once in DynamoDB and in A's cache, but instance B may
 // answer from its copy until that copy is ttlMs old. docs/migrating-stateful-apps.md states the
@@ -24,8 +28,14 @@ interface Cached {
   readAt: number;
 }
 
-/** Wraps a store's get() with a short cache; set() and destroy() on this instance evict at once. */
-export function cacheSessionReads<S extends session.Store>(store: S, options: SessionCacheOptions): S {
+/** Session reads for page views, answered from a short cache. */
+export type CachedSessionReads = Pick<session.Store, 'get'>;
+
+/**
+ * A cached reader beside the store: the store's own get() stays uncached for state-changing
+ * requests, while its set() and destroy() now also evict this instance's copy at once.
+ */
+export function cacheSessionReads(store: session.Store, options: SessionCacheOptions): CachedSessionReads {
   const now = options.now ?? Date.now;
   const max = options.maxSessions ?? 50_000;
   const cache = new LRUCache<string, Cached>({ max });
@@ -40,14 +50,16 @@ export function cacheSessionReads<S extends session.Store>(store: S, options: Se
   const set = store.set.bind(store);
   const destroy = store.destroy.bind(store);
 
-  store.get = (sid, callback) => {
-    const cached = cache.get(sid);
-    if (cached && now() - cached.readAt < options.ttlMs) return callback(null, cached.json === null ? null : JSON.parse(cached.json));
-    const readAt = now();
-    get(sid, (error, data) => {
-      if (!error && (changedAt.get(sid) ?? -Infinity) < readAt) cache.set(sid, { json: data ? JSON.stringify(data) : null, readAt });
-      callback(error, data);
-    });
+  const reader: CachedSessionReads = {
+    get(sid, callback) {
+      const cached = cache.get(sid);
+      if (cached && now() - cached.readAt < options.ttlMs) return callback(null, cached.json === null ? null : JSON.parse(cached.json));
+      const readAt = now();
+      get(sid, (error, data) => {
+        if (!error && (changedAt.get(sid) ?? -Infinity) < readAt) cache.set(sid, { json: data ? JSON.stringify(data) : null, readAt });
+        callback(error, data);
+      });
+    },
   };
   store.set = (sid, data, callback) => {
     evict(sid);
@@ -63,5 +75,5 @@ export function cacheSessionReads<S extends session.Store>(store: S, options: Se
       callback?.(error);
     });
   };
-  return store;
+  return reader;
 }

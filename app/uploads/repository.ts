@@ -32,6 +32,21 @@ export function createUploadRepository(db: Database) {
       return rowCount === 1;
     },
 
+    /** From the writer: a page created a moment ago on another instance takes files at once. */
+    async pageExists(slug: string): Promise<boolean> {
+      const { rows } = await db.query('SELECT 1 FROM pages WHERE slug = $1', [slug]);
+      return rows.length > 0;
+    },
+
+    /** Bytes a user has attached so far, all pages together: what their quota counts. */
+    async bytesUploadedBy(userId: string): Promise<number> {
+      const { rows } = await db.query<{ bytes: string }>(
+        'SELECT coalesce(sum(size), 0)::text AS bytes FROM uploads WHERE uploaded_by = $1',
+        [userId],
+      );
+      return Number(rows[0]?.bytes ?? 0);
+    },
+
     async listForPage(slug: string, options: ReadOptions = {}): Promise<UploadRecord[]> {
       const { rows } = await db.read<UploadRecord>(
         `SELECT ${columns} FROM uploads u JOIN pages p ON p.id = u.page_id WHERE p.slug = $1 ORDER BY u.created_at`,

@@ -19,15 +19,24 @@ const allowedTypes: Record<string, { extensions: [string, ...string[]]; inline: 
   'text/plain': { extensions: ['txt'], inline: false },
 };
 const allowedLabel = 'PNG, JPEG, GIF, WebP, PDF or plain text';
+const missingPage = 'Create the page before attaching files to it.';
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1_000_000).toLocaleString('en', { maximumFractionDigits: 1 })} MB`;
+}
 
 export interface UploadsRouterDeps {
   uploads: UploadRepository;
   assets: Assets;
   /** Placed after the multipart body is parsed, since the token travels inside it. */
   requireCsrf: RequestHandler;
+  /** Upload attempts per user (app/http/limits.ts). */
+  limitUploads: RequestHandler;
+  /** Bytes one user may have attached in all (0: no quota). */
+  quotaBytesPerUser: number;
 }
 
-export function createUploadsRouter({ uploads, assets, requireCsrf }: UploadsRouterDeps): Router {
+export function createUploadsRouter({ uploads, assets, requireCsrf, limitUploads, quotaBytesPerUser }: UploadsRouterDeps): Router {
   const router = Router();
   // Held in memory only up to the limit, then streamed to S3: nothing touches the local disk.
   // Browsers send file names as UTF-8; busboy would read them as latin-1 ("rÃ©sumÃ©.txt").
@@ -37,7 +46,7 @@ export function createUploadsRouter({ uploads, assets, requireCsrf }: UploadsRou
     defParamCharset: 'utf8',
   }).single('file');
 
-  router.post('/wiki/:slug/uploads', requireUserForUpload, parseMultipart, requireCsrf, attach);
+  router.post('/wiki/:slug/uploads', requireUserForUpload, parseMultipart, requireCsrf, limitUploads, attach);
   router.get('/uploads/:key', fetchUpload);
 
   return router;
@@ -72,11 +81,31 @@ export function createUploadsRouter({ uploads, assets, requireCsrf }: UploadsRou
     const contentType = await detectType(file.buffer);
     const allowed = contentType ? allowedTypes[contentType] : undefined;
     if (!contentType || !allowed) throw new HttpError(415, `Only ${allowedLabel} files can be attached.`);
+    // Checked before anything is stored: a file for no page would sit in the bucket unlisted.
+    if (!(await uploads.pageExists(slug))) throw new HttpError(404, missingPage);
+    if (quotaBytesPerUser > 0) {
+      const used = await uploads.bytesUploadedBy(user.id);
+      if (used + file.size > quotaBytesPerUser)
+        throw new HttpError(
+          413,
+          `This file would take your attachments past ${megabytes(quotaBytesPerUser)}, the most one person may attach (you have ${megabytes(used)}). Link to the file elsewhere instead.`,
+        );
+    }
     const key = `${randomUUID()}.${allowed.extensions[0]}`;
     await assets.putUpload(key, file.buffer, contentType);
     const filename = servedFilename(file.originalname, contentType) ?? key;
-    const added = await uploads.add({ key, pageSlug: slug, filename, contentType, size: file.size, uploadedBy: user.id });
-    if (!added) throw new HttpError(404, 'Create the page before attaching files to it.');
+    // The page can still go between the check and the insert, or the insert fail: then no row
+    // points to the object, so it goes too.
+    const added = await uploads
+      .add({ key, pageSlug: slug, filename, contentType, size: file.size, uploadedBy: user.id })
+      .catch(async (error: unknown) => {
+        await assets.deleteUpload(key).catch(() => undefined);
+        throw error;
+      });
+    if (!added) {
+      await assets.deleteUpload(key);
+      throw new HttpError(404, missingPage);
+    }
     markRecentWrite(res);
     res.redirect(303, `/wiki/${encodeURIComponent(slug)}`);
   }

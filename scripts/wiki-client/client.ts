@@ -47,6 +47,15 @@ export interface WikiClientOptions {
   timeoutMs?: number;
 }
 
+const maxLoginRetries = 30;
+
+/** Seconds a 429 or 503 asks to wait when that is a few seconds at most; undefined otherwise. */
+function shortRetryAfterSeconds(response: Response): number | undefined {
+  if (response.status !== 429 && response.status !== 503) return undefined;
+  const seconds = Number(response.headers.get('retry-after'));
+  return Number.isFinite(seconds) && seconds >= 0 && seconds <= 5 ? Math.max(seconds, 0.2) : undefined;
+}
+
 /** One visitor of one wiki, with its own cookies: log in once, then read and save as that person. */
 export class WikiClient {
   private readonly jar = new CookieJar();
@@ -95,11 +104,21 @@ export class WikiClient {
    */
   async logIn(mode: LoginMode, username: string, password: string): Promise<void> {
     const { csrfToken } = await this.json<FormTokenResponse>(formTokenPath, 'a cloudwiki answers { csrfToken }');
-    const response = await this.request(`/${mode}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ username, password, [csrfField]: csrfToken }).toString(),
-    });
+    const post = () =>
+      this.request(`/${mode}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ username, password, [csrfField]: csrfToken }).toString(),
+      });
+    let response = await post();
+    // The wiki checks one password per client address at a time and bounds its hashing queue: a
+    // refusal that says to retry within seconds (429 or 503 with a short Retry-After) is a turn to
+    // wait for, not a failed log-in. Long waits (an hourly sign-up limit) still fail at once.
+    for (let retries = 0; retries < maxLoginRetries && shortRetryAfterSeconds(response) !== undefined; retries += 1) {
+      await response.arrayBuffer();
+      await new Promise((resolve) => setTimeout(resolve, shortRetryAfterSeconds(response)! * 1000));
+      response = await post();
+    }
     await response.arrayBuffer();
     if (response.status !== 303) {
       throw new Error(

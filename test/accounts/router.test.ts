@@ -1,6 +1,6 @@
 import request from 'supertest';
 import crypto from 'node:crypto';
-import { hashPassword } from '../../app/accounts/passwords';
+import { createPasswordHashing } from '../../app/accounts/passwords';
 import { buildTestApp, type TestApp } from '../support/app';
 import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
 
@@ -83,7 +83,10 @@ describe('accounts', () => {
 
   test('when an account made before the list has a common password, then it still logs in', async () => {
     const username = uniqueName('older');
-    await wiki.db.query('INSERT INTO users (username, password_hash) VALUES ($1, $2)', [username, await hashPassword('password1')]);
+    await wiki.db.query('INSERT INTO users (username, password_hash) VALUES ($1, $2)', [
+      username,
+      await createPasswordHashing({ running: 1, waiting: 1, perClient: 1 }).hash('password1'),
+    ]);
     expect((await visitor(wiki.app).submit('/login', '/login', { username, password: 'password1' })).status).toBe(303);
   });
 

@@ -27,3 +27,17 @@ test.each([
 test('when a link leaves the wiki, then it carries rel=nofollow noopener', () => {
   expect(parseMarkdown('[docs](https://aws.amazon.com/)').render(new Set())).toContain('rel="nofollow ugc noopener noreferrer"');
 });
+
+test.each(['[x](//evil.example/x)', '[x](//evil.example/x "title")', '[x][ref]\n\n[ref]: //evil.example/x'])(
+  'when a link is protocol-relative (%s), then it is treated as leaving the wiki',
+  (source) => {
+    const html = parseMarkdown(source).render(new Set());
+    expect(html).toMatch(/<a href="\/\/evil\.example\/x"/);
+    expect(html).toContain('rel="nofollow ugc noopener noreferrer"');
+  },
+);
+
+test('when a link stays in the wiki (a backslash included), then it carries no rel', () => {
+  expect(parseMarkdown('[home](/wiki/Home)').render(new Set())).toBe('<p><a href="/wiki/Home">home</a></p>\n');
+  expect(parseMarkdown('[x](\\\\evil.example/x)').render(new Set())).toBe('<p><a href="%5Cevil.example/x">x</a></p>\n');
+});

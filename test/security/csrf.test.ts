@@ -56,7 +56,7 @@ test('when an anonymous person reads pages, then no response sets a cookie and e
 test('when an anonymous visitor opens the log-in form twice, then the second view reuses the first token and sets no cookie', async () => {
   const person = visitor(wiki.app);
   const first = await person.get('/login');
-  expect(setCookies(first)).toEqual([expect.stringMatching(/^cloudwiki\.csrf=[\w-]+; Path=\/; HttpOnly; SameSite=Lax$/)]);
+  expect(setCookies(first)).toEqual([expect.stringMatching(/^cloudwiki\.csrf=[\w.-]+; Path=\/; HttpOnly; SameSite=Lax$/)]);
   const second = await person.get('/signup');
   expect(setCookies(second)).toEqual([]);
   expect(csrfTokenIn(second.text)).toBe(csrfTokenIn(first.text));
@@ -69,4 +69,82 @@ test("when an anonymous visitor's token is sent with another visitor's cookie, t
   const response = await other.post('/login', { _csrf: token, username: 'someone', password: 'whatever123' });
   expect(response.status).toBe(403);
   expect(response.text).toContain('did not come from this site');
+});
+
+/** The editor form's own fields (not the logout form's), as a browser would post them on Save. */
+function editorFormIn(html: string): { token: string; saves: boolean } {
+  const form = /<form class="editor"[\s\S]*?<\/form>/.exec(html)?.[0] ?? '';
+  return { token: /name="_csrf" value="([^"]*)"/.exec(form)?.[1] ?? '', saves: form.includes('type="submit"') };
+}
+
+test("when another site posts its text to a logged-in person's page without a token, then the text comes back in an editor that cannot save it", async () => {
+  const person = visitor(wiki.app);
+  await person.signUp();
+  const slug = uniqueName('Planted');
+  expect((await person.submit(`/wiki/${slug}/edit`, `/wiki/${slug}`, { body: 'mine', baseRevision: '' })).status).toBe(303);
+
+  const refused = await person.post(`/wiki/${slug}`, { body: "the attacker's text", baseRevision: '1' });
+  expect(refused.status).toBe(403);
+  expect(refused.text).toContain('the attacker&#39;s text');
+  const handedBack = editorFormIn(refused.text);
+  expect(handedBack).toEqual({ token: '', saves: false });
+  expect(refused.text).toContain(`open /wiki/${slug}/edit again`);
+
+  // One click on what came back (the form as it is) saves nothing.
+  const clicked = await person.post(`/wiki/${slug}`, { _csrf: handedBack.token, body: "the attacker's text", baseRevision: '1' });
+  expect(clicked.status).toBe(403);
+  const { body } = await request(wiki.app).get(`/api/pages/${slug}`).expect(200);
+  expect(body.body).toBe('mine');
+  // The person's own editor, reloaded, saves as before.
+  expect(editorFormIn((await person.get(`/wiki/${slug}/edit`)).text).token).toBe(csrfTokenIn((await person.get(`/wiki/${slug}`)).text));
+});
+
+describe('cookies someone else chose (login CSRF: logging a victim in to the attacker’s account)', () => {
+  let behindHttps: TestApp;
+  beforeAll(() => {
+    behindHttps = buildTestApp({ instanceId: 'i-https', config: { TRUST_PROXY: 'true' } });
+  });
+  afterAll(() => behindHttps.close());
+
+  const cookiePairs = (response: request.Response) => setCookies(response).map((line) => line.split(';')[0]!);
+
+  test('when an attacker picks the anonymous visitor id, fetches its token and posts a log-in with both, then 403', async () => {
+    const attacker = visitor(wiki.app);
+    const { username, password } = await attacker.signUp();
+    const chosen = `cloudwiki.csrf=${'A'.repeat(43)}`;
+    const form = await request(wiki.app).get('/login').set('Cookie', chosen);
+    // The chosen id is not taken up: a new, signed one is set in its place.
+    expect(cookiePairs(form)).toEqual([expect.stringMatching(/^cloudwiki\.csrf=[\w-]{43}\.[\w-]{43}$/)]);
+    const planted = await request(wiki.app)
+      .post('/login')
+      .type('form')
+      .set('Cookie', chosen)
+      .send({ _csrf: csrfTokenIn(form.text), username, password });
+    expect(planted.status).toBe(403);
+    expect(setCookies(planted).some((line) => line.startsWith('cloudwiki.sid='))).toBe(false);
+  });
+
+  test('when the request came over HTTPS, then the visitor and session cookies are __Host- prefixed and the plain names are ignored', async () => {
+    const https = (path: string) => request(behindHttps.app).get(path).set('X-Forwarded-Proto', 'https');
+    const form = await https('/signup');
+    expect(setCookies(form)).toEqual([expect.stringMatching(/^__Host-cloudwiki\.csrf=[\w.-]+; Path=\/; HttpOnly; Secure; SameSite=Lax$/)]);
+    const signedUp = await request(behindHttps.app)
+      .post('/signup')
+      .type('form')
+      .set('X-Forwarded-Proto', 'https')
+      .set('Cookie', cookiePairs(form).join('; '))
+      .send({ _csrf: csrfTokenIn(form.text), username: uniqueName('host'), password: 'correct horse battery' });
+    expect(signedUp.status).toBe(303);
+    const session = cookiePairs(signedUp).find((pair) => pair.startsWith('__Host-cloudwiki.sid='));
+    expect(setCookies(signedUp).find((line) => line.startsWith('__Host-cloudwiki.sid='))).toMatch(
+      /; Path=\/; .*HttpOnly; Secure; SameSite=Lax$/,
+    );
+    expect((await https('/api/me').set('Cookie', session!)).body.user).not.toBeNull();
+
+    // The same values under the names a sibling subdomain could set are nobody's over HTTPS.
+    const planted = session!.replace('__Host-', '');
+    expect((await https('/api/me').set('Cookie', planted)).body.user).toBeNull();
+    const plantedForm = await https('/login').set('Cookie', cookiePairs(form)[0]!.replace('__Host-', ''));
+    expect(setCookies(plantedForm)).toHaveLength(1);
+  });
 });

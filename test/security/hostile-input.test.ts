@@ -52,8 +52,10 @@ describe('a multipart form without a CSRF token (the old global skip for multipa
   test('when the app gains a state-changing route, then this suite covers it', () => {
     expect(stateChangingRoutes(wiki.app)).toEqual(
       [
+        'POST /account/password',
         'POST /login',
         'POST /logout',
+        'POST /logout-everywhere',
         'POST /signup',
         'POST /wiki/:slug',
         'POST /wiki/:slug/revert/:revision',
@@ -84,6 +86,26 @@ describe('a multipart form without a CSRF token (the old global skip for multipa
     const response = await request(wiki.app).post('/logout').set('Cookie', cookiesOf(person)).field('anything', '1');
     expect(response.status).toBe(403);
     expect((await person.get(whoAmIPath)).body).toEqual({ user: { username } });
+  });
+
+  test('when it is posted to log out everywhere, then 403 and the person is still logged in', async () => {
+    const person = visitor(wiki.app);
+    const { username } = await person.signUp();
+    const response = await request(wiki.app).post('/logout-everywhere').set('Cookie', cookiesOf(person)).field('anything', '1');
+    expect(response.status).toBe(403);
+    expect((await person.get(whoAmIPath)).body).toEqual({ user: { username } });
+  });
+
+  test('when it is posted to change a password, then 403 and the old password still logs in', async () => {
+    const person = visitor(wiki.app);
+    const { username, password } = await person.signUp();
+    const response = await request(wiki.app)
+      .post('/account/password')
+      .set('Cookie', cookiesOf(person))
+      .field('currentPassword', password)
+      .field('newPassword', 'chosen by the attacker');
+    expect(response.status).toBe(403);
+    expect((await visitor(wiki.app).submit('/login', '/login', { username, password })).status).toBe(303);
   });
 
   test('when it is posted to save a page, then 403 and the page is unchanged', async () => {
@@ -192,6 +214,27 @@ describe('integers beyond what PostgreSQL holds', () => {
     expect((await request(wiki.app).get(`/wiki/${slug}/rev/99999999999`)).status).toBe(400);
     expect((await request(wiki.app).get(`/wiki/${slug}/diff?from=1&to=2147483648`)).status).toBe(400);
     expect(await currentBody(slug)).toEqual({ body: 'second', revision: 2 });
+  });
+});
+
+describe('a recent-changes cursor edited by hand', () => {
+  test.each([
+    '2026-99-99T99:99:99.000000Z_1_1',
+    '2026-02-30T12:00:00.000000Z_1_1',
+    '0000-01-01T00:00:00.000000Z_1_1',
+    '2026-01-01T00:00:00.000000Z_9999999999999999999_1',
+    '2026-01-01T00:00:00.000000Z_1_9999999999',
+  ])('when it is %s, then 400 saying what “after” must be, for anonymous and logged-in people alike', async (after) => {
+    const person = visitor(wiki.app);
+    await person.signUp();
+    for (const response of [await request(wiki.app).get(`/recent?after=${after}`), await person.get(`/recent?after=${after}`)]) {
+      expect(response.status).toBe(400);
+      expect(response.text).toContain('“after” must be a position in the list');
+    }
+  });
+
+  test('when every part is in range, then the list continues from there', async () => {
+    expect((await request(wiki.app).get('/recent?after=2026-01-01T00:00:00.000000Z_1_1')).status).toBe(200);
   });
 });
 

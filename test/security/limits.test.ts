@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { createServer } from 'node:net';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { Express } from 'express';
@@ -9,7 +10,14 @@ import { csrfTokenIn, uniqueName } from '../support/browser-like';
 // The limits must hold in total behind a load balancer, not per instance: two app instances share
 // the session table (dynalite here) as two EC2 instances share DynamoDB.
 
-const lowLimits = { LOGIN_FAILURES_PER_15_MIN: '3', SIGNUPS_PER_HOUR: '2', ANONYMOUS_SEARCHES_PER_MINUTE: '2', TRUST_PROXY: 'true' };
+const lowLimits = {
+  LOGIN_FAILURES_PER_15_MIN: '3',
+  LOGIN_FAILURES_PER_ADDRESS_PER_15_MIN: '5',
+  PASSWORD_HASHES_PER_ADDRESS: '1',
+  SIGNUPS_PER_HOUR: '2',
+  ANONYMOUS_SEARCHES_PER_MINUTE: '2',
+  TRUST_PROXY: 'true',
+};
 let first: TestApp;
 let second: TestApp;
 beforeAll(() => {
@@ -60,6 +68,80 @@ test('when failed log-ins for one account are spread over two instances, then th
 
   // Another address may still log in to the account: failures are counted per address and account.
   expect((await postForm(second.app, '/login', { username, password }, newAddress())).status).toBe(303);
+});
+
+test('when one address tries a different made-up username each time, then it reaches 429 within the per-address limit, spread over two instances, and the refused tries cost no hash', async () => {
+  const { username, password } = await signUp(first.app);
+  const address = newAddress();
+  const scrypt = jest.spyOn(crypto, 'scrypt');
+  try {
+    for (const [attempt, app] of [first.app, second.app, first.app, second.app, first.app].entries()) {
+      expect((await postForm(app, '/login', { username: uniqueName(`spray${attempt}`), password: 'a guess at it' }, address)).status).toBe(
+        401,
+      );
+    }
+    expect(scrypt).toHaveBeenCalledTimes(5);
+    const blocked = await postForm(second.app, '/login', { username: uniqueName('spray'), password: 'a guess at it' }, address);
+    expect(blocked.status).toBe(429);
+    expect(blocked.text).toContain('Too many failed log-ins from your address');
+    expect(blocked.headers['retry-after']).toMatch(/^\d+$/);
+    // The limit is the address's: a real account's right password waits too, with no hash spent.
+    expect((await postForm(first.app, '/login', { username, password }, address)).status).toBe(429);
+    expect(scrypt).toHaveBeenCalledTimes(5);
+  } finally {
+    scrypt.mockRestore();
+  }
+  expect((await postForm(first.app, '/login', { username, password }, newAddress())).status).toBe(303);
+});
+
+test('when more log-ins arrive at once than the hashing queue holds, then the surplus gets 503 with Retry-After at once, without a hash, and the form back', async () => {
+  const form = await request(first.app).get('/login');
+  const cookie = (form.headers['set-cookie'] as unknown as string[]).map((line) => line.split(';')[0]).join('; ');
+  const token = csrfTokenIn(form.text);
+  const scrypt = jest.spyOn(crypto, 'scrypt');
+  try {
+    // From as many addresses, so that no log-in limit is what refuses them.
+    const names = Array.from({ length: 14 }, () => uniqueName('burst'));
+    const answers = await Promise.all(
+      names.map((username) =>
+        request(first.app)
+          .post('/login')
+          .type('form')
+          .set('X-Forwarded-For', newAddress())
+          .set('Cookie', cookie)
+          .send({ _csrf: token, username, password: 'a guess at it' }),
+      ),
+    );
+    const statuses = answers.map((answer) => answer.status);
+    const refused = answers.filter((answer) => answer.status === 503);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(statuses.filter((status) => status !== 503).every((status) => status === 401)).toBe(true);
+    expect(scrypt).toHaveBeenCalledTimes(statuses.filter((status) => status === 401).length);
+    for (const answer of refused) {
+      expect(answer.headers['retry-after']).toBe('5');
+      expect(answer.text).toContain('Try again in a few seconds');
+      expect(answer.text).toMatch(/name="username"[^>]*value="burst_/);
+    }
+  } finally {
+    scrypt.mockRestore();
+  }
+});
+
+test('when one address sends a second log-in while its first is still being checked, then the second gets 429 at once, and other addresses are served', async () => {
+  const form = await request(first.app).get('/login');
+  const cookie = (form.headers['set-cookie'] as unknown as string[]).map((line) => line.split(';')[0]).join('; ');
+  const attempt = (address: string) =>
+    request(first.app)
+      .post('/login')
+      .type('form')
+      .set('X-Forwarded-For', address)
+      .set('Cookie', cookie)
+      .send({ _csrf: csrfTokenIn(form.text), username: uniqueName('pair'), password: 'a guess at it' });
+  const sprayer = newAddress();
+  const [one, two, elsewhere] = await Promise.all([attempt(sprayer), attempt(sprayer), attempt(newAddress())]);
+  expect([one.status, two.status].sort()).toEqual([401, 429]);
+  expect([one, two].find((answer) => answer.status === 429)!.text).toContain('still being checked');
+  expect(elsewhere.status).toBe(401);
 });
 
 test('when log-ins succeed, then they do not count toward the limit', async () => {

@@ -9,9 +9,9 @@ import { sign } from 'cookie-signature';
 import request from 'supertest';
 import { testClock } from '../support/clock';
 import { buildTestApp, type TestApp } from '../support/app';
-import { local } from '../../app/contracts';
+import { local, whoAmIPath } from '../../app/contracts';
 import { testSecret } from '../support/names';
-import { csrfTokenIn, visitor } from '../support/browser-like';
+import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
 
 // The app's DynamoDB client caches its middleware stack at the first request (cacheMiddleware), so
 // one counting middleware goes on each client before it sends anything, feeding every counter.
@@ -88,11 +88,12 @@ describe('sessions in DynamoDB', () => {
     expect(counter.writes()).toBe(0);
   });
 
-  test('when a session is past half its lifetime, then one request renews it with one write, and the next costs none', async () => {
+  test('when a session is past half its lifetime, then one page view renews it under a new id (the old one dies), and the next costs no write', async () => {
     const person = visitor(first.app);
-    await person.signUp();
+    const { username } = await person.signUp();
     // Age the stored session: as if the user logged in five and a half days ago.
-    const signed = decodeURIComponent(person.cookie('cloudwiki.sid')!);
+    const oldCookie = person.cookie('cloudwiki.sid')!;
+    const signed = decodeURIComponent(oldCookie);
     const key = { id: { S: `sess:${signed.slice(2, signed.lastIndexOf('.'))}` } };
     const stored = await first.dynamodb.send(new GetItemCommand({ TableName: local.sessionTable, Key: key }));
     const session = JSON.parse(stored.Item!.sess!.S!);
@@ -103,11 +104,19 @@ describe('sessions in DynamoDB', () => {
 
     const counter = countCommands(first.dynamodb);
     const renewing = await person.get('/pages');
-    expect(counter.writes()).toBe(1);
-    const setCookies = renewing.headers['set-cookie'] as unknown as string[];
-    expect(setCookies.some((cookie) => cookie.startsWith('cloudwiki.sid='))).toBe(true);
-    const renewed = JSON.parse((await first.dynamodb.send(new GetItemCommand({ TableName: local.sessionTable, Key: key }))).Item!.sess!.S!);
+    expect(renewing.text).toContain(`<span class="who">${username}</span>`);
+    // The old item deleted, the new one written, and the new id added to the user's list.
+    expect(counter.all()).toMatchObject({ DeleteItemCommand: 1, PutItemCommand: 1, UpdateItemCommand: 1 });
+    const newCookie = person.cookie('cloudwiki.sid')!;
+    expect(newCookie).not.toBe(oldCookie);
+    expect((await first.dynamodb.send(new GetItemCommand({ TableName: local.sessionTable, Key: key }))).Item).toBeUndefined();
+    expect((await request(first.app).get(whoAmIPath).set('Cookie', `cloudwiki.sid=${oldCookie}`)).body.user).toBeNull();
+    const renewedKey = { id: { S: `sess:${decodeURIComponent(newCookie).slice(2, decodeURIComponent(newCookie).lastIndexOf('.'))}` } };
+    const renewed = JSON.parse(
+      (await first.dynamodb.send(new GetItemCommand({ TableName: local.sessionTable, Key: renewedKey }))).Item!.sess!.S!,
+    );
     expect(new Date(renewed.cookie.expires).getTime()).toBeGreaterThan(Date.now() + sessionMaxAgeMs * 0.9);
+    expect(renewed.loggedInAt).toBe(session.loggedInAt);
 
     counter.reset();
     await person.get('/pages');
@@ -158,6 +167,39 @@ describe('the session cache window (SESSION_CACHE_MS, at most 2 s)', () => {
     expect((await request(first.app).get('/wiki/Home').set('Cookie', cookie)).text).not.toContain('class="who"');
     clock.advance(2_001);
     expect((await request(second.app).get('/wiki/Home').set('Cookie', cookie)).text).not.toContain('class="who"');
+  });
+});
+
+describe('state-changing requests and the session cache', () => {
+  let first: TestApp;
+  let second: TestApp;
+  beforeAll(() => {
+    first = buildTestApp({ instanceId: 'i-first', sessionCacheMs: 2000 });
+    second = buildTestApp({ instanceId: 'i-second', sessionCacheMs: 2000 });
+  });
+  afterAll(async () => {
+    await first.close();
+    await second.close();
+  });
+
+  test('when a user logs out on one instance, then another instance that cached the session refuses a save with it at once', async () => {
+    const person = visitor(first.app);
+    await person.signUp();
+    const slug = uniqueName('Cached_Save');
+    expect((await person.putJson(`/api/pages/${slug}`, { body: 'before the log-out', baseRevision: null })).status).toBe(201);
+    const cookie = `cloudwiki.sid=${person.cookie('cloudwiki.sid')!}`;
+    // The other instance has read, and so cached, the session.
+    expect((await request(second.app).get(whoAmIPath).set('Cookie', cookie)).body.user).not.toBeNull();
+    const home = await person.get('/wiki/Home');
+    expect((await person.post('/logout', { _csrf: csrfTokenIn(home.text) })).status).toBe(303);
+
+    const save = await request(second.app)
+      .put(`/api/pages/${slug}`)
+      .set('Cookie', cookie)
+      .send({ body: 'after the log-out', baseRevision: 1 });
+    expect(save.status).toBe(401);
+    const { body } = await request(second.app).get(`/api/pages/${slug}`).expect(200);
+    expect(body).toMatchObject({ body: 'before the log-out', revision: 1 });
   });
 });
 

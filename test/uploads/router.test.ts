@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import request from 'supertest';
 import { buildTestApp, type TestApp } from '../support/app';
 import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
@@ -110,4 +111,84 @@ test('when an anonymous visitor or a forged form uploads, then nothing is stored
 test('when an upload key is malformed or unknown, then it answers 400 or 404', async () => {
   expect((await request(wiki.app).get('/uploads/..%2F..%2Fsecret')).status).toBe(400);
   expect((await request(wiki.app).get('/uploads/00000000-0000-0000-0000-000000000000.png')).status).toBe(404);
+});
+
+describe('uploads that must not reach the bucket', () => {
+  let limited: TestApp;
+  beforeAll(() => {
+    limited = buildTestApp({ instanceId: 'i-uploads', config: { UPLOADS_PER_USER_PER_HOUR: '3', UPLOAD_QUOTA_MB_PER_USER: '1' } });
+  });
+  afterAll(() => limited.close());
+
+  /** Counts the objects this process writes to S3 (lib-storage's Upload sends a PutObjectCommand). */
+  function countPuts() {
+    const send = jest.spyOn(S3Client.prototype, 'send');
+    return {
+      puts: () => send.mock.calls.filter(([command]) => command instanceof PutObjectCommand).length,
+      restore: () => send.mockRestore(),
+    };
+  }
+
+  async function editorOf(app: TestApp['app']) {
+    const person = visitor(app);
+    await person.signUp();
+    const slug = uniqueName('Quota');
+    expect((await person.submit(`/wiki/${slug}/edit`, `/wiki/${slug}`, { body: 'files here', baseRevision: '' })).status).toBe(303);
+    const upload = async (target: string, content: Buffer, filename: string, via = app) => {
+      const page = await person.get(`/wiki/${slug}`);
+      return request(via)
+        .post(`/wiki/${target}/uploads`)
+        .set('Cookie', person.cookieHeader())
+        .field('_csrf', csrfTokenIn(page.text))
+        .attach('file', content, filename);
+    };
+    return { slug, upload };
+  }
+
+  test('when the page does not exist, then 404 and nothing is written to the bucket', async () => {
+    const { upload } = await editorOf(wiki.app);
+    const counter = countPuts();
+    try {
+      const response = await upload(uniqueName('No_such_page'), Buffer.from('twelve kilobytes of notes '.repeat(480)), 'notes.txt');
+      expect(response.status).toBe(404);
+      expect(response.text).toContain('Create the page before attaching files');
+      expect(counter.puts()).toBe(0);
+    } finally {
+      counter.restore();
+    }
+  });
+
+  test('when a file would take a user past the quota, then 413 saying how much is used, and nothing is stored', async () => {
+    const { slug, upload } = await editorOf(limited.app);
+    const sixHundredKB = Buffer.alloc(600_000, 'a');
+    expect((await upload(slug, sixHundredKB, 'first.txt')).status).toBe(303);
+    const counter = countPuts();
+    try {
+      const refused = await upload(slug, sixHundredKB, 'second.txt');
+      expect(refused.status).toBe(413);
+      expect(refused.text).toContain('past 1 MB');
+      expect(refused.text).toContain('you have 0.6 MB');
+      expect(counter.puts()).toBe(0);
+    } finally {
+      counter.restore();
+    }
+    // What fits under the quota still goes in.
+    expect((await upload(slug, png, 'small.png')).status).toBe(303);
+  });
+
+  test('when a user attaches more files in an hour than the rate allows, then 429, on every instance', async () => {
+    const other = buildTestApp({ instanceId: 'i-uploads-b', config: { UPLOADS_PER_USER_PER_HOUR: '3' } });
+    try {
+      const { slug, upload } = await editorOf(limited.app);
+      expect((await upload(slug, png, 'one.png')).status).toBe(303);
+      expect((await upload(slug, png, 'two.png', other.app)).status).toBe(303);
+      expect((await upload(slug, png, 'three.png')).status).toBe(303);
+      const refused = await upload(slug, png, 'four.png', other.app);
+      expect(refused.status).toBe(429);
+      expect(refused.text).toContain('Wait an hour');
+      expect(refused.headers['retry-after']).toMatch(/^\d+$/);
+    } finally {
+      await other.close();
+    }
+  });
 });
