@@ -4,7 +4,9 @@ import path from 'node:path';
 import { runner } from 'node-pg-migrate';
 import { Client } from 'pg';
 import { migrationsDir } from '../../../app/db/migrate';
-import { logIn } from '../../../scripts/bees/virtual-users';
+import { CookieJar } from 'tough-cookie';
+import { csrfField } from '../../../app/contracts';
+import { csrfTokenIn } from '../../support/browser-like';
 import { checkOutRelease, previousReleaseCommit } from '../../../scripts/lab/previous-release';
 import { freePort } from '../../../scripts/services/ports';
 import { startProcess, type ManagedProcess } from '../../../scripts/services/process';
@@ -49,6 +51,25 @@ interface Step {
   status: number | string;
 }
 
+/**
+ * Signs up or logs in through the HTML form, as a browser does: the previous release's pages are
+ * the contract a person meets, while the tools' JSON routes may be newer than it.
+ */
+async function formLogIn(baseUrl: string, mode: 'signup' | 'login', username: string, password: string) {
+  const jar = new CookieJar();
+  const keep = (response: Response) => response.headers.getSetCookie().forEach((header) => jar.setCookieSync(header, baseUrl));
+  const form = await fetch(new URL(`/${mode}`, baseUrl));
+  keep(form);
+  const posted = await fetch(new URL(`/${mode}`, baseUrl), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.getCookieStringSync(baseUrl) },
+    body: new URLSearchParams({ username, password, [csrfField]: csrfTokenIn(await form.text()) }).toString(),
+  });
+  keep(posted);
+  return { status: posted.status, cookie: jar.getCookieStringSync(baseUrl) };
+}
+
 /** What a user does, against one instance; each step's status, or the error that stopped it. */
 async function useTheWiki(baseUrl: string): Promise<Step[]> {
   const steps: Step[] = [];
@@ -60,11 +81,12 @@ async function useTheWiki(baseUrl: string): Promise<Step[]> {
       steps.push({ step, status: (error as Error).message.slice(0, 120) });
     }
   };
-  await attempt('sign up', async () => (await logIn(baseUrl, 'signup', username, password), 303));
+  await attempt('sign up', async () => (await formLogIn(baseUrl, 'signup', username, password)).status);
   let cookie = '';
   await attempt('log in', async () => {
-    cookie = (await logIn(baseUrl, 'login', username, password)).cookieHeader();
-    return 303;
+    const loggedIn = await formLogIn(baseUrl, 'login', username, password);
+    cookie = loggedIn.cookie;
+    return loggedIn.status;
   });
   await attempt('view a page', async () => (await fetch(new URL('/wiki/Home', baseUrl))).status);
   await attempt('save a page', async () => {
