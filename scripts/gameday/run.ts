@@ -185,10 +185,9 @@ export async function runGameDay(options: GameDayOptions): Promise<GameDayRecord
     await sleep(plan.warmUpSeconds * 1000);
 
     const faults: FaultRecord[] = [];
+    const stepContext: StepContext = { client, load, observations, clock, settleSeconds: plan.settleSeconds, log };
     for (const step of plan.steps) {
-      const record = isReleaseStep(step.fault)
-        ? await runReleaseStep(step, releases!, client, load, observations, clock, plan.settleSeconds, log)
-        : await runStep(step, client, load, observations, clock, plan.settleSeconds, log);
+      const record = isReleaseStep(step.fault) ? await runReleaseStep(step, releases!, stepContext) : await runStep(step, stepContext);
       const previous = faults.at(-1);
       if (previous) previous.windowEnd = record.injectedAt;
       faults.push(record);
@@ -227,15 +226,25 @@ export async function runGameDay(options: GameDayOptions): Promise<GameDayRecord
   }
 }
 
-async function runStep(
-  step: FaultStep,
-  client: LabClient,
-  load: SteadyLoad,
-  observations: Observation[],
-  clock: () => number,
-  settleSeconds: number,
-  log: (line: string) => void,
-): Promise<FaultRecord> {
+/** What every step of the day reads while it runs. */
+interface StepContext {
+  client: LabClient;
+  load: SteadyLoad;
+  observations: Observation[];
+  clock: () => number;
+  settleSeconds: number;
+  log: (line: string) => void;
+}
+
+/** A step is over once the group is back at full capacity and the load has been clean for the settle time since. */
+function settled(record: FaultRecord, { load, clock, settleSeconds }: StepContext): boolean {
+  const cleanSince = clock() - settleSeconds * 1000;
+  const recentBad = load.requests.some((request) => request.at >= cleanSince && request.outcome !== 'ok');
+  return record.capacityRestoredAt !== undefined && record.capacityRestoredAt <= cleanSince && !recentBad;
+}
+
+async function runStep(step: FaultStep, context: StepContext): Promise<FaultRecord> {
+  const { client, observations, clock, log } = context;
   const fault = step.fault;
   if (isReleaseStep(fault)) throw new Error(`${fault} is a release, not a fault the lab injects`);
   const az = step.replicaZone ? await replicaZoneOf(client) : undefined;
@@ -261,9 +270,7 @@ async function runStep(
     const latest = since.at(-1);
     const from = capacityCountsFrom(active, record, clock(), answeredAt);
     if (from !== undefined && latest?.status && latest.at > from && atFullCapacity(latest.status)) record.capacityRestoredAt ??= latest.at;
-    const cleanSince = clock() - settleSeconds * 1000;
-    const recentBad = load.requests.some((request) => request.at >= cleanSince && request.outcome !== 'ok');
-    if (record.capacityRestoredAt !== undefined && record.capacityRestoredAt <= cleanSince && !recentBad) break;
+    if (settled(record, context)) break;
   }
   const seconds = (at?: number) => (at === undefined ? 'never' : `${((at - injectedAt) / 1000).toFixed(1)} s`);
   log(`  detected after ${seconds(record.detectedAt)}, full capacity after ${seconds(record.capacityRestoredAt)}`);
@@ -286,16 +293,8 @@ function stageGameDayReleases(options: GameDayOptions): { good: string; bad: str
  * rolled back. The roll's own times (detection, back on the old release, versions in service)
  * are put on the game day's clock.
  */
-async function runReleaseStep(
-  step: FaultStep,
-  releases: { good: string; bad: string },
-  client: LabClient,
-  load: SteadyLoad,
-  observations: Observation[],
-  clock: () => number,
-  settleSeconds: number,
-  log: (line: string) => void,
-): Promise<FaultRecord> {
+async function runReleaseStep(step: FaultStep, releases: { good: string; bad: string }, context: StepContext): Promise<FaultRecord> {
+  const { client, observations, clock, log } = context;
   const injectedAt = clock();
   const roll = await client.release({ directory: step.fault === 'release' ? releases.good : releases.bad });
   const onClock = (epochMs: number | undefined) => (epochMs === undefined ? undefined : epochMs - (Date.now() - clock()));
@@ -333,9 +332,7 @@ async function runReleaseStep(
     const since = observations.filter((observation) => observation.at >= endedAt!);
     const full = since.find((observation) => observation.status && atFullCapacity(observation.status));
     if (full) record.capacityRestoredAt ??= full.at;
-    const cleanSince = clock() - settleSeconds * 1000;
-    const recentBad = load.requests.some((request) => request.at >= cleanSince && request.outcome !== 'ok');
-    if (record.capacityRestoredAt !== undefined && record.capacityRestoredAt <= cleanSince && !recentBad) break;
+    if (settled(record, context)) break;
   }
   const seconds = (at?: number) => (at === undefined ? 'n/a' : `${((at - injectedAt) / 1000).toFixed(1)} s`);
   log(
