@@ -4,6 +4,7 @@ import nunjucks from 'nunjucks';
 import { listPublicAssets, publicDir } from '../platform/assets';
 import type { Page, PageListItem, RecentChange } from '../pages/repository';
 import { parseMarkdown } from '../pages/markdown';
+import { formatUtcMinute } from '../http/render';
 import { indexPath, maintenancePath, pageKey, pagePath, recentPath, rewriteWikiLinks } from './links';
 
 const templatesDir = path.join(__dirname, 'templates');
@@ -69,7 +70,7 @@ export function createSiteRenderer() {
     assets,
     root,
     snapshotIso: renderedAt.toISOString(),
-    snapshotLabel: formatTime(renderedAt),
+    snapshotLabel: formatUtcMinute(renderedAt),
   });
 
   return {
@@ -151,13 +152,8 @@ function sortByTitle<T extends { title: string; slug: string }>(items: readonly 
 
 function templates(): nunjucks.Environment {
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(templatesDir), { autoescape: true, throwOnUndefined: true });
-  env.addFilter('datetime', (value: Date) => formatTime(new Date(value)));
+  env.addFilter('datetime', (value: Date) => formatUtcMinute(new Date(value)));
   return env;
-}
-
-/** The same form the wiki shows: "2026-11-25 17:42 UTC". */
-function formatTime(time: Date): string {
-  return time.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 }
 
 const entities: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };

@@ -8,13 +8,16 @@ const viewsDir = path.join(__dirname, '..', 'views');
 /** The app setting that holds its nunjucks environment, for partials rendered outside res.render. */
 export const viewEnvironmentSetting = 'nunjucks environment';
 
+/** How the wiki, and its backup copy, show a time: "2026-11-25 17:42 UTC". */
+export function formatUtcMinute(time: Date): string {
+  return time.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+}
+
 /** Server-rendered HTML with autoescaping on: every {{ value }} is escaped unless marked safe. */
 export function configureViews(app: Express, assets: Pick<Assets, 'url'>): void {
   const env = nunjucks.configure(viewsDir, { autoescape: true, express: app, noCache: false, throwOnUndefined: false });
   env.addGlobal('assetUrl', (name: string) => assets.url(name));
-  env.addFilter('datetime', (value: Date | string | undefined) =>
-    value ? new Date(value).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '',
-  );
+  env.addFilter('datetime', (value: Date | string | undefined) => (value ? formatUtcMinute(new Date(value)) : ''));
   env.addFilter('filesize', (bytes: number) =>
     bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`,
   );
