@@ -1,4 +1,5 @@
 import { createLatencyHistogram } from '../bees/histograms';
+import type { GameDayFault } from './plan';
 import type { DomainDuringFault, FaultRecord, GameDayRecord, RequestSample, SessionLoss } from './samples';
 
 export interface SecondStats {
@@ -15,7 +16,7 @@ export interface SecondStats {
 
 export interface FaultSummary {
   name: string;
-  fault: string;
+  fault: GameDayFault;
   description: string;
   startSecond: number;
   endSecond: number;
@@ -66,10 +67,10 @@ interface ReleaseSummary {
 }
 
 interface Thresholds {
-  /** Per lab fault type: the most seconds users may see errors or the backup site. */
-  recoverSeconds: Record<string, (fault: FaultRecord) => number>;
+  /** Per fault type: the most seconds users may see errors or the backup site; null: measured, not judged. */
+  recoverSeconds: Record<GameDayFault, ((fault: FaultRecord) => number) | null>;
   /** Share of a fault window's requests that may fail. */
-  failedShare: Record<string, number>;
+  failedShare: Record<GameDayFault, number | null>;
 }
 
 interface Verdict {
@@ -161,7 +162,7 @@ function failureSide(request: RequestSample): FailureSide {
 }
 
 /** The sides each lab fault breaks (the names are the lab's, scripts/lab/faults.ts). */
-const sidesOfFault: Record<string, readonly FailureSide[]> = {
+const sidesOfFault: Record<GameDayFault, readonly FailureSide[]> = {
   instance: ['web'],
   sigterm: ['web'],
   'all-web': ['web'],
@@ -205,7 +206,7 @@ function failedUnder(request: RequestSample, faults: readonly FaultRecord[]): nu
   const end = request.at + request.ms;
   const exposed = faults.flatMap((fault, index) => (fault.injectedAt <= end && request.at < fault.windowEnd ? [index] : []));
   const side = failureSide(request);
-  const matching = exposed.filter((index) => sidesOfFault[faults[index]!.fault]?.includes(side) ?? true);
+  const matching = exposed.filter((index) => sidesOfFault[faults[index]!.fault].includes(side));
   return matching.at(-1) ?? exposed.at(-1);
 }
 
@@ -313,6 +314,8 @@ const defaultThresholds: Thresholds = {
     // A good release is invisible; a bad one fails only until its canary is pulled (seconds).
     release: () => 0,
     'bad-release': () => 30,
+    // The session table is gone: logged-in requests fail until it is back; nothing to bound it by.
+    sessions: null,
   },
   failedShare: {
     instance: 0.05,
@@ -325,11 +328,12 @@ const defaultThresholds: Thresholds = {
     'all-web': 1,
     release: 0,
     'bad-release': 0.01,
+    sessions: null,
   },
 };
 
 /** Faults after which the site can still serve page views (the replica answers): the domain must stay live. */
-const staysLive = ['database', 'db-freeze', 'db-failover', 'replica', 'instance', 'sigterm', 'az'];
+const staysLive: readonly GameDayFault[] = ['database', 'db-freeze', 'db-failover', 'replica', 'instance', 'sigterm', 'az'];
 
 function seconds(fault: FaultRecord): number {
   return fault.undoneAt === undefined ? 0 : (fault.undoneAt - fault.injectedAt) / 1000;
@@ -345,10 +349,10 @@ function verdict(record: GameDayRecord, summaries: readonly FaultSummary[], thre
   summaries.forEach((summary, index) => {
     const fault = record.faults[index]!;
     const limit = thresholds.recoverSeconds[summary.fault]?.(fault);
-    if (limit !== undefined && summary.recoverSeconds > limit)
+    if (limit != null && summary.recoverSeconds > limit)
       reasons.push(`${summary.name}: users saw errors for ${summary.recoverSeconds} s, more than ${limit} s`);
     const share = thresholds.failedShare[summary.fault];
-    if (share !== undefined && summary.requests > 0 && summary.failedRequests / summary.requests > share)
+    if (share !== null && summary.requests > 0 && summary.failedRequests / summary.requests > share)
       reasons.push(`${summary.name}: ${summary.failedRequests} of ${summary.requests} requests failed, more than ${share * 100}%`);
     if (summary.fault === 'all-web' && summary.backupResponses === 0) reasons.push(`${summary.name}: the backup site never answered`);
     // Route 53's part: the domain moves only when page views are impossible (docs/architecture.md).

@@ -4,6 +4,9 @@ import type { LocalFault } from '../lab/faults';
 const releaseSteps = ['release', 'bad-release'] as const;
 export type ReleaseStep = (typeof releaseSteps)[number];
 
+/** Every kind of step a game day takes: each table keyed by it must name them all (a compile error otherwise). */
+export type GameDayFault = LocalFault | ReleaseStep;
+
 export function isReleaseStep(fault: string): fault is ReleaseStep {
   return (releaseSteps as readonly string[]).includes(fault);
 }
@@ -14,7 +17,7 @@ export interface FaultStep {
    * A lab fault, or a release: `release` rolls a good build through the group, `bad-release` one
    * that passes /health and answers 500 to page views (the canary must roll it back).
    */
-  fault: LocalFault | ReleaseStep;
+  fault: GameDayFault;
   /** How long the lab keeps the fault before undoing it (faults with nothing to undo ignore it). */
   seconds?: number;
   /** `az`: take out the zone that holds the database's replica, so the replica goes with it. */

@@ -1,3 +1,4 @@
+import type { GameDayFault } from './plan';
 /** What the game day records; kept apart from the code that records it so analysis stays pure. */
 
 export type Outcome = 'ok' | 'backup' | 'failed';
@@ -30,8 +31,8 @@ export interface AcknowledgedEdit {
 
 export interface FaultRecord {
   name: string;
-  /** The lab's fault type (instance, database, all-web ...). */
-  fault: string;
+  /** The lab's fault type (instance, database, all-web ...) or a release step. */
+  fault: GameDayFault;
   description: string;
   injectedAt: number;
   /** When the fault's duration ends (the lab undoes it); absent for a killed instance. */

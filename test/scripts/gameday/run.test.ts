@@ -95,7 +95,7 @@ test('when the deep health check fails or the backup site serves, then database 
 test('when a fault is undone, killed victims are noticed, or a failover has nothing to notice, then full capacity may count from then', () => {
   const record = (extra: Partial<FaultRecord>): FaultRecord => ({
     name: 'x',
-    fault: 'x',
+    fault: 'instance',
     description: '',
     injectedAt: 1000,
     windowEnd: 1000,
