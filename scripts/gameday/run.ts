@@ -8,7 +8,7 @@ import { createDatabase } from '../../app/db/db';
 import { createLogger } from '../../app/platform/logger';
 import { LabClient } from '../chaos/local';
 import { backupIntervals, type DomainFlip } from '../lab/domain';
-import type { ActiveFault } from '../lab/faults';
+import type { ActiveFault, LocalFault } from '../lab/faults';
 import type { AppCommand } from '../lab/instances';
 import { startLab, type LabStatus } from '../lab/lab';
 import { stageRelease } from '../lab/release-builds';
@@ -76,7 +76,7 @@ export function atFullCapacity(status: LabStatus): boolean {
 /** What shows that the system noticed a fault, per lab fault (names from scripts/lab/faults.ts). */
 type Detection = 'victims out' | 'deep health fails' | 'writer out' | 'reader degraded' | 'backup site';
 
-const detectionOf: Record<string, Detection> = {
+const detectionOf: Record<LocalFault, Detection> = {
   // The load balancer took every killed or signalled instance out of rotation.
   instance: 'victims out',
   sigterm: 'victims out',
@@ -96,7 +96,7 @@ const detectionOf: Record<string, Detection> = {
 /** When the system showed it had noticed the fault (see detectionOf); the fault's victims are data from the lab. */
 export function detected(fault: ActiveFault, observation: Observation): boolean {
   const status = observation.status;
-  switch (detectionOf[fault.fault] ?? 'deep health fails') {
+  switch (detectionOf[fault.fault]) {
     case 'victims out':
       return (
         status !== undefined &&
