@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import { build } from 'hdr-histogram-js';
 import pg from 'pg';
-import { healthPath } from '../app/contracts';
+import { csrfField, healthPath } from '../app/contracts';
 import { local } from '../app/contracts';
 import { startEmbeddedServices } from '../dev/services';
 import { compareRevisions } from '../app/pages/revision-diff';
@@ -109,7 +109,7 @@ async function postForm(base: string, path: string, form: LoginForm, address: st
     method: 'POST',
     redirect: 'manual',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Forwarded-For': address, Cookie: form.cookie },
-    body: new URLSearchParams({ _csrf: form.token, ...fields }),
+    body: new URLSearchParams({ [csrfField]: form.token, ...fields }),
   });
   await response.arrayBuffer();
   return { ms: performance.now() - startedAt, status: response.status };

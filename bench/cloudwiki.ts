@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
-import { productionRuntimeEnv } from '../app/contracts';
+import { healthPath, productionRuntimeEnv } from '../app/contracts';
 import { prepareVirtualUsers } from '../scripts/bees/virtual-users';
 import { startServices } from '../scripts/services/stack';
 import { startCountingProxy } from './lib/counting-proxy';
@@ -96,7 +96,7 @@ async function startInstance(env: NodeJS.ProcessEnv, port: number): Promise<{ in
     script,
     [],
     { ...env, HOST: '127.0.0.1', PORT: String(port) },
-    `http://127.0.0.1:${port}/health`,
+    `http://127.0.0.1:${port}${healthPath}`,
   );
   return { instance, startToHealthyMs: Math.round(performance.now() - startedAt) };
 }

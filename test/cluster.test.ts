@@ -3,6 +3,7 @@ import { get as httpGet } from 'node:http';
 import path from 'node:path';
 import { productionEnv } from './support/app';
 import { childrenOf } from './support/processes';
+import { healthPath, servedByHeader } from '../app/contracts';
 
 // The production start with a worker per vCPU (app/cluster.ts), as `node dist/app/server.js`
 // runs it on an instance, on the embedded services of the test run.
@@ -48,7 +49,9 @@ function get(url: string): Promise<{ status: number; servedBy: string; body: str
     httpGet(url, { agent: false }, (response) => {
       let body = '';
       response.on('data', (chunk) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, servedBy: String(response.headers['x-served-by']), body }));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, servedBy: String(response.headers[servedByHeader.toLowerCase()]), body }),
+      );
     }).once('error', reject);
   });
 }
@@ -70,14 +73,14 @@ test('when it runs two workers, then both serve and name themselves, a crashed o
     // Migrations and seeding ran once, in the primary, before any worker started.
     expect(instance.output().indexOf('database ready; starting workers')).toBeLessThan(instance.output().indexOf('worker listening'));
 
-    const serving = await answersFromEveryWorker(`${url}/health`, 2);
+    const serving = await answersFromEveryWorker(`${url}${healthPath}`, 2);
     expect([...serving.keys()].sort()).toEqual(['i-shutdown/test-1b/w1', 'i-shutdown/test-1b/w2']);
 
     const [victim] = childrenOf(instance.child.pid!);
     process.kill(victim!, 'SIGKILL');
     const { worker } = await instance.logged('a worker exited; starting a replacement');
     await instance.logged('worker listening', (line) => line.worker === worker, instance.output().indexOf('a worker exited'));
-    expect([...(await answersFromEveryWorker(`${url}/health`, 2)).keys()].sort()).toEqual([
+    expect([...(await answersFromEveryWorker(`${url}${healthPath}`, 2)).keys()].sort()).toEqual([
       'i-shutdown/test-1b/w1',
       'i-shutdown/test-1b/w2',
     ]);
@@ -85,7 +88,7 @@ test('when it runs two workers, then both serve and name themselves, a crashed o
     instance.child.kill('SIGTERM');
     await instance.logged('draining every worker');
     // One drain delay for the whole instance: every worker answers 503 while still serving.
-    const draining = await answersFromEveryWorker(`${url}/health`, 2);
+    const draining = await answersFromEveryWorker(`${url}${healthPath}`, 2);
     expect(draining.size).toBe(2);
     for (const answer of draining.values()) {
       expect(answer.status).toBe(503);

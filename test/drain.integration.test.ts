@@ -5,6 +5,7 @@ import { freePort } from '../scripts/services/ports';
 import { startProcess, type ManagedProcess } from '../scripts/services/process';
 import { waitUntil } from '../scripts/services/wait';
 import { productionEnv } from './support/app';
+import { healthPath, servedByHeader } from '../app/contracts';
 
 // A bare SIGTERM to one of two app processes behind a real HAProxy, under keep-alive load: what
 // an Auto Scaling group's scale-in or an instance refresh does. HAProxy here neither retries nor
@@ -93,8 +94,8 @@ test('when one of two instances gets a bare SIGTERM under keep-alive load throug
     const everyone = new Set<string>();
     await waitUntil(
       async () => {
-        const response = await fetch(`${frontend}/health`);
-        everyone.add(response.headers.get('x-served-by') ?? '');
+        const response = await fetch(`${frontend}${healthPath}`);
+        everyone.add(response.headers.get(servedByHeader) ?? '');
         return everyone.has('i-victim/drain-1a') && everyone.has('i-survivor/drain-1a');
       },
       {
@@ -112,7 +113,7 @@ test('when one of two instances gets a bare SIGTERM under keep-alive load throug
         try {
           const response = await fetch(`${frontend}/wiki/Home`, { signal: AbortSignal.timeout(10_000) });
           await response.arrayBuffer();
-          outcomes.push({ startedAt, status: response.status, servedBy: response.headers.get('x-served-by') ?? '' });
+          outcomes.push({ startedAt, status: response.status, servedBy: response.headers.get(servedByHeader) ?? '' });
         } catch (error) {
           outcomes.push({ startedAt, status: 0, servedBy: '', error: String((error as Error).cause ?? error) });
         }
@@ -131,7 +132,7 @@ test('when one of two instances gets a bare SIGTERM under keep-alive load throug
     let healthWhileDraining: { status: number; body: unknown } | undefined;
     await waitUntil(
       async () => {
-        const response = await fetch(`http://127.0.0.1:${ports.victim}/health`);
+        const response = await fetch(`http://127.0.0.1:${ports.victim}${healthPath}`);
         healthWhileDraining = { status: response.status, body: await response.json() };
         return response.status === 503;
       },

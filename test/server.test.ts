@@ -5,6 +5,7 @@ import path from 'node:path';
 import { loadConfig } from '../app/config';
 import { startServer, type RunningServer } from '../app/server';
 import { productionEnv } from './support/app';
+import { healthPath } from '../app/contracts';
 
 const root = path.resolve(__dirname, '..');
 
@@ -53,7 +54,7 @@ describe('graceful shutdown', () => {
     await start({ DRAIN_DELAY_MS: '4000' });
     const stopped = running.shutdown('test');
 
-    const health = await getOnce(`${running.url}/health`);
+    const health = await getOnce(`${running.url}${healthPath}`);
     expect(health.status).toBe(503);
     expect(JSON.parse(health.body)).toMatchObject({ status: 'draining' });
     expect(health.headers.connection).toBe('close');
@@ -156,7 +157,7 @@ describe('the production entry point', () => {
     // What the Auto Scaling group (and the lab) does once the load balancer marks the instance down.
     server.child.kill('SIGTERM');
     await server.printed('already draining');
-    const health = await getOnce(`${url}/health`);
+    const health = await getOnce(`${url}${healthPath}`);
     expect(health.status).toBe(503);
     expect(await server.exited).toBe(0);
     expect(server.output()).toContain('shut down cleanly');

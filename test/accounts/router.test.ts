@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import { createPasswordHashing } from '../../app/accounts/passwords';
 import { buildTestApp, type TestApp } from '../support/app';
 import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
+import { csrfField, sessionCookieName } from '../../app/contracts';
 
 let wiki: TestApp;
 beforeAll(() => {
@@ -17,7 +18,7 @@ describe('accounts', () => {
     expect((await person.get('/wiki/Home')).text).toContain(`<span class="who">${username}</span>`);
 
     const home = await person.get('/wiki/Home');
-    const loggedOut = await person.post('/logout', { _csrf: csrfTokenIn(home.text) });
+    const loggedOut = await person.post('/logout', { [csrfField]: csrfTokenIn(home.text) });
     expect(loggedOut.status).toBe(303);
     expect((await person.get('/wiki/Home')).text).not.toContain('class="who"');
 
@@ -53,7 +54,7 @@ describe('accounts', () => {
         .post('/signup')
         .type('form')
         .set('Cookie', (form.headers['set-cookie'] as unknown as string[]).map((line) => line.split(';')[0]).join('; '))
-        .send({ _csrf: csrfTokenIn(form.text), username: ` ${username.toUpperCase()}`, password: 'another fine password' });
+        .send({ [csrfField]: csrfTokenIn(form.text), username: ` ${username.toUpperCase()}`, password: 'another fine password' });
       expect(again.status).toBe(409);
       expect(hashing).not.toHaveBeenCalled();
     } finally {
@@ -138,7 +139,7 @@ describe('CSRF protection', () => {
     await victim.signUp();
     await attacker.signUp();
     const attackerToken = csrfTokenIn((await attacker.get('/wiki/Home')).text);
-    const forged = await victim.post('/logout', { _csrf: attackerToken });
+    const forged = await victim.post('/logout', { [csrfField]: attackerToken });
     expect(forged.status).toBe(403);
   });
 
@@ -162,8 +163,8 @@ test('when a session ends while editing, then saving returns the text with a 401
   await person.signUp();
   const form = await person.get('/wiki/Expired/edit');
   const token = csrfTokenIn(form.text);
-  person.forget('cloudwiki.sid');
-  const response = await person.post('/wiki/Expired', { _csrf: token, body: 'my precious words', baseRevision: '' });
+  person.forget(sessionCookieName);
+  const response = await person.post('/wiki/Expired', { [csrfField]: token, body: 'my precious words', baseRevision: '' });
   expect(response.status).toBe(401);
   expect(response.text).toContain('my precious words');
 });
@@ -172,7 +173,7 @@ test('when a save carries a stale CSRF token, then it is refused with 403 and th
   const person = visitor(wiki.app);
   await person.signUp();
   const slug = uniqueName('Stale');
-  const response = await person.post(`/wiki/${slug}`, { _csrf: 'stale.token', body: 'words worth keeping', baseRevision: '' });
+  const response = await person.post(`/wiki/${slug}`, { [csrfField]: 'stale.token', body: 'words worth keeping', baseRevision: '' });
   expect(response.status).toBe(403);
   expect(response.text).toContain('words worth keeping');
   expect(csrfTokenIn(response.text)).not.toBe('stale.token');

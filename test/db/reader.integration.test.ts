@@ -6,6 +6,7 @@ import { buildTestApp } from '../support/app';
 import { uniqueName, visitor } from '../support/browser-like';
 import { privateCluster } from '../support/postgres-cluster';
 import { freezePostgres } from '../support/processes';
+import { deepHealthPath } from '../../app/contracts';
 
 // A "replica" that never catches up: a second, empty PostgreSQL. Whatever a request reads from
 // it is visibly stale, which shows which pool served the read.
@@ -29,7 +30,7 @@ test('when a reader pool is configured, then page views use it, except for someo
     // one reuses the author's fresh row for a second, which is newer than the replica anyway.)
     expect((await request(other.app).get(`/wiki/${slug}`)).status).toBe(404);
     await other.deepHealth.refresh();
-    const deep = await request(other.app).get('/health/deep');
+    const deep = await request(other.app).get(deepHealthPath);
     expect(deep.body.checks.reader.status).toBe('ok');
 
     // A replica that fails never fails a request: the writer answers, and the site stays up. The
@@ -42,7 +43,7 @@ test('when a reader pool is configured, then page views use it, except for someo
       expect(fromWriter.text).toContain('just written');
     }
     await other.deepHealth.refresh();
-    const replicaDown = await request(other.app).get('/health/deep');
+    const replicaDown = await request(other.app).get(deepHealthPath);
     expect(replicaDown.status).toBe(200);
     expect(replicaDown.body).toMatchObject({ status: 'degraded', checks: { reader: { status: 'degraded' }, writer: { status: 'ok' } } });
   } finally {
@@ -77,7 +78,7 @@ test('when the replica freezes, then page views still answer 200 from the writer
     // The budget contract (2 s end to end), with a margin for a loaded test machine.
     expect(Math.max(...durations)).toBeLessThan(2_500);
     await wiki.deepHealth.refresh();
-    const deep = await request(wiki.app).get('/health/deep');
+    const deep = await request(wiki.app).get(deepHealthPath);
     expect(deep.status).toBe(200);
     expect(deep.body).toMatchObject({ status: 'degraded', checks: { reader: { status: 'degraded' }, writer: { status: 'ok' } } });
   } finally {

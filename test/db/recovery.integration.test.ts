@@ -5,6 +5,7 @@ import { pageRowTtlMs } from '../../app/pages/page-views';
 import { buildTestApp } from '../support/app';
 import { uniqueName, visitor } from '../support/browser-like';
 import { privateCluster } from '../support/postgres-cluster';
+import { deepHealthPath, healthPath } from '../../app/contracts';
 
 async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, attempts = 60): Promise<T> {
   let last: T | undefined;
@@ -43,10 +44,10 @@ test('when PostgreSQL restarts under a running app, then pages it never rendered
     expect(unseen.status).toBe(503);
     expect(unseen.text).toContain('The database is unavailable right now');
     await wiki.deepHealth.refresh();
-    const deep = await request(wiki.app).get('/health/deep');
+    const deep = await request(wiki.app).get(deepHealthPath);
     expect(deep.status).toBe(503);
     expect(deep.body.checks.writer.status).toBe('fail');
-    expect((await request(wiki.app).get('/health')).status).toBe(200);
+    expect((await request(wiki.app).get(healthPath)).status).toBe(200);
 
     await cluster.postgres.start();
     const after = await eventually(

@@ -4,6 +4,7 @@ import request from 'supertest';
 import { judge, type DependencyCheck } from '../../app/health/checks';
 import { createDeepHealthMonitor } from '../../app/health/monitor';
 import { createDeepHealthRouter } from '../../app/health/router';
+import { deepHealthPath } from '../../app/contracts';
 
 const logger = pino({ level: 'silent' });
 
@@ -65,7 +66,7 @@ describe('the deep health monitor', () => {
     await monitor.refresh();
     const afterOneRound = calls();
     expect(afterOneRound).toBe(5);
-    for (let n = 0; n < 200; n += 1) await request(app).get('/health/deep').expect(200);
+    for (let n = 0; n < 200; n += 1) await request(app).get(deepHealthPath).expect(200);
     expect(calls()).toBe(afterOneRound);
   });
 
@@ -90,21 +91,21 @@ describe('the deep health monitor', () => {
     const { app, monitor, up } = monitorWithClock();
     up.writer = false;
     await monitor.refresh();
-    const readOnly = await request(app).get('/health/deep');
+    const readOnly = await request(app).get(deepHealthPath);
     expect(readOnly.status).toBe(200);
     expect(readOnly.body).toMatchObject({ status: 'degraded', checks: { writer: { status: 'degraded' }, reader: { status: 'ok' } } });
     up.reader = false;
     // The answer changes only when a round runs: requests read memory.
-    expect((await request(app).get('/health/deep')).status).toBe(200);
+    expect((await request(app).get(deepHealthPath)).status).toBe(200);
     await monitor.refresh();
-    const down = await request(app).get('/health/deep');
+    const down = await request(app).get(deepHealthPath);
     expect(down.status).toBe(503);
     expect(down.body.status).toBe('fail');
   });
 
   test('when no round has finished yet, then it answers 503 "starting"', async () => {
     const { app } = monitorWithClock();
-    const response = await request(app).get('/health/deep');
+    const response = await request(app).get(deepHealthPath);
     expect(response.status).toBe(503);
     expect(response.body).toMatchObject({ status: 'fail', reason: 'starting' });
   });
@@ -113,13 +114,13 @@ describe('the deep health monitor', () => {
     const { app, monitor, clock } = monitorWithClock();
     await monitor.refresh();
     clock.ms += 15_000;
-    expect((await request(app).get('/health/deep')).body).toMatchObject({ status: 'ok', ageMs: 15_000 });
+    expect((await request(app).get(deepHealthPath)).body).toMatchObject({ status: 'ok', ageMs: 15_000 });
     clock.ms += 2_000;
-    const stale = await request(app).get('/health/deep');
+    const stale = await request(app).get(deepHealthPath);
     expect(stale.status).toBe(503);
     expect(stale.body).toMatchObject({ status: 'fail', reason: 'stale' });
     monitor.stop();
-    expect((await request(app).get('/health/deep')).status).toBe(200);
+    expect((await request(app).get(deepHealthPath)).status).toBe(200);
   });
 
   test('when a check never settles, then the round still ends, with that check failed', async () => {

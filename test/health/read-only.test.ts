@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { buildTestApp, env, type TestApp } from '../support/app';
 import { uniqueName, visitor } from '../support/browser-like';
+import { csrfField, deepHealthPath } from '../../app/contracts';
 
 // The failover matrix of docs/architecture.md ("What fails the domain over"), row by row, on the
 // app as compose.ts builds it: the reader is the test run's database, and a dependency that is
@@ -29,7 +30,7 @@ afterAll(() => Promise.all([healthy, writerDown, databaseDown].map((wiki) => wik
 
 describe('when the writer is down and the reader answers, then the site stays up read-only', () => {
   test('/health/deep answers 200 "degraded", so Route 53 keeps the domain on the live site', async () => {
-    const deep = await request(writerDown.app).get('/health/deep');
+    const deep = await request(writerDown.app).get(deepHealthPath);
     expect(deep.status).toBe(200);
     expect(deep.body).toMatchObject({ status: 'degraded', checks: { writer: { status: 'degraded' }, reader: { status: 'ok' } } });
   });
@@ -69,7 +70,7 @@ describe('when the writer is down and the reader answers, then the site stays up
 
 describe('when the writer and the reader are both down, then page views are impossible', () => {
   test('/health/deep answers 503 "fail", so Route 53 moves the domain to the backup, and responses close their connections', async () => {
-    const deep = await request(databaseDown.app).get('/health/deep').set('Connection', 'keep-alive');
+    const deep = await request(databaseDown.app).get(deepHealthPath).set('Connection', 'keep-alive');
     expect(deep.status).toBe(503);
     expect(deep.body).toMatchObject({ status: 'fail', checks: { writer: { status: 'fail' }, reader: { status: 'fail' } } });
     expect(deep.headers.connection).toBe('close');
@@ -82,5 +83,5 @@ async function formFields(editor: ReturnType<typeof visitor>, page: string): Pro
   const form = await editor.get(`/wiki/${page}/edit`);
   expect(form.status).toBe(200);
   const field = (name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(form.text)?.[1] ?? '';
-  return { _csrf: field('_csrf'), baseRevision: field('baseRevision') };
+  return { [csrfField]: field(csrfField), baseRevision: field('baseRevision') };
 }

@@ -10,7 +10,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createDynamoClient, createS3Client } from '../../app/platform/aws-clients';
 import { ensureSessionTable } from '../../app/sessions/sessions-table';
 import { buildTestApp, type TestApp } from '../support/app';
-import { local } from '../../app/contracts';
+import { deepHealthPath, healthPath, local } from '../../app/contracts';
 
 // This file starts its own DynamoDB and S3 stand-ins so that it can stop them.
 let dynamo: Server;
@@ -50,7 +50,7 @@ afterAll(async () => {
 
 describe('GET /health (shallow)', () => {
   test('when the instance is up, then it answers 200 with its identity and version', async () => {
-    const response = await request(wiki.app).get('/health');
+    const response = await request(wiki.app).get(healthPath);
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ status: 'ok', instance: 'i-test', az: 'test-1a', version: 'test' });
     expect(response.headers['cache-control']).toBe('no-store');
@@ -59,7 +59,7 @@ describe('GET /health (shallow)', () => {
   test('when the instance is draining, then it answers 503 "draining"', async () => {
     wiki.draining.value = true;
     try {
-      const response = await request(wiki.app).get('/health');
+      const response = await request(wiki.app).get(healthPath);
       expect(response.status).toBe(503);
       expect(response.body.status).toBe('draining');
     } finally {
@@ -71,7 +71,7 @@ describe('GET /health (shallow)', () => {
 describe('GET /health/deep', () => {
   test('when every dependency answers, then it is 200 with each check timed', async () => {
     await wiki.deepHealth.refresh();
-    const response = await request(wiki.app).get('/health/deep');
+    const response = await request(wiki.app).get(deepHealthPath);
     expect(response.status).toBe(200);
     expect(response.body.status).toBe('ok');
     expect(Object.keys(response.body.checks).sort()).toEqual(['assets', 'reader', 'sessions', 'uploads', 'writer']);
@@ -110,7 +110,7 @@ describe('GET /health/deep', () => {
       s3Client.destroy();
     }
     await wiki.deepHealth.refresh();
-    const response = await request(wiki.app).get('/health/deep');
+    const response = await request(wiki.app).get(deepHealthPath);
     expect(response.body.checks).toMatchObject({ assets: { status: 'ok' }, uploads: { status: 'ok' } });
     expect(response.status).toBe(200);
   });
@@ -121,7 +121,7 @@ describe('GET /health/deep', () => {
     const stuck = buildTestApp({ s3Endpoint: `http://127.0.0.1:${(blackhole.address() as AddressInfo).port}` });
     try {
       await stuck.deepHealth.refresh();
-      const deep = await request(stuck.app).get('/health/deep');
+      const deep = await request(stuck.app).get(deepHealthPath);
       expect(deep.status).toBe(200);
       expect(deep.body.status).toBe('degraded');
       expect(deep.body.checks.assets).toEqual({ status: 'degraded', ms: expect.any(Number) });
@@ -137,11 +137,11 @@ describe('GET /health/deep', () => {
     await wiki.deepHealth.refresh();
     // A browser asks to keep its connection; a healthy site lets it.
     const keepAlive = (app: TestApp['app'], path: string) => request(app).get(path).set('Connection', 'keep-alive');
-    expect((await keepAlive(wiki.app, '/health')).headers.connection).toBe('keep-alive');
+    expect((await keepAlive(wiki.app, healthPath)).headers.connection).toBe('keep-alive');
     const noTable = buildTestApp({ dynamodbEndpoint: wikiDynamoEndpoint, config: { SESSION_TABLE: 'no-such-table' } });
     try {
       await noTable.deepHealth.refresh();
-      const deep = await keepAlive(noTable.app, '/health/deep');
+      const deep = await keepAlive(noTable.app, deepHealthPath);
       expect(deep.status).toBe(503);
       expect(deep.body.checks.sessions.status).toBe('fail');
       // Browsers holding a connection open must reconnect, and so look the name up again.
@@ -157,7 +157,7 @@ describe('GET /health/deep', () => {
     await new Promise((resolve) => dynamo.close(resolve));
     await s3.close();
     await wiki.deepHealth.refresh();
-    const deep = await request(wiki.app).get('/health/deep');
+    const deep = await request(wiki.app).get(deepHealthPath);
     expect(deep.status).toBe(503);
     expect(deep.body.status).toBe('fail');
     expect(deep.body.checks.sessions.status).toBe('fail');
@@ -166,7 +166,7 @@ describe('GET /health/deep', () => {
     expect(deep.body.checks.writer.status).toBe('ok');
     expect(deep.text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|localhost/);
 
-    const shallow = await request(wiki.app).get('/health');
+    const shallow = await request(wiki.app).get(healthPath);
     expect(shallow.status).toBe(200);
   });
 });

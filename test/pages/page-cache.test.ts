@@ -8,6 +8,7 @@ import { pageRowTtlMs } from '../../app/pages/page-views';
 import { buildTestApp, type TestApp } from '../support/app';
 import { testClock } from '../support/clock';
 import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
+import { csrfField } from '../../app/contracts';
 
 // The rendered-page cache and the short row cache are per instance: these tests run two app
 // instances on one database, as behind a load balancer, and check what each person sees.
@@ -20,7 +21,7 @@ const afterRowLifetime = () => clock.advance(pageRowTtlMs + 1);
 async function save(person: ReturnType<typeof visitor>, slug: string, body: string) {
   const form = await person.get(`/wiki/${slug}/edit`);
   const baseRevision = /name="baseRevision" value="(\d*)"/.exec(form.text)?.[1] ?? '';
-  return person.post(`/wiki/${slug}`, { _csrf: csrfTokenIn(form.text), body, summary: '', baseRevision });
+  return person.post(`/wiki/${slug}`, { [csrfField]: csrfTokenIn(form.text), body, summary: '', baseRevision });
 }
 
 describe('two instances on one database', () => {
@@ -89,8 +90,8 @@ describe('two instances on one database', () => {
     expect(readerToken).not.toBe(csrfTokenIn(forAuthor.text));
 
     // The author's token is refused in the reader's session; the reader's own is accepted.
-    expect((await reader.post('/logout', { _csrf: csrfTokenIn(forAuthor.text) })).status).toBe(403);
-    expect((await reader.post('/logout', { _csrf: readerToken })).status).toBe(303);
+    expect((await reader.post('/logout', { [csrfField]: csrfTokenIn(forAuthor.text) })).status).toBe(403);
+    expect((await reader.post('/logout', { [csrfField]: readerToken })).status).toBe(303);
     expect((await reader.get(`/wiki/${slug}`)).text).not.toContain('class="who"');
 
     // A save on this instance shows at once to other logged-in readers here too.
@@ -112,7 +113,7 @@ describe('two instances on one database', () => {
     expect((await request(first.app).get(`/wiki/${slug}`)).text).toContain('vandalised text');
 
     const history = await author.get(`/wiki/${slug}/history`);
-    expect((await author.post(`/wiki/${slug}/revert/1`, { _csrf: csrfTokenIn(history.text) })).status).toBe(303);
+    expect((await author.post(`/wiki/${slug}/revert/1`, { [csrfField]: csrfTokenIn(history.text) })).status).toBe(303);
     expect((await request(first.app).get(`/wiki/${slug}`)).text).toContain('good text');
     expect((await author.switchTo(second.app).get(`/wiki/${slug}`)).text).toContain('good text');
 
@@ -174,7 +175,7 @@ describe('two instances on one database', () => {
     const upload = await request(first.app)
       .post(`/wiki/${slug}/uploads`)
       .set('Cookie', author.cookieHeader())
-      .field('_csrf', csrfTokenIn(page.text))
+      .field(csrfField, csrfTokenIn(page.text))
       .attach('file', Buffer.from('plain words\n'), { filename: 'notes.txt', contentType: 'text/plain' });
     expect(upload.status).toBe(303);
     afterRowLifetime();

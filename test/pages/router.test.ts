@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { pageRules } from '../../app/contracts';
+import { csrfField, pageRules, servedByHeader } from '../../app/contracts';
 import { pageRowTtlMs } from '../../app/pages/page-views';
 import { testClock } from '../support/clock';
 import { buildTestApp, type TestApp } from '../support/app';
@@ -22,7 +22,7 @@ async function editor() {
 async function save(person: ReturnType<typeof visitor>, slug: string, body: string, summary = '') {
   const form = await person.get(`/wiki/${slug}/edit`);
   const baseRevision = /name="baseRevision" value="(\d*)"/.exec(form.text)?.[1] ?? '';
-  return person.post(`/wiki/${slug}`, { _csrf: csrfTokenIn(form.text), body, summary, baseRevision });
+  return person.post(`/wiki/${slug}`, { [csrfField]: csrfTokenIn(form.text), body, summary, baseRevision });
 }
 
 describe('page lifecycle', () => {
@@ -64,7 +64,7 @@ describe('page lifecycle', () => {
     await save(person, slug, 'good text');
     await save(person, slug, 'vandalised');
     const history = await person.get(`/wiki/${slug}/history`);
-    const reverted = await person.post(`/wiki/${slug}/revert/1`, { _csrf: csrfTokenIn(history.text) });
+    const reverted = await person.post(`/wiki/${slug}/revert/1`, { [csrfField]: csrfTokenIn(history.text) });
     expect(reverted.status).toBe(303);
     const current = await request(wiki.app).get(`/api/pages/${slug}`);
     expect(current.body).toMatchObject({ body: 'good text', revision: 3 });
@@ -156,7 +156,7 @@ describe('edit conflicts', () => {
     const aliceForm = await alice.get(`/wiki/${slug}/edit`);
     const bobForm = await bob.get(`/wiki/${slug}/edit`);
     const post = (person: typeof alice, form: typeof aliceForm, body: string) =>
-      person.post(`/wiki/${slug}`, { _csrf: csrfTokenIn(form.text), body, summary: '', baseRevision: '1' });
+      person.post(`/wiki/${slug}`, { [csrfField]: csrfTokenIn(form.text), body, summary: '', baseRevision: '1' });
 
     expect((await post(alice, aliceForm, 'alice was here')).status).toBe(303);
     const conflict = await post(bob, bobForm, 'bob <b>was</b> here');
@@ -174,7 +174,7 @@ describe('edit conflicts', () => {
     const slug = uniqueName('TooLong');
     const form = await person.get(`/wiki/${slug}/edit`);
     const body = 'x'.repeat(100_001);
-    const response = await person.post(`/wiki/${slug}`, { _csrf: csrfTokenIn(form.text), body, summary: '', baseRevision: '' });
+    const response = await person.post(`/wiki/${slug}`, { [csrfField]: csrfTokenIn(form.text), body, summary: '', baseRevision: '' });
     expect(response.status).toBe(400);
     expect(response.text).toContain('longer than 100,000 characters');
     expect(response.text).toContain(body);
@@ -269,7 +269,7 @@ describe('hostile input', () => {
     const slug = uniqueName('Longest');
     const form = await person.get(`/wiki/${slug}/edit`);
     const longest = '語'.repeat(pageRules.bodyMaxChars);
-    const saved = await person.post(`/wiki/${slug}`, { _csrf: csrfTokenIn(form.text), body: longest, summary: '', baseRevision: '' });
+    const saved = await person.post(`/wiki/${slug}`, { [csrfField]: csrfTokenIn(form.text), body: longest, summary: '', baseRevision: '' });
     expect(saved.status).toBe(303);
     expect((await request(wiki.app).get(`/api/pages/${slug}`)).body.body).toBe(longest);
 
@@ -297,7 +297,7 @@ describe('hostile input', () => {
       .set('Cookie', cookies)
       .send(`_csrf=${token}&body=${'y'.repeat(1_200_000)}`);
     expect(huge.status).toBe(413);
-    const badRevision = await person.post(`/wiki/${slug}`, { _csrf: token, body: 'text', baseRevision: 'seven' });
+    const badRevision = await person.post(`/wiki/${slug}`, { [csrfField]: token, body: 'text', baseRevision: 'seven' });
     expect(badRevision.status).toBe(400);
     expect(badRevision.text).toContain('text');
     // A broken percent-escape is not refused: the value is kept exactly as sent, so nothing is lost.
@@ -324,6 +324,6 @@ describe('caching', () => {
 
 test('every response says which instance served it, in a header and the footer', async () => {
   const response = await request(wiki.app).get('/wiki/Home');
-  expect(response.headers['x-served-by']).toBe('i-test/test-1a');
+  expect(response.headers[servedByHeader.toLowerCase()]).toBe('i-test/test-1a');
   expect(response.text).toContain('<code class="served-by">i-test/test-1a</code>');
 });

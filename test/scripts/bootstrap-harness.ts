@@ -10,7 +10,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { readTemplate } from '../../scripts/lint-infra/cfn-yaml';
 import { freePort } from '../../scripts/services/ports';
-import { local } from '../../app/contracts';
+import { healthPath, local } from '../../app/contracts';
 
 // Runs a web instance's boot on this machine: the user data from infra/03-web.yaml, then the
 // scripts/bootstrap/bootstrap.sh inside the release artifact, in a scratch root. The release comes
@@ -272,7 +272,7 @@ export async function healthAfterSuccessfulBoot(boot: Boot): Promise<Response> {
     exitCode: 0,
     output: expect.stringContaining('cloudwiki-bootstrap: done'),
   });
-  return fetch(`http://127.0.0.1:${boot.appPort}/health`);
+  return fetch(`http://127.0.0.1:${boot.appPort}${healthPath}`);
 }
 
 export function unitFile(root: string): string {

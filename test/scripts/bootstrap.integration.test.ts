@@ -12,6 +12,7 @@ import {
   stopApp,
   type BootHarness,
 } from './bootstrap-harness';
+import { servedByHeader } from '../../app/contracts';
 
 // The boot with the real release: `npm run release` builds the artifact, the bootstrap installs it
 // and the real app starts under the stand-in systemd. What differs from an instance is only where
@@ -67,7 +68,7 @@ describe('EC2 bootstrap with the real release', () => {
       const health = await healthAfterSuccessfulBoot(result);
       expect(health.status).toBe(200);
       // One node:cluster worker per vCPU: the worker's number follows the identity when there are several.
-      expect(health.headers.get('x-served-by')).toMatch(new RegExp(`^${instanceId}/${availabilityZone}(/w\\d+)?$`));
+      expect(health.headers.get(servedByHeader)).toMatch(new RegExp(`^${instanceId}/${availabilityZone}(/w\\d+)?$`));
       const { version } = JSON.parse(readFileSync(path.join(repositoryRoot, 'package.json'), 'utf8')) as { version: string };
       expect(await health.json()).toMatchObject({ status: 'ok', instance: instanceId, az: availabilityZone, version });
       expect(signalsSent(result).map((signal) => signal.exitCode)).toEqual(['0']);

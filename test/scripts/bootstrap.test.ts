@@ -19,6 +19,7 @@ import {
   unitFile,
   type BootHarness,
 } from './bootstrap-harness';
+import { healthPath } from '../../app/contracts';
 
 // The boot end to end with a small stand-in app in the artifact: it serves /health the way the
 // real one does, reading its identity from IMDSv2. bootstrap.integration.test.ts runs the same
@@ -34,7 +35,7 @@ async function identity() {
 }
 identity().then(({ instance, az }) => {
   const server = http.createServer((request, response) => {
-    const healthy = request.url === '/health';
+    const healthy = request.url === ${JSON.stringify(healthPath)};
     response.writeHead(healthy ? 200 : 404, { 'content-type': 'application/json' });
     response.end(JSON.stringify(healthy ? { status: 'ok', instance, az, version: require('../package.json').version } : { error: 'not found' }));
   });

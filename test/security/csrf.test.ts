@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { buildTestApp, type TestApp } from '../support/app';
 import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
+import { csrfField } from '../../app/contracts';
 
 // One CSRF token per session (or per anonymous visitor), reused on every page: no new token and
 // no Set-Cookie on each view, and none at all on anonymous page views, which CloudFront caches.
@@ -25,19 +26,19 @@ test('when a logged-in person views pages, then every form carries the same toke
   expect(csrfTokenIn(home.text)).toBe(csrfTokenIn(history.text));
   expect(setCookies(home)).toEqual([]);
   expect(setCookies(history)).toEqual([]);
-  expect((await person.post('/logout', { _csrf: csrfTokenIn(home.text) })).status).toBe(303);
+  expect((await person.post('/logout', { [csrfField]: csrfTokenIn(home.text) })).status).toBe(303);
 });
 
 test('when someone logs in again, then the token changes with the session', async () => {
   const person = visitor(wiki.app);
   const { username, password } = await person.signUp();
   const before = csrfTokenIn((await person.get('/wiki/Home')).text);
-  expect((await person.post('/logout', { _csrf: before })).status).toBe(303);
+  expect((await person.post('/logout', { [csrfField]: before })).status).toBe(303);
   expect((await person.submit('/login', '/login', { username, password })).status).toBe(303);
   const after = csrfTokenIn((await person.get('/wiki/Home')).text);
   expect(after).not.toBe(before);
   // The old session's token is dead with it.
-  expect((await person.post('/logout', { _csrf: before })).status).toBe(403);
+  expect((await person.post('/logout', { [csrfField]: before })).status).toBe(403);
 });
 
 test('when an anonymous person reads pages, then no response sets a cookie and each may be cached', async () => {
@@ -66,7 +67,7 @@ test("when an anonymous visitor's token is sent with another visitor's cookie, t
   const token = csrfTokenIn((await visitor(wiki.app).get('/login')).text);
   const other = visitor(wiki.app);
   await other.get('/login');
-  const response = await other.post('/login', { _csrf: token, username: 'someone', password: 'whatever123' });
+  const response = await other.post('/login', { [csrfField]: token, username: 'someone', password: 'whatever123' });
   expect(response.status).toBe(403);
   expect(response.text).toContain('did not come from this site');
 });
@@ -91,7 +92,7 @@ test("when another site posts its text to a logged-in person's page without a to
   expect(refused.text).toContain(`open /wiki/${slug}/edit again`);
 
   // One click on what came back (the form as it is) saves nothing.
-  const clicked = await person.post(`/wiki/${slug}`, { _csrf: handedBack.token, body: "the attacker's text", baseRevision: '1' });
+  const clicked = await person.post(`/wiki/${slug}`, { [csrfField]: handedBack.token, body: "the attacker's text", baseRevision: '1' });
   expect(clicked.status).toBe(403);
   const { body } = await request(wiki.app).get(`/api/pages/${slug}`).expect(200);
   expect(body.body).toBe('mine');
@@ -119,7 +120,7 @@ describe('cookies someone else chose (login CSRF: logging a victim in to the att
       .post('/login')
       .type('form')
       .set('Cookie', chosen)
-      .send({ _csrf: csrfTokenIn(form.text), username, password });
+      .send({ [csrfField]: csrfTokenIn(form.text), username, password });
     expect(planted.status).toBe(403);
     expect(setCookies(planted).some((line) => line.startsWith('cloudwiki.sid='))).toBe(false);
   });
@@ -133,7 +134,7 @@ describe('cookies someone else chose (login CSRF: logging a victim in to the att
       .type('form')
       .set('X-Forwarded-Proto', 'https')
       .set('Cookie', cookiePairs(form).join('; '))
-      .send({ _csrf: csrfTokenIn(form.text), username: uniqueName('host'), password: 'correct horse battery' });
+      .send({ [csrfField]: csrfTokenIn(form.text), username: uniqueName('host'), password: 'correct horse battery' });
     expect(signedUp.status).toBe(303);
     const session = cookiePairs(signedUp).find((pair) => pair.startsWith('__Host-cloudwiki.sid='));
     expect(setCookies(signedUp).find((line) => line.startsWith('__Host-cloudwiki.sid='))).toMatch(

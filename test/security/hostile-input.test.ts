@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import request from 'supertest';
-import { whoAmIPath } from '../../app/contracts';
+import { csrfField, sessionCookieName, whoAmIPath } from '../../app/contracts';
 import { buildTestApp, type TestApp } from '../support/app';
 import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
 
@@ -77,7 +77,7 @@ describe('a multipart form without a CSRF token (the old global skip for multipa
     const { username, password } = await visitor(wiki.app).signUp();
     const response = await request(wiki.app).post('/login').field('username', username).field('password', password);
     expect(response.status).toBe(403);
-    expect(String(response.headers['set-cookie'] ?? '')).not.toContain('cloudwiki.sid');
+    expect(String(response.headers['set-cookie'] ?? '')).not.toContain(sessionCookieName);
   });
 
   test('when it is posted to log out, then 403 and the person is still logged in', async () => {
@@ -210,7 +210,7 @@ describe('integers beyond what PostgreSQL holds', () => {
     expect(saved.status).toBe(400);
     expect(saved.text).toContain('kept text');
     const page = await editor.get(`/wiki/${slug}`);
-    expect((await editor.post(`/wiki/${slug}/revert/2147483648`, { _csrf: csrfTokenIn(page.text) })).status).toBe(400);
+    expect((await editor.post(`/wiki/${slug}/revert/2147483648`, { [csrfField]: csrfTokenIn(page.text) })).status).toBe(400);
     expect((await request(wiki.app).get(`/wiki/${slug}/rev/99999999999`)).status).toBe(400);
     expect((await request(wiki.app).get(`/wiki/${slug}/diff?from=1&to=2147483648`)).status).toBe(400);
     expect(await currentBody(slug)).toEqual({ body: 'second', revision: 2 });
@@ -286,7 +286,7 @@ describe('padded and re-cased usernames at log-in', () => {
     const blocked = await attacker.submit('/login', '/login', { username: ` ${username} `, password });
     expect(blocked.status).toBe(429);
     expect(blocked.text).toContain('Too many failed attempts');
-    expect(blocked.headers['set-cookie'] ?? []).not.toEqual(expect.arrayContaining([expect.stringContaining('cloudwiki.sid')]));
+    expect(blocked.headers['set-cookie'] ?? []).not.toEqual(expect.arrayContaining([expect.stringContaining(sessionCookieName)]));
   });
 
   test('when a padded name has the right password, then it logs in to the account', async () => {

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { Express } from 'express';
 import request from 'supertest';
-import { local } from '../../app/contracts';
+import { csrfField, local } from '../../app/contracts';
 import { buildTestApp, type TestApp } from '../support/app';
 import { csrfTokenIn, uniqueName } from '../support/browser-like';
 
@@ -42,7 +42,7 @@ async function postForm(app: Express, formPath: string, fields: Record<string, s
     .type('form')
     .set('X-Forwarded-For', address)
     .set('Cookie', cookie)
-    .send({ _csrf: csrfTokenIn(form.text), ...fields });
+    .send({ [csrfField]: csrfTokenIn(form.text), ...fields });
 }
 
 /** An account made from an address of its own, so this file's low sign-up limit never gets in the way. */
@@ -109,7 +109,7 @@ test('when more log-ins arrive at once than the hashing queue holds, then the su
           .type('form')
           .set('X-Forwarded-For', newAddress())
           .set('Cookie', cookie)
-          .send({ _csrf: token, username, password: 'a guess at it' }),
+          .send({ [csrfField]: token, username, password: 'a guess at it' }),
       ),
     );
     const statuses = answers.map((answer) => answer.status);
@@ -136,7 +136,7 @@ test('when one address sends a second log-in while its first is still being chec
       .type('form')
       .set('X-Forwarded-For', address)
       .set('Cookie', cookie)
-      .send({ _csrf: csrfTokenIn(form.text), username: uniqueName('pair'), password: 'a guess at it' });
+      .send({ [csrfField]: csrfTokenIn(form.text), username: uniqueName('pair'), password: 'a guess at it' });
   const sprayer = newAddress();
   const [one, two, elsewhere] = await Promise.all([attempt(sprayer), attempt(sprayer), attempt(newAddress())]);
   expect([one.status, two.status].sort()).toEqual([401, 429]);

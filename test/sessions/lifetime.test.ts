@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { whoAmIPath } from '../../app/contracts';
+import { csrfField, sessionCookieName, whoAmIPath } from '../../app/contracts';
 import { buildTestApp, type TestApp } from '../support/app';
 import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
 
@@ -17,7 +17,7 @@ beforeAll(() => {
 afterAll(() => Promise.all([first.close(), second.close()]));
 
 async function whoIs(app: TestApp['app'], person: ReturnType<typeof visitor>) {
-  const cookie = `cloudwiki.sid=${person.cookie('cloudwiki.sid') ?? ''}`;
+  const cookie = `${sessionCookieName}=${person.cookie(sessionCookieName) ?? ''}`;
   return (await request(app).get(whoAmIPath).set('Cookie', cookie)).body.user as { username: string } | null;
 }
 
@@ -27,11 +27,11 @@ test('when a person uses the wiki every four days, then each renewal changes the
   const startedAt = Date.now();
   jest.useFakeTimers({ now: startedAt, doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'setInterval', 'queueMicrotask'] });
   try {
-    const ids = new Set([person.cookie('cloudwiki.sid')]);
+    const ids = new Set([person.cookie(sessionCookieName)]);
     for (let days = 4; days <= 28; days += 4) {
       jest.setSystemTime(startedAt + days * day);
       expect((await person.get(whoAmIPath)).body.user).toEqual({ username });
-      ids.add(person.cookie('cloudwiki.sid'));
+      ids.add(person.cookie(sessionCookieName));
     }
     expect(ids.size).toBe(8);
     // Three days after the last renewal: well inside the 7 idle days, but past 30 since the log-in.
@@ -82,7 +82,7 @@ test('when a person logs out everywhere, then every session of theirs ends, on e
   const other = await someoneElse.signUp(uniqueName('other'));
 
   const page = await here.get('/account/password');
-  expect((await here.post('/logout-everywhere', { _csrf: csrfTokenIn(page.text) })).status).toBe(303);
+  expect((await here.post('/logout-everywhere', { [csrfField]: csrfTokenIn(page.text) })).status).toBe(303);
   expect(await whoIs(first.app, here)).toBeNull();
   expect(await whoIs(first.app, elsewhere)).toBeNull();
   expect(await whoIs(second.app, elsewhere)).toBeNull();

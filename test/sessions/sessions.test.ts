@@ -9,7 +9,7 @@ import { sign } from 'cookie-signature';
 import request from 'supertest';
 import { testClock } from '../support/clock';
 import { buildTestApp, type TestApp } from '../support/app';
-import { local, whoAmIPath } from '../../app/contracts';
+import { csrfField, local, servedByHeader, sessionCookieName, whoAmIPath } from '../../app/contracts';
 import { testSecret } from '../support/names';
 import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
 
@@ -92,7 +92,7 @@ describe('sessions in DynamoDB', () => {
     const person = visitor(first.app);
     const { username } = await person.signUp();
     // Age the stored session: as if the user logged in five and a half days ago.
-    const oldCookie = person.cookie('cloudwiki.sid')!;
+    const oldCookie = person.cookie(sessionCookieName)!;
     const signed = decodeURIComponent(oldCookie);
     const key = { id: { S: `sess:${signed.slice(2, signed.lastIndexOf('.'))}` } };
     const stored = await first.dynamodb.send(new GetItemCommand({ TableName: local.sessionTable, Key: key }));
@@ -107,10 +107,10 @@ describe('sessions in DynamoDB', () => {
     expect(renewing.text).toContain(`<span class="who">${username}</span>`);
     // The old item deleted, the new one written, and the new id added to the user's list.
     expect(counter.all()).toMatchObject({ DeleteItemCommand: 1, PutItemCommand: 1, UpdateItemCommand: 1 });
-    const newCookie = person.cookie('cloudwiki.sid')!;
+    const newCookie = person.cookie(sessionCookieName)!;
     expect(newCookie).not.toBe(oldCookie);
     expect((await first.dynamodb.send(new GetItemCommand({ TableName: local.sessionTable, Key: key }))).Item).toBeUndefined();
-    expect((await request(first.app).get(whoAmIPath).set('Cookie', `cloudwiki.sid=${oldCookie}`)).body.user).toBeNull();
+    expect((await request(first.app).get(whoAmIPath).set('Cookie', `${sessionCookieName}=${oldCookie}`)).body.user).toBeNull();
     const renewedKey = { id: { S: `sess:${decodeURIComponent(newCookie).slice(2, decodeURIComponent(newCookie).lastIndexOf('.'))}` } };
     const renewed = JSON.parse(
       (await first.dynamodb.send(new GetItemCommand({ TableName: local.sessionTable, Key: renewedKey }))).Item!.sess!.S!,
@@ -127,17 +127,17 @@ describe('sessions in DynamoDB', () => {
     const person = visitor(first.app);
     const { username } = await person.signUp();
     const there = await person.switchTo(second.app).get('/wiki/Home');
-    expect(there.headers['x-served-by']).toBe('i-second/test-1a');
+    expect(there.headers[servedByHeader.toLowerCase()]).toBe('i-second/test-1a');
     expect(there.text).toContain(`<span class="who">${username}</span>`);
   });
 
   test('when a user logs out on one instance, then the session is gone on every instance', async () => {
     const person = visitor(first.app);
     await person.signUp();
-    const cookie = person.cookie('cloudwiki.sid')!;
+    const cookie = person.cookie(sessionCookieName)!;
     const home = await person.get('/wiki/Home');
-    await person.post('/logout', { _csrf: /name="_csrf" value="([^"]+)"/.exec(home.text)![1]! });
-    const replayed = await request(second.app).get('/wiki/Home').set('Cookie', `cloudwiki.sid=${cookie}`);
+    await person.post('/logout', { [csrfField]: csrfTokenIn(home.text) });
+    const replayed = await request(second.app).get('/wiki/Home').set('Cookie', `${sessionCookieName}=${cookie}`);
     expect(replayed.text).not.toContain('class="who"');
   });
 });
@@ -158,11 +158,11 @@ describe('the session cache window (SESSION_CACHE_MS, at most 2 s)', () => {
   test('when a user logs out, then the instance that logged them out refuses the session at once, and every other instance after the window', async () => {
     const person = visitor(first.app);
     await person.signUp();
-    const cookie = `cloudwiki.sid=${person.cookie('cloudwiki.sid')!}`;
+    const cookie = `${sessionCookieName}=${person.cookie(sessionCookieName)!}`;
     // The other instance has read (and so cached) the session.
     expect((await request(second.app).get('/wiki/Home').set('Cookie', cookie)).text).toContain('class="who"');
     const home = await person.get('/wiki/Home');
-    expect((await person.post('/logout', { _csrf: /name="_csrf" value="([^"]+)"/.exec(home.text)![1]! })).status).toBe(303);
+    expect((await person.post('/logout', { [csrfField]: csrfTokenIn(home.text) })).status).toBe(303);
 
     expect((await request(first.app).get('/wiki/Home').set('Cookie', cookie)).text).not.toContain('class="who"');
     clock.advance(2_001);
@@ -187,11 +187,11 @@ describe('state-changing requests and the session cache', () => {
     await person.signUp();
     const slug = uniqueName('Cached_Save');
     expect((await person.putJson(`/api/pages/${slug}`, { body: 'before the log-out', baseRevision: null })).status).toBe(201);
-    const cookie = `cloudwiki.sid=${person.cookie('cloudwiki.sid')!}`;
+    const cookie = `${sessionCookieName}=${person.cookie(sessionCookieName)!}`;
     // The other instance has read, and so cached, the session.
     expect((await request(second.app).get(whoAmIPath).set('Cookie', cookie)).body.user).not.toBeNull();
     const home = await person.get('/wiki/Home');
-    expect((await person.post('/logout', { _csrf: csrfTokenIn(home.text) })).status).toBe(303);
+    expect((await person.post('/logout', { [csrfField]: csrfTokenIn(home.text) })).status).toBe(303);
 
     const save = await request(second.app)
       .put(`/api/pages/${slug}`)
@@ -212,7 +212,7 @@ describe('sessions in memory (the stateful "before" picture)', () => {
       const { username } = await person.signUp();
       expect((await person.get('/wiki/Home')).text).toContain(`<span class="who">${username}</span>`);
       const there = await person.switchTo(second.app).get('/wiki/Home');
-      expect(there.headers['x-served-by']).toBe('i-second/test-1a');
+      expect(there.headers[servedByHeader.toLowerCase()]).toBe('i-second/test-1a');
       expect(there.text).not.toContain('class="who"');
       expect(there.text).toContain('href="/login"');
     } finally {
@@ -230,7 +230,7 @@ describe('when the session store is down', () => {
     await new Promise((resolve) => closed.close(resolve));
     const wiki = buildTestApp({ dynamodbEndpoint: `http://127.0.0.1:${port}` });
     try {
-      const cookie = `cloudwiki.sid=${encodeURIComponent(`s:${sign('some-session-id', testSecret)}`)}`;
+      const cookie = `${sessionCookieName}=${encodeURIComponent(`s:${sign('some-session-id', testSecret)}`)}`;
       const loggedIn = await request(wiki.app).get('/pages').set('Cookie', cookie);
       expect(loggedIn.status).toBe(503);
       expect(loggedIn.text).toContain('session store is unavailable');
@@ -254,7 +254,7 @@ describe('when the session store is down', () => {
       wiki.deepHealth.stop();
       await wiki.deepHealth.refresh();
       connections = 0;
-      const cookie = `cloudwiki.sid=${encodeURIComponent(`s:${sign('some-session-id', testSecret)}`)}`;
+      const cookie = `${sessionCookieName}=${encodeURIComponent(`s:${sign('some-session-id', testSecret)}`)}`;
       expect((await request(wiki.app).get('/pages').set('Cookie', cookie)).status).toBe(503);
       expect(connections).toBe(2);
     } finally {
@@ -292,28 +292,28 @@ describe('page views read the session without change tracking', () => {
   test('when a session cookie is signed with another secret, then the reader is anonymous, even after the real cookie was seen', async () => {
     const person = visitor(wiki.app);
     await person.signUp();
-    const real = person.cookie('cloudwiki.sid')!;
-    expect((await request(wiki.app).get('/pages').set('Cookie', `cloudwiki.sid=${real}`)).text).toContain('class="who"');
+    const real = person.cookie(sessionCookieName)!;
+    expect((await request(wiki.app).get('/pages').set('Cookie', `${sessionCookieName}=${real}`)).text).toContain('class="who"');
 
     const forged = encodeURIComponent(`s:${sign(sessionIdOf(real), 'not-the-secret-of-this-wiki-at-all-0123456789')}`);
-    const view = await request(wiki.app).get('/pages').set('Cookie', `cloudwiki.sid=${forged}`);
+    const view = await request(wiki.app).get('/pages').set('Cookie', `${sessionCookieName}=${forged}`);
     expect(view.status).toBe(200);
     expect(view.text).not.toContain('class="who"');
     const unsigned = await request(wiki.app)
       .get('/pages')
-      .set('Cookie', `cloudwiki.sid=${sessionIdOf(real)}`);
+      .set('Cookie', `${sessionCookieName}=${sessionIdOf(real)}`);
     expect(unsigned.text).not.toContain('class="who"');
   });
 
   test('when a user logs in again, then page views with the old cookie are anonymous and the new one is known', async () => {
     const person = visitor(wiki.app);
     const { username, password } = await person.signUp();
-    const before = person.cookie('cloudwiki.sid')!;
+    const before = person.cookie(sessionCookieName)!;
     await person.get('/wiki/Home');
     expect((await person.submit('/login', '/login', { username, password })).status).toBe(303);
-    const after = person.cookie('cloudwiki.sid')!;
+    const after = person.cookie(sessionCookieName)!;
     expect(after).not.toBe(before);
-    expect((await request(wiki.app).get('/wiki/Home').set('Cookie', `cloudwiki.sid=${before}`)).text).not.toContain('class="who"');
+    expect((await request(wiki.app).get('/wiki/Home').set('Cookie', `${sessionCookieName}=${before}`)).text).not.toContain('class="who"');
     expect((await person.get('/wiki/Home')).text).toContain(`<span class="who">${username}</span>`);
   });
 });

@@ -3,6 +3,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import request from 'supertest';
 import { buildTestApp, type TestApp } from '../support/app';
 import { csrfTokenIn, uniqueName, visitor } from '../support/browser-like';
+import { csrfField } from '../../app/contracts';
 
 // A real 1×1 PNG: the type check reads the file's bytes, not its name.
 const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
@@ -18,14 +19,14 @@ async function pageWithEditor() {
   await person.signUp();
   const slug = uniqueName('Attach');
   const form = await person.get(`/wiki/${slug}/edit`);
-  await person.post(`/wiki/${slug}`, { _csrf: csrfTokenIn(form.text), body: 'a page with files', baseRevision: '' });
+  await person.post(`/wiki/${slug}`, { [csrfField]: csrfTokenIn(form.text), body: 'a page with files', baseRevision: '' });
   const cookies = () => person.cookieHeader();
   const upload = async (content: Buffer, filename: string) => {
     const page = await person.get(`/wiki/${slug}`);
     return request(wiki.app)
       .post(`/wiki/${slug}/uploads`)
       .set('Cookie', cookies())
-      .field('_csrf', csrfTokenIn(page.text))
+      .field(csrfField, csrfTokenIn(page.text))
       .attach('file', content, filename);
   };
   return { person, slug, upload, cookies };
@@ -139,7 +140,7 @@ describe('uploads that must not reach the bucket', () => {
       return request(via)
         .post(`/wiki/${target}/uploads`)
         .set('Cookie', person.cookieHeader())
-        .field('_csrf', csrfTokenIn(page.text))
+        .field(csrfField, csrfTokenIn(page.text))
         .attach('file', content, filename);
     };
     return { slug, upload };

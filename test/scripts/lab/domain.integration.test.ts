@@ -5,6 +5,7 @@ import { LabClient } from '../../../scripts/chaos/local';
 import type { DomainTarget } from '../../../scripts/lab/domain';
 import { domainHealthCheck } from '../../../scripts/lab/haproxy';
 import { realApp, settled, startTestLab, type TestLab } from '../support/lab';
+import { servedByHeader } from '../../../app/contracts';
 
 // The lab's DNS layer (Route 53's part) in front of the real wiki on a replicated database: the
 // domain moves to the backup copy only when page views are impossible (docs/architecture.md).
@@ -44,7 +45,7 @@ async function call(lab: TestLab, method: string, path: string, jar?: WikiClient
     body: json ? JSON.stringify(json) : undefined,
     signal: AbortSignal.timeout(10_000),
   });
-  return { status: response.status, servedBy: response.headers.get('x-served-by') ?? '', body: await response.text() };
+  return { status: response.status, servedBy: response.headers.get(servedByHeader) ?? '', body: await response.text() };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

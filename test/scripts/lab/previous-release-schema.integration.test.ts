@@ -5,7 +5,7 @@ import { runner } from 'node-pg-migrate';
 import { Client } from 'pg';
 import { migrationsDir } from '../../../app/db/migrate';
 import { CookieJar } from 'tough-cookie';
-import { csrfField } from '../../../app/contracts';
+import { csrfField, healthPath } from '../../../app/contracts';
 import { csrfTokenIn } from '../../support/browser-like';
 import { checkOutRelease, previousReleaseCommit } from '../../../scripts/lab/previous-release';
 import { freePort } from '../../../scripts/services/ports';
@@ -143,7 +143,7 @@ describe('the previous release against this release’s schema', () => {
     });
     running.push(child);
     const url = `http://127.0.0.1:${port}`;
-    await waitUntil(() => httpAnswers(`${url}/health`), {
+    await waitUntil(() => httpAnswers(`${url}${healthPath}`), {
       what: 'the previous release to listen',
       timeoutMs: 60_000,
       giveUp: () => (child.hasExited() ? `it exited:\n${child.recentOutput()}` : undefined),

@@ -5,6 +5,7 @@ import type { LabStatus } from '../../../scripts/lab/lab';
 import { releasesDir, type ReleaseFault } from '../../../scripts/lab/release-builds';
 import type { RollRecord } from '../../../scripts/lab/release-roll';
 import { root, settled, startTestLab, steadyLoad, type TestLab } from '../support/lab';
+import { healthPath } from '../../../app/contracts';
 
 /**
  * Rolling releases on the real lab parts (HAProxy, the group, PostgreSQL, DynamoDB Local) with the
@@ -49,7 +50,7 @@ function pageViews(lab: TestLab) {
 async function versionsBehindLoadBalancer(lab: TestLab): Promise<string[]> {
   const seen = new Set<string>();
   for (let i = 0; i < 12; i += 1) {
-    const response = await fetch(new URL('/health', lab.wikiUrl));
+    const response = await fetch(new URL(healthPath, lab.wikiUrl));
     seen.add(((await response.json()) as { version: string }).version);
   }
   return [...seen].sort();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { servedByHeader } from '../../../app/contracts';
+import { deepHealthPath, servedByHeader } from '../../../app/contracts';
 import { logIn } from '../../../scripts/bees/virtual-users';
 import type { WikiClient } from '../../../scripts/wiki-client/client';
 import { realApp, settled, startTestLab, steadyLoad, type TestLab } from '../support/lab';
@@ -81,7 +81,7 @@ describe('the real wiki on the lab’s replicated database', () => {
     await lab.faults.inject({ fault: 'replica', seconds: 12 });
     // The instances' deep answer comes from a background round every 5 s: wait for one to see it.
     await new Promise((resolve) => setTimeout(resolve, 7000));
-    const deep = await call(lab, 'GET', '/health/deep');
+    const deep = await call(lab, 'GET', deepHealthPath);
     await lab.waitForStatus('the replica back', (s) => s.services.replica === 'streaming' && s.faults.active.length === 0, 30_000);
     const { count, failures } = await load.stop();
     expect(count).toBeGreaterThan(20);

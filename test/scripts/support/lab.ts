@@ -5,6 +5,7 @@ import type { AppCommand } from '../../../scripts/lab/instances';
 import { startLab, type Lab, type LabStatus } from '../../../scripts/lab/lab';
 import { freePort } from '../../../scripts/services/ports';
 import { waitUntil } from '../../../scripts/services/wait';
+import { healthPath, servedByHeader } from '../../../app/contracts';
 
 export const root = resolve(__dirname, '../../..');
 
@@ -69,9 +70,9 @@ export const settled = (status: LabStatus) =>
   (status.domain === undefined || status.domain.liveCheck === 'UP');
 
 /** Who answered a request through the load balancer (X-Served-By), and the body. */
-export async function servedBy(wikiUrl: string, path = '/health'): Promise<{ servedBy: string; status: number; body: string }> {
+export async function servedBy(wikiUrl: string, path = healthPath): Promise<{ servedBy: string; status: number; body: string }> {
   const response = await fetch(new URL(path, wikiUrl), { signal: AbortSignal.timeout(5000) });
-  return { servedBy: response.headers.get('x-served-by') ?? '', status: response.status, body: await response.text() };
+  return { servedBy: response.headers.get(servedByHeader) ?? '', status: response.status, body: await response.text() };
 }
 
 /**
