@@ -111,8 +111,19 @@ async function initCluster(dataDir: string, owner: PostgresUser): Promise<void> 
   }
 }
 
+/**
+ * A connection for one short check or setup step. A server that goes away mid-query (the lab's
+ * faults do exactly that) makes pg emit 'error' on the client as well as reject the query: without
+ * a listener that event would crash the process, so it is left to the rejection the caller handles.
+ */
+export function shortLivedClient(config: pg.ClientConfig): pg.Client {
+  const client = new pg.Client(config);
+  client.on('error', () => {});
+  return client;
+}
+
 async function createAppRoleAndDatabase(superuserUrl: string, database: string, user: string, password: string) {
-  const client = new pg.Client({ connectionString: superuserUrl });
+  const client = shortLivedClient({ connectionString: superuserUrl });
   await client.connect();
   try {
     const role = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user]);
@@ -190,7 +201,7 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
       onLine: options.onLine,
     },
     isReady: async () => {
-      const client = new pg.Client({ connectionString: superuserUrl, connectionTimeoutMillis: 1000 });
+      const client = shortLivedClient({ connectionString: superuserUrl, connectionTimeoutMillis: 1000 });
       await client.connect();
       await client.end();
       return true;

@@ -2,8 +2,15 @@ import { execFile } from 'node:child_process';
 import { chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
-import { appPasswordFile, lookUpPostgresUser, postgresBinDir, startPostgres, superuserPasswordFile, type PostgresServer } from './postgres';
+import {
+  appPasswordFile,
+  lookUpPostgresUser,
+  postgresBinDir,
+  shortLivedClient,
+  startPostgres,
+  superuserPasswordFile,
+  type PostgresServer,
+} from './postgres';
 import { startTcpEndpoint, type TcpEndpoint } from './tcp-endpoint';
 import { waitUntil } from './wait';
 
@@ -102,7 +109,7 @@ async function makeStandby(primary: DatabaseNode, node: DatabaseNode, options: R
 }
 
 async function writesSucceed(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  const client = shortLivedClient({ connectionString: url, connectionTimeoutMillis: 1000 });
   try {
     await client.connect();
     // txid_current() assigns a transaction id: a standby still in recovery refuses it.
@@ -202,7 +209,7 @@ export async function startReplicatedPostgres(options: ReplicatedPostgresOptions
       },
       async lag() {
         if (!primary.server?.isRunning()) return undefined;
-        const client = new pg.Client({ connectionString: superuserUrl(primary), connectionTimeoutMillis: 1000 });
+        const client = shortLivedClient({ connectionString: superuserUrl(primary), connectionTimeoutMillis: 1000 });
         try {
           await client.connect();
           const { rows } = await client.query<{ bytes: string | null; replay_lag_ms: number | null }>(
