@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Application, Express, Response } from 'express';
 import nunjucks from 'nunjucks';
+import { csrfField } from '../contracts';
 import type { Assets } from '../platform/assets';
 
 const viewsDir = path.join(__dirname, '..', 'views');
@@ -17,6 +18,8 @@ export function formatUtcMinute(time: Date): string {
 export function configureViews(app: Express, assets: Pick<Assets, 'url'>): void {
   const env = nunjucks.configure(viewsDir, { autoescape: true, express: app, noCache: false, throwOnUndefined: false });
   env.addGlobal('assetUrl', (name: string) => assets.url(name));
+  // Forms name their token field as the CSRF guard reads it (app/contracts.ts).
+  env.addGlobal('csrfField', csrfField);
   env.addFilter('datetime', (value: Date | string | undefined) => (value ? formatUtcMinute(new Date(value)) : ''));
   env.addFilter('filesize', (bytes: number) =>
     bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`,
