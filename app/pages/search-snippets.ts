@@ -28,18 +28,20 @@ interface Word {
 }
 
 /**
- * Snowball 2 (PostgreSQL 15's) keeps the double letter of a word that is a, e or o and a double
- * consonant (add, ebb, egg, err, off: "added" is `add`), where the older Porter2 of
- * wink-porter2-stemmer drops it (`ad`); i and u words (inn, upp) lose it in both.
+ * A word's stems under the Snowball English of either age PostgreSQL ships. The newer one (PGlite,
+ * PostgreSQL 17) keeps the double letter of a word that is a, e or o and a double consonant (add,
+ * ebb, egg, err, off: "added" is `add`), where the older one (Debian's PostgreSQL 15) and
+ * wink-porter2-stemmer drop it (`ad`); i and u words (inn, upp) lose it in both. The query's
+ * lexemes come from whichever server answers, so a word matches by either.
  */
-function snowballStem(word: string): string {
+function snowballStems(word: string): readonly string[] {
   const stemmed = stem(word);
   const [first, second] = stemmed;
-  return stemmed.length === 2 && 'aeo'.includes(first!) && word.startsWith(stemmed + second) ? stemmed + second : stemmed;
+  return stemmed.length === 2 && 'aeo'.includes(first!) && word.startsWith(stemmed + second) ? [stemmed, stemmed + second] : [stemmed];
 }
 
 /** Stems of lower-case words: a wiki's words repeat from hit to hit and search to search. */
-const stems = new LRUCache<string, string>({ max: 20_000, memoMethod: snowballStem });
+const stems = new LRUCache<string, readonly string[]>({ max: 20_000, memoMethod: snowballStems });
 
 /** A matcher for one query: cheap for the words that cannot match, since most words do not. */
 function matcherFor(lexemes: readonly string[]): (word: string) => boolean {
@@ -49,7 +51,9 @@ function matcherFor(lexemes: readonly string[]): (word: string) => boolean {
   return (word) => {
     const lower = word.toLowerCase();
     // PostgreSQL stems words of letters only: one with a digit in it is its own lexeme.
-    return starts.has(lower.slice(0, 2)) && wanted.has(/\d/.test(lower) ? lower : stems.memo(lower));
+    return (
+      starts.has(lower.slice(0, 2)) && (/\d/.test(lower) ? wanted.has(lower) : stems.memo(lower).some((stemmed) => wanted.has(stemmed)))
+    );
   };
 }
 
