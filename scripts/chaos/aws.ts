@@ -41,17 +41,17 @@ export type AwsFault = (typeof awsFaults)[number];
 export const chaosTemplateFile = path.join(__dirname, '..', '..', 'infra', '05-chaos.yaml');
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed template JSON, checked by the tests
-type Node = Record<string, any>;
+export type TemplateNode = Record<string, any>;
 
 export interface ExperimentTemplate {
   logicalId: string;
-  properties: Node;
+  properties: TemplateNode;
 }
 
 /** Every AWS::FIS::ExperimentTemplate of the chaos template, by the fault its CloudwikiFault tag names. */
 export function experimentTemplates(template: Template = readTemplate(chaosTemplateFile)): Map<string, ExperimentTemplate> {
   const found = new Map<string, ExperimentTemplate>();
-  for (const [logicalId, resource] of Object.entries(template.Resources as Record<string, Node>)) {
+  for (const [logicalId, resource] of Object.entries(template.Resources as Record<string, TemplateNode>)) {
     if (resource.Type !== 'AWS::FIS::ExperimentTemplate') continue;
     found.set(String(resource.Properties.Tags?.CloudwikiFault), { logicalId, properties: resource.Properties });
   }
@@ -62,7 +62,7 @@ export function experimentTemplates(template: Template = readTemplate(chaosTempl
 function show(value: unknown): string {
   if (typeof value === 'string') return value;
   if (Array.isArray(value)) return value.map(show).join(', ');
-  const node = value as Node;
+  const node = value as TemplateNode;
   if (node?.Ref) return `<${node.Ref}>`;
   if (node?.['Fn::ImportValue']) return `<export ${show(node['Fn::ImportValue'])}>`;
   if (node?.['Fn::Sub']) return show(Array.isArray(node['Fn::Sub']) ? node['Fn::Sub'][0] : node['Fn::Sub']);
@@ -73,20 +73,20 @@ function show(value: unknown): string {
 /** What the experiment does, one line per action, target and stop condition. */
 function describeExperiment({ logicalId, properties }: ExperimentTemplate): string[] {
   const lines = [`FIS experiment template ${logicalId}: ${properties.Description}`];
-  for (const [name, action] of Object.entries(properties.Actions as Record<string, Node>)) {
-    const parameters = Object.entries((action.Parameters ?? {}) as Node).map(([key, value]) => `${key}=${show(value)}`);
+  for (const [name, action] of Object.entries(properties.Actions as Record<string, TemplateNode>)) {
+    const parameters = Object.entries((action.Parameters ?? {}) as TemplateNode).map(([key, value]) => `${key}=${show(value)}`);
     lines.push(`  action ${name}: ${action.ActionId}${parameters.length > 0 ? ` (${parameters.join(', ')})` : ''}`);
     for (const [key, targetName] of Object.entries(action.Targets as Record<string, string>)) {
-      const target = (properties.Targets as Record<string, Node>)[targetName] ?? {};
+      const target = (properties.Targets as Record<string, TemplateNode>)[targetName] ?? {};
       const selectors = [
-        ...Object.entries((target.ResourceTags ?? {}) as Node).map(([tag, value]) => `tag ${tag}=${show(value)}`),
-        ...((target.Filters ?? []) as Node[]).map((filter) => `${filter.Path} in [${show(filter.Values)}]`),
+        ...Object.entries((target.ResourceTags ?? {}) as TemplateNode).map(([tag, value]) => `tag ${tag}=${show(value)}`),
+        ...((target.Filters ?? []) as TemplateNode[]).map((filter) => `${filter.Path} in [${show(filter.Values)}]`),
         ...((target.ResourceArns ?? []) as unknown[]).map((arn) => show(arn)),
       ];
       lines.push(`    ${key} = ${target.ResourceType}, ${target.SelectionMode}: ${selectors.join('; ')}`);
     }
   }
-  for (const condition of properties.StopConditions as Node[])
+  for (const condition of properties.StopConditions as TemplateNode[])
     lines.push(`  stops when ${condition.Source} ${show(condition.Value)} alarms`);
   return lines;
 }

@@ -10,11 +10,11 @@ import {
   fisActions,
   startFaultExperiment,
   type AwsCli,
+  type TemplateNode,
 } from '../../../scripts/chaos/aws';
 
 // Parsed template JSON; the assertions are what check its shape.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Node = Record<string, any>;
+type Node = TemplateNode;
 
 const template = readTemplate(chaosTemplateFile);
 const resources = template.Resources as Record<string, Node>;
